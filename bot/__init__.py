@@ -1,0 +1,8 @@
+"""Chaperone: a Teams bot that makes schools' live online sessions with pupils safe by construction."""
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+#: The repository root when installed in development mode (cards/ and manifest/ live there).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent

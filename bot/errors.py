@@ -1,0 +1,92 @@
+"""The one error hierarchy of Chaperone; every message is one a teacher can read.
+
+    ChaperoneError
+    ├── UsageError            the input is malformed or incomplete (bad card submission, bad file)
+    ├── NotFound              the reference names nothing we hold
+    ├── NotPermitted          the actor's role does not allow this
+    ├── PolicyViolation       the booking breaks the school's protocol (carries the violations)
+    ├── Conflict              someone else changed the record first (e.g. a second adult already accepted)
+    ├── ExternalServiceError  a Microsoft service failed
+    │   ├── GraphError        Microsoft Graph (meetings, calendar, mail)
+    │   └── StoreError        the store could not read or write
+    │       └── StoreCorrupt  a store file is damaged; nothing was overwritten
+    └── ConfigError           the configuration is wrong (start-up only)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ChaperoneError(Exception):
+    """Base of every error Chaperone raises on purpose. ``str(err)`` is for the user."""
+
+    #: What the user can do next; shown under the message on the error card.
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UsageError(ChaperoneError):
+    hint = "Check what you entered and try again, or type /help."
+
+
+class NotFound(ChaperoneError):
+    hint = "Check the reference, or type /help to see your commands."
+
+
+class NotPermitted(ChaperoneError):
+    hint = "Ask your school's Chaperone admin if you think you should have access."
+
+
+class PolicyViolation(ChaperoneError):
+    hint = "Change the booking so that it follows your school's protocol."
+
+    def __init__(self, message: str, *, violations: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.violations = list(violations or [])
+
+
+class Conflict(ChaperoneError):
+    hint = "Someone else got there first; the card shows the latest state."
+
+
+class ExternalServiceError(ChaperoneError):
+    hint = "Nothing was lost. Chaperone will try again; if this persists, tell your IT team the reference."
+
+
+class GraphError(ExternalServiceError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retryable = retryable
+
+
+class StoreError(ExternalServiceError):
+    pass
+
+
+class StoreCorrupt(StoreError):
+    hint = "Restore the file from backup or move it aside; Chaperone has not overwritten it."
+
+
+class ConfigError(ChaperoneError):
+    hint = "Fix the configuration file and start Chaperone again."

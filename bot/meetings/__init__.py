@@ -1,0 +1,1 @@
+"""Meetings: the MeetingProvider protocol and its implementations (local, Microsoft Graph)."""

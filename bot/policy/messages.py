@@ -1,0 +1,52 @@
+"""Every sentence the rules engine says to a teacher, in one place (for review and translation)."""
+
+MESSAGES: dict[str, str] = {
+    "past": "This session would start in the past ({start}). Choose a time from now on.",
+    "notice": "Sessions need at least {need} notice; this one starts in {have}.",
+    "day": "Sessions can only run on {days}; {date} is a {day}.",
+    "hours": "Sessions must run between {start} and {end} ({tz} time); this one runs {from_}–{to}.",
+    "duration": "Sessions can last at most {max} minutes; this one is {minutes}.",
+    "one_to_one_forbidden": "1:1 sessions are not allowed under your school's protocol; book a group.",
+    "one_to_one_reason": "1:1 sessions are only for {reasons}; this one is for {reason}.",
+    "group_min": "A group session needs at least {min} pupils; this one has {n}.",
+    "group_max": "A group session can have at most {max} pupils; this one has {n}.",
+    "second_adult_role": "The second adult must be {who}; {name} is listed as {role}.",
+    "second_adult_not_slt": "{name} is not on the school's SLT list, so cannot be the SLT second adult.",
+    "second_adult_self": "The second adult must be someone other than you.",
+    "second_adult_account": "{name} must use a school account ({domains}), not {email}.",
+    "consent_none": "{pupil} has no parental consent on record. Record consent before booking.",
+    "consent_implied": "{pupil}'s consent is only implied; your protocol needs signed consent.",
+    "staff_account": "Sessions must be set up from a school account ({domains}); {email} is not one.",
+    "invite_parent_missing": "{pupil} has no parent email: the invitation goes to the parent, never the child.",
+    "invite_parent_is_pupil": "{pupil}'s parent email {email} is a pupil account: the invitation must go to the parent.",
+    "invite_school_missing": "{pupil} has no school email account ({domains}) to invite.",
+    "invite_school_domain": "{pupil}'s school email {email} is not a pupil school account ({domains}).",
+    "recording_forbidden": "Sessions must not be recorded under your school's protocol.",
+    "recording_required": "Sessions must be recorded under your school's protocol; recording cannot be turned off.",
+    "recording_unset": "Your school's protocol does not provide for recording, so Chaperone will not record.",
+    "chat_forbidden": "Meeting chat must be off under your school's protocol.",
+    # requirements
+    "req_second_adult": "A second adult is needed: {who}. Chaperone will ask SLT.",
+    "req_parent_joins_first": "{name} supervises as a parent on another device and must join before the child.",
+    "req_consent_pending": "{pupil}'s consent is implied until digital consent is recorded.",
+    "req_copy_slt": "SLT are copied on the invitation with the date and time.",
+    "req_recording_approval": "Recording needs SLT approval before the session; until then the meeting is not recorded.",
+    "req_recording_automatic": "The session will be recorded automatically.",
+    "req_quiet_hours": "It is quiet hours ({start}–{end}): invitations to families wait until {end}.",
+}
+
+ROLE_NAMES = {"slt": "a member of SLT", "staff": "a member of staff", "parent": "a parent on another device"}
+BASELINE_FILE = "Chaperone baseline"
+BASELINE = {
+    "past": "A session can only be booked for a time that has not yet passed.",
+    "recording": "Chaperone records a session only where the school's protocol provides for it.",
+}
+
+
+def fmt(key: str, **values: object) -> str:
+    return MESSAGES[key].format(**values)
+
+
+def who(roles: "tuple[str, ...] | list[str]") -> str:
+    names = [ROLE_NAMES.get(str(getattr(r, "value", r)), str(r)) for r in roles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

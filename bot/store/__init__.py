@@ -1,0 +1,5 @@
+"""Persistence: the Store protocol and its implementations."""
+
+from bot.store.base import Record, Store
+
+__all__ = ["Record", "Store"]

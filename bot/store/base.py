@@ -1,0 +1,46 @@
+"""The Store protocol: a small keyed document store with optimistic concurrency.
+
+Tables used by the bot: ``sessions``, ``requests``, ``conversations``, ``consents``,
+``concerns``, ``audit``. Documents are JSON-serialisable dicts. Every write returns a new
+``etag``; ``replace`` with a stale etag raises :class:`bot.errors.Conflict`, which is how two
+instances (or two clicks) can never both win the same second-adult request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str
+    doc: dict[str, Any]
+    etag: str
+
+
+@runtime_checkable
+class Store(Protocol):
+    async def get(self, table: str, key: str) -> Record | None:
+        """The record, or None."""
+
+    async def insert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
+        """Create; raises Conflict if the key exists. Returns once durable."""
+
+    async def replace(self, table: str, key: str, doc: dict[str, Any], *, etag: str) -> Record:
+        """Overwrite only if the stored etag matches; raises Conflict otherwise (or NotFound)."""
+
+    async def upsert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
+        """Create or overwrite, last writer wins (for conversation references and the like)."""
+
+    async def delete(self, table: str, key: str) -> None:
+        """Remove if present."""
+
+    async def query(self, table: str, where: Mapping[str, Any] | None = None) -> list[Record]:
+        """Records whose top-level fields equal every item of ``where`` (all when None), in key order."""
+
+    async def append(self, table: str, doc: dict[str, Any]) -> str:
+        """Append to an append-only table (audit); returns the generated key. Never overwrites."""
+
+    async def close(self) -> None:
+        """Flush and release files or connections."""
