@@ -1,0 +1,56 @@
+"""`chaperone consent import FILE.csv | list`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.consent import ConsentFileInvalid, ConsentRegistry, parse_csv
+from bot.errors import UsageError
+from bot.store.tiny import TinyStore
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("consent", help="the parental consent registry")
+    ps = p.add_subparsers(dest="cmd", required=True, metavar="ACTION")
+    i = ps.add_parser("import", help="import consents from CSV: " + "pupil, parent_name, parent_email, pupil_school_email, consent, date")
+    i.add_argument("file")
+    i.set_defaults(func=_import)
+    ps.add_parser("list", help="the pupils with consent on record").set_defaults(func=_list)
+
+
+async def _with_registry(fn: Any) -> Any:
+    store = TinyStore(Settings.from_env().data_dir)
+    try:
+        return await fn(ConsentRegistry(store))
+    finally:
+        await store.close()
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}.") from exc
+    try:
+        records = parse_csv(text)
+    except ConsentFileInvalid as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing was imported.", file=sys.stderr)
+        return 2
+    n = asyncio.run(_with_registry(lambda reg: reg.import_records(records)))
+    print(f"imported {n} consent record(s)")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    records = asyncio.run(_with_registry(lambda reg: reg.all()))
+    for r in records:
+        print(f"{r.pupil:30} {r.consent.value:8} {r.date}  parent: {r.parent_email}" + (f"  school: {r.pupil_school_email}" if r.pupil_school_email else ""))
+    print(f"{len(records)} pupil(s)")
+    return 0

@@ -1,0 +1,161 @@
+"""/book: the booking form, and its submission checked against the school's protocol."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from bot import texts
+from bot.cards import render
+from bot.commands.router import Router
+from bot.commands.types import Actor, CardAction, Command, Reply
+from bot.errors import UsageError
+from bot.policy.booking import Booking, Consent, Pupil
+from bot.policy.engine import evaluate
+from bot.sessions import flow, views
+from bot.sessions.model import CardRef
+
+FIELDS = ("title", "type", "reason", "date", "time", "duration", "pupils", "others", "recording", "chat")
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def offers(profile: Any) -> tuple[bool, bool]:
+    """(offer recording, offer chat): a choice appears only where the profile leaves one."""
+    rec, chat = profile.rule("recording"), profile.rule("chat")
+    return (rec is not None and rec.mode == "slt_approval", chat is None or chat.mode == "during_session")
+
+
+async def form_card(services: Any, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    registry = await services.consents.all()
+    offer_rec, offer_chat = offers(services.profile)
+    vals = {k: "" for k in FIELDS}
+    vals.update({"type": "group", "reason": "lesson", "duration": 30, "recording": "false", "chat": "false"})
+    vals.update({k: v for k, v in (values or {}).items() if k in FIELDS and v is not None})
+    if isinstance(vals["duration"], str) and vals["duration"].isdigit():
+        vals["duration"] = int(vals["duration"])
+    elif not isinstance(vals["duration"], int):
+        vals["duration"] = 30
+    return render(
+        "book_form",
+        {
+            "profile": services.profile.name,
+            "timezone": services.timezone,
+            "violations": violations or [],
+            "values": vals,
+            "registry": [{"name": r.pupil, "label": f"{r.pupil} ({views.consent_label(r.consent)})"} for r in registry],
+            "offer_recording": offer_rec,
+            "offer_chat": offer_chat,
+            "recording_note": " (needs SLT approval)" if offer_rec else "",
+        },
+    )
+
+
+def _flag(value: Any) -> bool | None:
+    if value in (None, ""):
+        return None
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise UsageError(f"The form sent {value!r} where yes or no was expected.")
+
+
+async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booking:
+    """The submitted form as a Booking, or a UsageError naming every problem."""
+    email = actor.email or actor.upn
+    if not email:
+        raise UsageError(texts.NO_EMAIL, hint=texts.NO_EMAIL_HINT)
+    problems: list[str] = []
+    missing = [f for f in ("type", "reason", "date", "time", "duration") if not str(data.get(f) or "").strip()]
+    if missing:
+        problems.append("Missing: " + ", ".join(missing) + ".")
+    tz = ZoneInfo(services.timezone)
+    start = None
+    try:
+        if not missing:
+            start = datetime.combine(date.fromisoformat(str(data["date"])), time.fromisoformat(str(data["time"])), tzinfo=tz)
+    except ValueError:
+        problems.append("The date or time is not valid (date as YYYY-MM-DD, time as HH:MM).")
+    try:
+        duration = int(float(str(data.get("duration") or 0)))
+    except ValueError:
+        duration = 0
+        problems.append("The length must be a number of minutes.")
+    pupils: list[Pupil] = []
+    chosen = [n.strip() for n in str(data.get("pupils") or "").split(",") if n.strip()]
+    for name in chosen:
+        record = await services.consents.find(name)
+        if record is None:
+            problems.append(f"{name} is not in the consent registry; add them under 'Other pupils' instead.")
+        else:
+            pupils.append(record.as_pupil())
+    for n, line in enumerate(str(data.get("others") or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != 2 or not parts[0] or not _EMAIL.match(parts[1]):
+            problems.append(f"Other pupils, line {n}: write it as 'name, parent email'.")
+            continue
+        record = await services.consents.find(parts[0])
+        if record is not None:
+            pupils.append(record.as_pupil())
+        else:
+            pupils.append(Pupil(name=parts[0], parent_email=parts[1], consent=Consent.NONE))
+    if not pupils and not problems:
+        problems.append("Choose at least one pupil.")
+    recording, chat = _flag(data.get("recording")), _flag(data.get("chat"))
+    if problems:
+        raise UsageError(" ".join(problems), hint="Correct the form and press 'Check and book' again; what you entered is still there.")
+    try:
+        return Booking(
+            organiser={"name": actor.name, "email": email},  # type: ignore[arg-type]
+            type=data["type"],
+            reason=data["reason"],
+            start=start,  # type: ignore[arg-type]
+            duration_minutes=duration,
+            pupils=pupils,
+            recording=recording,
+            chat=chat,
+            title=str(data.get("title") or "").strip() or None,
+        )
+    except ValidationError as exc:
+        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'booking'}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"The booking is not complete: {msgs}.") from exc
+
+
+def register(router: Router) -> None:
+    @router.command("book", summary=texts.HELP_SUMMARIES["book"], roles=("staff",))
+    async def book(actor: Actor, cmd: Command, services: Any) -> Reply:
+        form = await form_card(services)
+        if actor.where.kind != "personal":
+            return Reply(cards=(views.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY),), private=(form,))
+        return Reply(cards=(form,))
+
+    @router.verb("book.submit", roles=("staff",))
+    async def submit(actor: Actor, action: CardAction, services: Any) -> Reply:
+        booking = await parse_form(actor, action.data, services)
+        decision = evaluate(services.profile, services.school, booking, services.clock.now())
+        if not decision.allowed:
+            values = {k: action.data.get(k) for k in FIELDS}
+            return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations]))
+        conv_key = f"conv:{actor.where.conversation_id}"
+        status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
+        submission = f"{actor.where.conversation_id}:{action.card_activity_id}" if action.card_activity_id else None
+        session, created = await flow.create_session(actor, booking, decision, services, submission_key=submission, status_card=status_ref)
+        if created:
+            session = await flow.announce(session, services)
+            if session.state.value == "confirmed":
+                services.tasks.spawn(flow.schedule(session.ref, services), name=f"schedule-{session.ref}")
+        slt = await services.messenger.has("channel:slt")
+        card = views.status_card(session, services.profile, services.timezone, slt_channel=slt)
+        return Reply(replace=card) if status_ref else Reply(cards=(card,))
+
+    @router.verb("session.cancel", roles=("staff",))
+    async def cancel(actor: Actor, action: CardAction, services: Any) -> Reply:
+        ref = str(action.data.get("ref") or "")
+        if not ref:
+            raise UsageError("This card does not say which session to cancel.")
+        session = await flow.cancel(actor, ref, services)
+        return Reply(replace=views.status_card(session, services.profile, services.timezone))

@@ -1,0 +1,43 @@
+"""/help, the reply to an unknown command, and the one mapping from an error to its card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import texts
+from bot.cards import render
+from bot.commands.router import Router
+from bot.commands.types import Actor, Command, Reply
+from bot.errors import ChaperoneError, Conflict, NotFound, NotPermitted, PolicyViolation, UsageError
+
+TITLES: list[tuple[type[ChaperoneError], str]] = [
+    (UsageError, "That didn't work"),
+    (NotFound, "Not found"),
+    (NotPermitted, "Not allowed"),
+    (PolicyViolation, "Not allowed by your school's protocol"),
+    (Conflict, "Already done"),
+    (ChaperoneError, "Something went wrong"),
+]
+
+
+def error_card(exc: ChaperoneError, reference: str) -> dict[str, Any]:
+    """The error card for any ChaperoneError, chosen by the exception's class (most specific first)."""
+    title = next(t for cls, t in TITLES if isinstance(exc, cls))
+    return render("error", {"title": title, "message": str(exc), "hint": exc.hint, "reference": reference})
+
+
+def help_card(router: Router, actor: Actor, services: Any, unknown: str = "") -> dict[str, Any]:
+    commands = [{"usage": c.usage, "summary": c.summary} for c in router.available(actor)]
+    return render("help", {"unknown": unknown, "school": services.school.school.name, "profile": services.profile.name, "commands": commands})
+
+
+def register(router: Router) -> None:
+    @router.command("help", summary=texts.HELP_SUMMARIES["help"], aliases=("start", "hi", "hello", "?"))
+    async def help_(actor: Actor, cmd: Command, services: Any) -> Reply:
+        return Reply(cards=(help_card(router, actor, services),))
+
+    async def unknown(actor: Actor, cmd: Command, services: Any) -> Reply:
+        return Reply(cards=(help_card(router, actor, services, texts.UNKNOWN_COMMAND.format(name=cmd.name[:40])),))
+
+    router.unknown = unknown
+    router.error_card = error_card

@@ -1,0 +1,13 @@
+"""Every command and card verb, registered in one place."""
+
+from __future__ import annotations
+
+from bot.commands import book, help, second, setup
+from bot.commands.router import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    for module in (help, book, second, setup):
+        module.register(router)
+    return router

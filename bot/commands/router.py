@@ -1,0 +1,122 @@
+"""A small Bolt-shaped router: commands and card verbs registered by decorator in one place.
+
+Matching is exact on the first word (``/book``, ``book``), never a substring. Role guards run
+before the handler. Handlers raise ``ChaperoneError``s; this module turns them into error cards
+(one place), and any other exception into a card with a reference that is also logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Awaitable, Callable
+
+from bot.commands.types import Actor, CardAction, Command, Reply
+from bot.errors import ChaperoneError, NotPermitted, UsageError
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[Actor, Command, Any], Awaitable[Reply]]
+VerbHandler = Callable[[Actor, CardAction, Any], Awaitable[Reply]]
+
+_MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
+
+
+def parse_command(text: str | None) -> Command | None:
+    """``/book``, ``book`` and ``<at>Chaperone</at> /book S-12`` alike; None for empty text."""
+    if not text:
+        return None
+    cleaned = _MENTION.sub(" ", text).replace("\u00a0", " ").strip()
+    if not cleaned:
+        return None
+    words = cleaned.split()
+    return Command(name=words[0].lstrip("/").lower(), args=tuple(words[1:]))
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    handler: CommandHandler
+    summary: str
+    usage: str
+    roles: frozenset[str] | None  # None: anyone; otherwise any one of these roles
+
+
+@dataclass(frozen=True)
+class VerbSpec:
+    verb: str
+    handler: VerbHandler
+    roles: frozenset[str] | None
+
+
+@dataclass
+class Router:
+    commands: dict[str, CommandSpec] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    verbs: dict[str, VerbSpec] = field(default_factory=dict)
+    #: Builds the reply for an unknown command (the help card); set by the registry.
+    unknown: Callable[[Actor, Command, Any], Awaitable[Reply]] | None = None
+    #: Builds the error card; set by the registry.
+    error_card: Callable[[ChaperoneError, str], dict[str, Any]] | None = None
+
+    def command(self, name: str, *, summary: str, usage: str = "", aliases: tuple[str, ...] = (), roles: tuple[str, ...] | None = None) -> Callable[[CommandHandler], CommandHandler]:
+        def register(fn: CommandHandler) -> CommandHandler:
+            if name in self.commands:
+                raise ValueError(f"command {name} registered twice")
+            self.commands[name] = CommandSpec(name, fn, summary, usage or f"/{name}", frozenset(roles) if roles else None)
+            for a in aliases:
+                self.aliases[a] = name
+            return fn
+
+        return register
+
+    def verb(self, verb: str, *, roles: tuple[str, ...] | None = None) -> Callable[[VerbHandler], VerbHandler]:
+        def register(fn: VerbHandler) -> VerbHandler:
+            if verb in self.verbs:
+                raise ValueError(f"verb {verb} registered twice")
+            self.verbs[verb] = VerbSpec(verb, fn, frozenset(roles) if roles else None)
+            return fn
+
+        return register
+
+    def allowed(self, spec: CommandSpec | VerbSpec, actor: Actor) -> bool:
+        return spec.roles is None or bool(spec.roles & actor.roles)
+
+    def available(self, actor: Actor) -> list[CommandSpec]:
+        return [c for c in self.commands.values() if self.allowed(c, actor)]
+
+    async def dispatch(self, actor: Actor, inp: Command | CardAction, services: Any) -> Reply:
+        actor = replace(actor, roles=services.school.roles_of(actor.email, actor.upn, actor.aad_id))
+        try:
+            if isinstance(inp, Command):
+                spec = self.commands.get(self.aliases.get(inp.name, inp.name))
+                if spec is None:
+                    assert self.unknown is not None
+                    return await self.unknown(actor, inp, services)
+                if not self.allowed(spec, actor):
+                    raise NotPermitted(f"/{spec.name} is for {', '.join(sorted(spec.roles or ()))} only.")
+                return await spec.handler(actor, inp, services)
+            vspec = self.verbs.get(inp.verb)
+            if vspec is None:
+                raise UsageError("This card is out of date or was not made by Chaperone.", hint="Type /help to start again.")
+            if not self.allowed(vspec, actor):
+                raise NotPermitted("You cannot use this button.")
+            return await vspec.handler(actor, inp, services)
+        except ChaperoneError as exc:
+            ref = uuid.uuid4().hex[:8]
+            log.info("refused ref=%s actor=%s error=%s", ref, actor.key, type(exc).__name__)
+            return self._error_reply(exc, ref, inp)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("unexpected error ref=%s actor=%s", ref, actor.key)
+            err = ChaperoneError("Something went wrong on our side; nothing you entered was lost.", hint=f"If it happens again, give your IT team this reference: {ref}.")
+            return self._error_reply(err, ref, inp)
+
+    def _error_reply(self, exc: ChaperoneError, ref: str, inp: Command | CardAction) -> Reply:
+        assert self.error_card is not None
+        card = self.error_card(exc, ref)
+        if isinstance(inp, CardAction) and inp.kind == "execute":
+            return Reply(replace=card)
+        return Reply(cards=(card,))

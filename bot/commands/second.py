@@ -1,0 +1,34 @@
+"""Second adult: /join-as-second [REF] and the Accept button (Action.Execute, first accept wins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import texts
+from bot.commands.router import Router
+from bot.commands.types import Actor, CardAction, Command, Reply
+from bot.errors import UsageError
+from bot.sessions import flow, views
+from bot.sessions.model import State
+
+
+def register(router: Router) -> None:
+    @router.command("join-as-second", summary=texts.HELP_SUMMARIES["join-as-second"], usage="/join-as-second [S-XXXXXX]", aliases=("join", "second"), roles=("slt", "staff"))
+    async def join_as_second(actor: Actor, cmd: Command, services: Any) -> Reply:
+        if cmd.args:
+            session = await flow.accept_second(actor, cmd.args[0], services)
+            return Reply(cards=(views.notice_card("Thank you", texts.ACCEPTED.format(ref=session.ref), facts=views.request_facts(session, services.timezone)),))
+        waiting = await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT)
+        mine = sorted((s for s in waiting if flow.eligible(actor, s)), key=lambda s: s.booking.start)
+        return Reply(cards=(views.request_list_card(mine, services.timezone),))
+
+    @router.verb("second.accept", roles=("slt", "staff"))
+    async def accept(actor: Actor, action: CardAction, services: Any) -> Reply:
+        ref = str(action.data.get("ref") or "")
+        if not ref:
+            raise UsageError("This card does not say which session it is for.")
+        try:
+            session = await flow.accept_second(actor, ref, services)
+        except flow.AlreadyCovered as exc:
+            return Reply(replace=views.request_card(exc.session, services.timezone, headline=str(exc)))
+        return Reply(replace=views.request_card(session, services.timezone, headline=texts.ACCEPTED.format(ref=session.ref)))

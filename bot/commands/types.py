@@ -1,0 +1,109 @@
+"""The neutral types that cross between transport (bot/teams) and commands: no botbuilder here.
+
+The transport turns each Teams activity into an :class:`Actor` plus either a :class:`Command`
+(typed text such as ``/book`` or ``<at>Chaperone</at> join-as-second S-1234``) or a
+:class:`CardAction` (an Action.Submit message or an Action.Execute invoke), calls
+``Router.dispatch``, and turns the :class:`Reply` back into activities. Side effects elsewhere
+(posting to a channel, updating a card in another conversation, a personal message to someone
+else) go through the :class:`Messenger` port, which the transport implements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Card = dict[str, Any]  # a rendered Adaptive Card (the JSON of the card itself, not the attachment)
+ConversationKind = Literal["personal", "groupChat", "channel"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an activity came from."""
+
+    kind: ConversationKind
+    conversation_id: str
+    tenant_id: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+    service_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an activity, resolved through Teams (email and UPN from TeamsInfo)."""
+
+    user_id: str  # Teams user id (29:...), what the connector knows them by
+    aad_id: str | None
+    name: str
+    email: str | None
+    upn: str | None
+    where: Where
+    roles: frozenset[str] = frozenset()  # filled by the router from the school config
+
+    @property
+    def key(self) -> str:
+        """Stable id for store records: the AAD object id where known."""
+        return self.aad_id or self.user_id
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # lower case, no slash: "book", "join-as-second"
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CardAction:
+    verb: str
+    data: dict[str, Any]
+    #: "submit": Action.Submit (a message with value); "execute": Action.Execute (an invoke).
+    kind: Literal["submit", "execute"] = "submit"
+    #: The id of the message holding the card that was clicked (replyToId), where known.
+    card_activity_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the user who acted sees.
+
+    ``replace``: the card that replaces the clicked card (the invoke response for Action.Execute;
+    an in-place update of the clicked message for Action.Submit). ``cards``: new messages in the
+    same conversation. ``private``: cards for the actor's personal chat instead of here (used when
+    something must not appear in a channel, e.g. /concern typed in a channel).
+    """
+
+    cards: tuple[Card, ...] = ()
+    replace: Card | None = None
+    private: tuple[Card, ...] = ()
+
+
+@dataclass(frozen=True)
+class Posted:
+    conversation_key: str
+    activity_id: str
+
+
+class Messenger(Protocol):
+    """Proactive messages: implemented by the transport, used by commands and background work."""
+
+    async def post(self, conversation_key: str, card: Card) -> Posted:
+        """Post a new card to a stored conversation.
+
+        Keys: ``channel:safeguarding`` and ``channel:slt`` (stored by /setup), ``user:<aad id>``
+        (a user's personal chat, stored whenever they message the bot or install it), and
+        ``conv:<conversation id>`` (every conversation the bot has seen, as it was last seen).
+        Raises ``bot.errors.NotFound`` when no reference is stored under the key.
+        """
+
+    async def update(self, posted: Posted, card: Card) -> None:
+        """Replace a card we posted earlier, in place, for everyone who sees it."""
+
+    async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None) -> None:
+        """Store a conversation reference under a key (from /setup, installation and messages)."""
+
+    async def has(self, conversation_key: str) -> bool:
+        """Whether a conversation reference is stored under this key."""

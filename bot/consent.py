@@ -1,0 +1,122 @@
+"""The consent registry: which pupils have parental consent on record, imported from the school's CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+
+from bot.errors import UsageError
+from bot.policy.booking import Consent, Pupil
+from bot.store.base import Store
+
+TABLE = "consents"
+COLUMNS = ("pupil", "parent_name", "parent_email", "pupil_school_email", "consent", "date")
+REQUIRED = ("pupil", "parent_name", "parent_email", "consent", "date")
+
+
+class ConsentRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    pupil: str = Field(min_length=1, max_length=120)
+    parent_name: str = Field(min_length=1, max_length=120)
+    parent_email: EmailStr
+    pupil_school_email: EmailStr | None = None
+    consent: Consent
+    date: date
+
+    @property
+    def key(self) -> str:
+        return key_of(self.pupil)
+
+    def as_pupil(self) -> Pupil:
+        return Pupil(name=self.pupil, parent_email=self.parent_email, school_email=self.pupil_school_email, consent=self.consent, parent_name=self.parent_name)
+
+
+def key_of(pupil_name: str) -> str:
+    return " ".join(pupil_name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ConsentFileInvalid(UsageError):
+    def __init__(self, problems: list[RowProblem]) -> None:
+        self.problems = problems
+        super().__init__(
+            "The consent file has problems; nothing was imported:\n" + "\n".join(f"  {p}" for p in problems),
+            hint="Fix each line listed and import the whole file again.",
+        )
+
+
+def parse_csv(text: str) -> list[ConsentRecord]:
+    """Every row valid, or ConsentFileInvalid listing every bad row with its line."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    if missing or unknown:
+        msg = []
+        if missing:
+            msg.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            msg.append(f"unknown column(s): {', '.join(unknown)}")
+        raise ConsentFileInvalid([RowProblem(1, "; ".join(msg) + f" (expected: {', '.join(COLUMNS)})")])
+    reader.fieldnames = header
+    records: list[ConsentRecord] = []
+    problems: list[RowProblem] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append(RowProblem(line, "more values than columns"))
+            continue
+        data: dict[str, Any] = {k: (v or "").strip() for k, v in row.items()}
+        if not any(data.values()):
+            continue
+        if not data.get("pupil_school_email"):
+            data["pupil_school_email"] = None
+        data["consent"] = data.get("consent", "").lower()
+        try:
+            record = ConsentRecord.model_validate(data)
+        except ValidationError as exc:
+            for e in exc.errors():
+                field = ".".join(str(x) for x in e["loc"])
+                problems.append(RowProblem(line, f"{field}: {e['msg']}" if field != "consent" else "consent must be 'signed' or 'implied' (use 'none' to record a refusal)"))
+            continue
+        if record.key in seen:
+            problems.append(RowProblem(line, f"{record.pupil} is already on line {seen[record.key]}"))
+            continue
+        seen[record.key] = line
+        records.append(record)
+    if problems:
+        raise ConsentFileInvalid(problems)
+    return records
+
+
+class ConsentRegistry:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def import_records(self, records: list[ConsentRecord]) -> int:
+        for r in records:
+            await self._store.upsert(TABLE, r.key, r.model_dump(mode="json"))
+        return len(records)
+
+    async def all(self) -> list[ConsentRecord]:
+        return [ConsentRecord.model_validate(r.doc) for r in await self._store.query(TABLE)]
+
+    async def find(self, pupil_name: str) -> ConsentRecord | None:
+        rec = await self._store.get(TABLE, key_of(pupil_name))
+        return ConsentRecord.model_validate(rec.doc) if rec else None

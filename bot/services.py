@@ -1,0 +1,49 @@
+"""The composition root's product: everything a command may use, built once per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.clock import Clock, SystemClock
+from bot.commands.types import Messenger
+from bot.consent import ConsentRegistry
+from bot.config import SchoolConfig, Settings
+from bot.meetings.provider import MeetingProvider
+from bot.policy.loader import bundled, load_profile_file
+from bot.policy.model import Profile
+from bot.sessions.repo import Sessions
+from bot.store.base import Store
+from bot.tasks import Tasks
+
+
+@dataclass
+class Services:
+    settings: Settings
+    school: SchoolConfig
+    profile: Profile
+    store: Store
+    meetings: MeetingProvider
+    messenger: Messenger
+    clock: Clock = field(default_factory=SystemClock)
+    tasks: Tasks = field(default_factory=Tasks)
+    #: Seconds between attempts when Microsoft Graph is unavailable (then the teacher is told).
+    meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
+
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self.store)
+
+    @property
+    def consents(self) -> ConsentRegistry:
+        return ConsentRegistry(self.store)
+
+    @property
+    def timezone(self) -> str:
+        return self.school.school.timezone or self.profile.timezone
+
+
+def profile_for(school: SchoolConfig) -> Profile:
+    """The school's own profile file if it names one, else the bundled profile it chose."""
+    if school.school.profile_file:
+        return load_profile_file(school.school.profile_file)
+    return bundled(school.school.profile)

@@ -1,0 +1,1 @@
+"""Sessions: the Session model, its state machine, the repository and the register."""

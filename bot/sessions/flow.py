@@ -1,0 +1,250 @@
+"""The booking workflow: store a booking, post its cards, find the second adult, create the meeting.
+
+Answer first, slow work after: commands store the session and reply at once; meeting creation
+runs in a tracked background task and updates the cards in place when it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any
+
+from bot import texts
+from bot.commands.types import Actor, Posted
+from bot.errors import ChaperoneError, Conflict, ExternalServiceError, GraphError, NotFound, NotPermitted
+from bot.meetings.provider import Invitee, MeetingRequest
+from bot.policy.booking import AdultRole, Booking
+from bot.policy.engine import Decision
+from bot.policy.meeting import meeting_settings
+from bot.policy.messages import who
+from bot.sessions import views
+from bot.sessions.model import CardRef, PersonRef, Session, State
+
+log = logging.getLogger(__name__)
+SUBMISSIONS = "submissions"
+
+
+class AlreadyCovered(Conflict):
+    def __init__(self, session: Session) -> None:
+        name = session.second_adult.name if session.second_adult else "someone else"
+        super().__init__(texts.ALREADY_COVERED.format(ref=session.ref, name=name))
+        self.session = session
+
+
+def _now(services: Any) -> Any:
+    return services.clock.now()
+
+
+async def create_session(actor: Actor, booking: Booking, decision: Decision, services: Any, *, submission_key: str | None, status_card: CardRef | None) -> tuple[Session, bool]:
+    """Store the accepted booking once. Returns (session, created); a repeated submission of the
+    same form returns the session it already made."""
+    if submission_key:
+        existing = await services.store.get(SUBMISSIONS, submission_key)
+        if existing is not None:
+            session, _ = await services.sessions.get(existing.doc["ref"])
+            return session, False
+    now = _now(services)
+    second = decision.requirement("second_adult")
+    named = booking.second_adult
+
+    def make(ref: str) -> Session:
+        needs = second is not None
+        s = Session(
+            ref=ref,
+            state=State.AWAITING_SECOND_ADULT if needs else State.CONFIRMED,
+            profile_id=services.profile.id,
+            booking=booking.model_copy(update={"id": ref}),
+            organiser=PersonRef(name=actor.name, email=booking.organiser.email, aad_id=actor.aad_id),
+            second_adult=PersonRef(name=named.name, email=named.email, role=named.role.value) if named else None,
+            needs_second_adult=needs,
+            qualifies=list(second.data.get("qualifies", [])) if second else [],
+            requirements=[{"kind": r.kind, "detail": r.detail} for r in decision.requirements],
+            status_card=status_card,
+            created_at=now,
+            updated_at=now,
+            day=booking.start.date().isoformat(),
+        )
+        s.note("booked", at=now, by=actor.key)
+        return s
+
+    session = await services.sessions.add(make)
+    if submission_key:
+        try:
+            await services.store.insert(SUBMISSIONS, submission_key, {"ref": session.ref})
+        except Conflict:  # a concurrent duplicate won the race: keep theirs, drop ours
+            winner = await services.store.get(SUBMISSIONS, submission_key)
+            await services.store.delete("sessions", session.ref)
+            other, _ = await services.sessions.get(winner.doc["ref"])  # type: ignore[union-attr]
+            return other, False
+    log.info("session booked ref=%s state=%s organiser=%s", session.ref, session.state.value, actor.key)
+    return session, True
+
+
+async def _post(services: Any, key: str, card: dict[str, Any]) -> CardRef | None:
+    try:
+        posted = await services.messenger.post(key, card)
+    except NotFound:
+        log.warning("no %s conversation is set up; card not posted", key)
+        return None
+    except ChaperoneError as exc:
+        log.warning("posting to %s failed: %s", key, type(exc).__name__)
+        return None
+    return CardRef(conversation_key=posted.conversation_key, activity_id=posted.activity_id)
+
+
+async def announce(session: Session, services: Any) -> Session:
+    """Post the register card (and the SLT request card when needed), once each."""
+    tz = services.timezone
+    register = None if session.register_card else await _post(services, "channel:safeguarding", views.register_card(session, services.profile, tz))
+    request = None
+    if session.state is State.AWAITING_SECOND_ADULT and not session.request_card:
+        request = await _post(services, "channel:slt", views.request_card(session, tz))
+    if register is None and request is None:
+        return session
+
+    def keep(s: Session) -> None:
+        if register and not s.register_card:
+            s.register_card = register
+        if request and not s.request_card:
+            s.request_card = request
+
+    return await services.sessions.update(session.ref, keep)
+
+
+async def refresh_cards(session: Session, services: Any) -> None:
+    """Update every card of this session in place; a failure is logged, never raised."""
+    tz = services.timezone
+    slt = await services.messenger.has("channel:slt")
+    pairs = [
+        (session.status_card, lambda: views.status_card(session, services.profile, tz, slt_channel=slt)),
+        (session.register_card, lambda: views.register_card(session, services.profile, tz)),
+        (session.request_card, lambda: views.request_card(session, tz)),
+    ]
+    for ref, build in pairs:
+        if ref is None:
+            continue
+        try:
+            await services.messenger.update(Posted(ref.conversation_key, ref.activity_id), build())
+        except Exception:  # noqa: BLE001 - a card we cannot update must not break the workflow
+            log.warning("card update failed session=%s conversation=%s", session.ref, ref.conversation_key, exc_info=True)
+
+
+def eligible(actor: Actor, session: Session) -> bool:
+    return actor.key != session.organiser.aad_id and any(actor.has(q) for q in session.qualifies if q != AdultRole.PARENT.value)
+
+
+async def accept_second(actor: Actor, ref: str, services: Any) -> Session:
+    """First eligible accept wins (optimistic concurrency on the session record)."""
+    if not actor.email:
+        raise NotPermitted(texts.NO_EMAIL, hint=texts.NO_EMAIL_HINT)
+
+    def change(s: Session) -> None:
+        if actor.key == s.organiser.aad_id:
+            raise NotPermitted(texts.OWN_SESSION.format(ref=s.ref))
+        if s.state is not State.AWAITING_SECOND_ADULT:
+            if s.second_adult:
+                raise AlreadyCovered(s)
+            raise Conflict(texts.NOT_WAITING.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
+        if not eligible(actor, s):
+            raise NotPermitted(texts.NOT_ELIGIBLE.format(ref=s.ref, who=who(s.qualifies)))
+        role = next(q for q in s.qualifies if actor.has(q))
+        s.second_adult = PersonRef(name=actor.name, email=actor.email, aad_id=actor.aad_id, role=role)
+        s.move(State.CONFIRMED, at=_now(services), by=actor.key)
+
+    session = await services.sessions.update(ref, change)
+    log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
+    await refresh_cards(session, services)
+    services.tasks.spawn(schedule(session.ref, services), name=f"schedule-{session.ref}")
+    return session
+
+
+def meeting_request(session: Session, services: Any) -> MeetingRequest:
+    profile, school, b = services.profile, services.school, session.booking
+    invite = profile.rule("invite")
+    to_pupils = invite is not None and getattr(invite, "to", "") == "pupil_school_email"
+    attendees = []
+    for p in b.pupils:
+        if to_pupils and p.school_email:
+            attendees.append(Invitee(p.name, p.school_email))
+        elif p.parent_email:
+            attendees.append(Invitee(p.parent_name or f"Parent of {p.name}", p.parent_email))
+    cc: tuple[Invitee, ...] = ()
+    if any(r["kind"] == "copy_slt" for r in session.requirements):
+        cc = tuple(Invitee(m, m) for m in school.roles.slt if "@" in m)
+    second = Invitee(session.second_adult.name, session.second_adult.email) if session.second_adult and session.second_adult.email else None
+    notes = tuple(r["detail"] for r in session.requirements if r["kind"] == "tell_parents")
+    return MeetingRequest(
+        booking_id=session.ref,
+        subject=b.title or f"{school.school.name}: {b.reason.value} session",
+        start=b.start,
+        end=b.end,
+        timezone=services.timezone,
+        organiser_id=session.organiser.aad_id or session.organiser.email or "",
+        organiser_email=session.organiser.email or "",
+        attendees=tuple(attendees),
+        second_adult=second,
+        cc=cc,
+        notes=notes,
+        settings=meeting_settings(profile, b),
+    )
+
+
+async def schedule(ref: str, services: Any) -> None:
+    """Create the meeting for a confirmed session; retry while Graph is unavailable."""
+    session, _ = await services.sessions.get(ref)
+    if session.state is not State.CONFIRMED:
+        return
+    request = meeting_request(session, services)
+    delays = list(services.meeting_retry_delays)
+    while True:
+        try:
+            meeting = await services.meetings.create(request)
+            break
+        except ExternalServiceError as exc:
+            retry = bool(getattr(exc, "retryable", True)) and bool(delays)
+            message = texts.STATUS_TEXT["meeting_retry"] if retry else texts.STATUS_TEXT["meeting_failed"].format(error=f"{exc} {exc.hint}".strip())
+            log.warning("meeting create failed ref=%s retry=%s status=%s request_id=%s", ref, retry, getattr(exc, "status", None), getattr(exc, "request_id", None))
+
+            def flag(s: Session, message: str = message) -> None:
+                s.meeting_error = message
+
+            session = await services.sessions.update(ref, flag)
+            await refresh_cards(session, services)
+            if not retry:
+                return
+            await asyncio.sleep(delays.pop(0))
+
+    def done(s: Session) -> None:
+        if s.state is State.CONFIRMED:
+            s.meeting = dataclasses.asdict(meeting)
+            s.meeting_error = None
+            s.move(State.SCHEDULED, at=_now(services), by=None)
+
+    session = await services.sessions.update(ref, done)
+    log.info("meeting ready ref=%s local=%s", ref, meeting.local)
+    await refresh_cards(session, services)
+
+
+async def resume(services: Any) -> None:
+    """After a restart: finish what was confirmed but has no meeting yet."""
+    for s in await services.sessions.open_sessions(State.CONFIRMED):
+        services.tasks.spawn(schedule(s.ref, services), name=f"schedule-{s.ref}")
+
+
+async def cancel(actor: Actor, ref: str, services: Any) -> Session:
+    session, _ = await services.sessions.get(ref)
+    if actor.key != session.organiser.aad_id and not actor.has("slt"):
+        raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
+    if session.meeting and session.state is State.SCHEDULED:
+        from bot.meetings.provider import Meeting
+
+        await services.meetings.cancel(Meeting(**session.meeting), organiser_id=session.organiser.aad_id or "", comment=f"Session {session.ref} was cancelled by the school.")
+
+    def change(s: Session) -> None:
+        s.move(State.CANCELLED, at=_now(services), by=actor.key)
+
+    session = await services.sessions.update(ref, change)
+    await refresh_cards(session, services)
+    return session

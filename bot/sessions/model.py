@@ -1,0 +1,103 @@
+"""The Session record and its lifecycle (see DESIGN.md "The session lifecycle")."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.errors import Conflict
+from bot.policy.booking import Booking
+
+
+class State(str, Enum):
+    AWAITING_SECOND_ADULT = "awaiting_second_adult"
+    CONFIRMED = "confirmed"  # policy satisfied; the meeting is being created
+    SCHEDULED = "scheduled"  # meeting exists, invitations sent
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = frozenset({State.AWAITING_SECOND_ADULT, State.CONFIRMED, State.SCHEDULED})
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.AWAITING_SECOND_ADULT: frozenset({State.CONFIRMED, State.CANCELLED}),
+    State.CONFIRMED: frozenset({State.SCHEDULED, State.CANCELLED}),
+    State.SCHEDULED: frozenset({State.ENDED, State.CANCELLED}),
+    State.ENDED: frozenset(),
+    State.CANCELLED: frozenset(),
+}
+
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+
+
+def new_ref() -> str:
+    return "S-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+class PersonRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    email: str | None = None
+    aad_id: str | None = None
+    role: str | None = None
+
+
+class CardRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    conversation_key: str
+    activity_id: str
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: datetime
+    what: str
+    by: str | None = None  # an actor key (AAD id), never a name
+
+
+class Session(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ref: str
+    state: State
+    profile_id: str
+    booking: Booking
+    organiser: PersonRef
+    second_adult: PersonRef | None = None
+    needs_second_adult: bool = False
+    qualifies: list[str] = Field(default_factory=list)
+    requirements: list[dict[str, str]] = Field(default_factory=list)
+    meeting: dict[str, Any] | None = None
+    meeting_error: str | None = None
+    status_card: CardRef | None = None
+    register_card: CardRef | None = None
+    request_card: CardRef | None = None
+    history: list[Event] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    # store hints: hot data is what is open; closed records move to their day's partition
+    open: bool = True
+    day: str = ""
+
+    def move(self, to: State, *, at: datetime, by: str | None) -> None:
+        if to not in TRANSITIONS[self.state]:
+            raise Conflict(f"Session {self.ref} is {self.state.value.replace('_', ' ')} and cannot become {to.value.replace('_', ' ')}.")
+        self.state = to
+        self.open = to in OPEN_STATES
+        self.updated_at = at
+        self.history.append(Event(at=at, what=to.value, by=by))
+
+    def note(self, what: str, *, at: datetime, by: str | None) -> None:
+        self.updated_at = at
+        self.history.append(Event(at=at, what=what, by=by))
+
+    def to_doc(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Session":
+        return cls.model_validate(doc)

@@ -1,0 +1,152 @@
+"""Card data for sessions: the organiser's status card, the register card and the SLT request card."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import texts
+from bot.cards import render
+from bot.policy.booking import Consent
+from bot.policy.meeting import explain_settings
+from bot.policy.messages import who
+from bot.policy.model import Profile
+from bot.sessions.model import Session, State
+
+Card = dict[str, Any]
+
+
+def when(session: Session, tz: str) -> str:
+    start = session.booking.start.astimezone(ZoneInfo(tz))
+    end = session.booking.end.astimezone(ZoneInfo(tz))
+    return f"{start:%a %d %b %Y}, {start:%H:%M}–{end:%H:%M} ({tz})"
+
+
+def initials(name: str) -> str:
+    return "".join(f"{part[0].upper()}." for part in name.split() if part)
+
+
+def _type(session: Session) -> str:
+    n = len(session.booking.pupils)
+    return texts.TYPE_LABELS[session.booking.type.value] + (f" of {n}" if session.booking.type.value == "group" else "")
+
+
+def _second(session: Session) -> str:
+    if session.second_adult:
+        return session.second_adult.name
+    if session.needs_second_adult:
+        return f"needed: {who(session.qualifies)}"
+    return "not required by the protocol"
+
+
+def _consents(session: Session) -> str:
+    counts: dict[str, int] = {}
+    for p in session.booking.pupils:
+        counts[p.consent.value] = counts.get(p.consent.value, 0) + 1
+    return ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "–"
+
+
+def settings_facts(meeting: dict[str, Any] | None) -> list[dict[str, str]]:
+    if not meeting:
+        return []
+    out = []
+    for key, value in meeting.get("settings", {}).items():
+        if isinstance(value, dict):
+            value = value.get("scope", "")
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        out.append({"title": texts.SETTING_LABELS.get(key, key), "value": str(value)})
+    return out
+
+
+def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: bool = True) -> Card:
+    state = session.state.value
+    text = texts.STATUS_TEXT[state]
+    if session.state is State.AWAITING_SECOND_ADULT and not slt_channel:
+        text = texts.STATUS_TEXT["awaiting_second_adult_no_slt"]
+    if session.state is State.SCHEDULED and session.meeting and session.meeting.get("local"):
+        text = f"{text} {texts.STATUS_TEXT['scheduled_local']}"
+    if session.state is State.CONFIRMED and session.meeting_error:
+        text = session.meeting_error
+    meeting = session.meeting if session.state is State.SCHEDULED else None
+    return render(
+        "status",
+        {
+            "ref": session.ref,
+            "state_label": texts.STATE_LABELS[state],
+            "status_text": text,
+            "facts": [
+                {"title": "When", "value": when(session, tz)},
+                {"title": "Type", "value": f"{_type(session)} ({session.booking.reason.value})"},
+                {"title": "Pupils", "value": ", ".join(p.name for p in session.booking.pupils)},
+                {"title": "Second adult", "value": _second(session)},
+                {"title": "Protocol", "value": profile.name},
+            ],
+            "requirements": [r["detail"] for r in session.requirements],
+            "meeting": meeting,
+            "settings": settings_facts(meeting),
+            "join_title": texts.LOCAL_JOIN if meeting and meeting.get("local") else texts.JOIN,
+            "checklist": [c.text for c in profile.checklist if c.when == "before"] if meeting else [],
+            "can_cancel": session.open,
+        },
+    )
+
+
+def register_card(session: Session, profile: Profile, tz: str) -> Card:
+    """The safeguarding channel's entry: no pupil names, only initials (the full record is in the store)."""
+    facts = [
+        {"title": "When", "value": when(session, tz)},
+        {"title": "Type", "value": f"{_type(session)} ({session.booking.reason.value})"},
+        {"title": "Organiser", "value": session.organiser.name},
+        {"title": "Second adult", "value": _second(session)},
+        {"title": "Pupils", "value": ", ".join(initials(p.name) for p in session.booking.pupils)},
+        {"title": "Consent", "value": _consents(session)},
+        {"title": "Protocol", "value": f"{profile.id}"},
+    ]
+    if session.meeting and session.state is State.SCHEDULED:
+        facts.append({"title": "Meeting settings", "value": "; ".join(f"{f['title']}: {f['value']}" for f in settings_facts(session.meeting))})
+    return render(
+        "register",
+        {"ref": session.ref, "state_label": texts.STATE_LABELS[session.state.value].capitalize(), "state_color": texts.STATE_COLORS[session.state.value], "facts": facts},
+    )
+
+
+def request_facts(session: Session, tz: str) -> list[dict[str, str]]:
+    return [
+        {"title": "When", "value": when(session, tz)},
+        {"title": "Organiser", "value": session.organiser.name},
+        {"title": "Type", "value": f"{_type(session)} ({session.booking.reason.value})"},
+        {"title": "Who qualifies", "value": who(session.qualifies)},
+    ]
+
+
+def request_card(session: Session, tz: str, *, headline: str | None = None) -> Card:
+    waiting = session.state is State.AWAITING_SECOND_ADULT
+    if headline:
+        color = "Good" if not waiting else "Default"
+    elif waiting:
+        headline, color = f"{session.organiser.name} needs {who(session.qualifies)} to join this session.", "Default"
+    elif session.second_adult:
+        headline, color = f"Covered by {session.second_adult.name}.", "Good"
+    else:
+        headline, color = texts.STATE_LABELS[session.state.value].capitalize() + ".", "Default"
+    return render("request", {"ref": session.ref, "headline": headline, "headline_color": color, "facts": request_facts(session, tz), "open": waiting})
+
+
+def request_list_card(sessions: list[Session], tz: str) -> Card:
+    return render(
+        "request_list",
+        {
+            "title": texts.OPEN_REQUESTS_TITLE,
+            "empty": "" if sessions else texts.NO_OPEN_REQUESTS,
+            "requests": [{"ref": s.ref, "summary": when(s, tz), "facts": request_facts(s, tz)} for s in sessions],
+        },
+    )
+
+
+def notice_card(title: str, *lines: str, facts: list[dict[str, str]] | None = None) -> Card:
+    return render("notice", {"title": title, "lines": [l for l in lines if l], "facts": facts or []})
+
+
+def consent_label(c: Consent) -> str:
+    return {"signed": "consent signed", "implied": "consent implied", "none": "no consent"}[c.value]

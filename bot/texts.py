@@ -1,0 +1,70 @@
+"""Sentences the bot says outside the card templates and the rules engine (one place to review and translate)."""
+
+STATE_LABELS = {
+    "awaiting_second_adult": "waiting for a second adult",
+    "confirmed": "confirmed: creating the meeting",
+    "scheduled": "scheduled",
+    "ended": "ended",
+    "cancelled": "cancelled",
+}
+STATE_COLORS = {
+    "awaiting_second_adult": "Warning",
+    "confirmed": "Accent",
+    "scheduled": "Good",
+    "ended": "Default",
+    "cancelled": "Attention",
+}
+STATUS_TEXT = {
+    "awaiting_second_adult": "Your booking follows the protocol. SLT have been asked for a second adult; no link is sent to families until one accepts.",
+    "awaiting_second_adult_no_slt": "Your booking follows the protocol, but no SLT channel is set up, so SLT can only see the request with /join-as-second. Ask your Chaperone admin to type /setup slt in the SLT channel.",
+    "confirmed": "Everything the protocol needs is in place. Chaperone is creating the Teams meeting and inviting the families.",
+    "scheduled": "The meeting is ready and the invitations have gone out.",
+    "scheduled_local": "Local trial: no real meeting or invitation was created (no Microsoft 365 tenant is configured).",
+    "ended": "This session is closed in the register.",
+    "cancelled": "This session was cancelled; families were told.",
+    "meeting_retry": "Microsoft Teams did not answer in time. Your booking is safe; Chaperone will keep trying and update this card.",
+    "meeting_failed": "The meeting could not be created: {error}",
+}
+SETTING_LABELS = {
+    "lobbyBypassSettings": "Who skips the lobby",
+    "allowedLobbyAdmitters": "Who admits from the lobby",
+    "allowedPresenters": "Who presents",
+    "allowMeetingChat": "Meeting chat",
+    "allowRecording": "Recording allowed",
+    "recordAutomatically": "Records automatically",
+    "allowTranscription": "Transcription",
+    "allowAttendeeToEnableCamera": "Attendees may turn cameras on",
+    "allowAttendeeToEnableMic": "Attendees may unmute",
+    "allowParticipantsToChangeName": "Attendees may change their name",
+    "isEntryExitAnnounced": "Joining and leaving announced",
+}
+TYPE_LABELS = {"group": "Group", "one_to_one": "1:1"}
+
+HELP_SUMMARIES = {
+    "help": "what you can do here",
+    "book": "book a session with pupils (checked against your school's protocol)",
+    "join-as-second": "see second-adult requests you can take, or accept one: /join-as-second S-XXXXXX",
+    "setup": "admins: /setup safeguarding or /setup slt in the channel to use",
+    "end": "close a session in the register: /end S-XXXXXX",
+    "concern": "raise a safeguarding concern with the DSL",
+}
+
+UNKNOWN_COMMAND = "I don't know \u201c{name}\u201d. Here is what you can do:"
+BOOK_SENT_PRIVATELY = "I've sent the booking form to our personal chat, so pupils' details stay out of this conversation."
+NO_EMAIL = "Chaperone could not read your school email address from Teams."
+NO_EMAIL_HINT = "Try again in a minute; if it keeps happening, tell your IT team."
+SETUP_DONE = "This channel is now Chaperone's {what} channel."
+SETUP_WHAT = {"safeguarding": "safeguarding (the register and concern alerts)", "slt": "SLT (second-adult requests)"}
+SETUP_NOT_CHANNEL = "Type /setup in the channel you want to use (a standard channel of a team where Chaperone is installed)."
+SETUP_USAGE = "Say which channel this is: /setup safeguarding or /setup slt."
+ALREADY_COVERED = "Session {ref} is already covered by {name}. Thank you for offering."
+NOT_ELIGIBLE = "Session {ref} needs {who}; your role in the school config does not qualify."
+OWN_SESSION = "You are the organiser of {ref}; the second adult must be someone else."
+NOT_WAITING = "Session {ref} is no longer waiting for a second adult ({state})."
+ACCEPTED = "You are the second adult for {ref}. The organiser has been told and the meeting is being created."
+NO_OPEN_REQUESTS = "No sessions are waiting for a second adult you could be."
+OPEN_REQUESTS_TITLE = "Sessions waiting for a second adult"
+LOCAL_JOIN = "Open the local test link (not a real meeting)"
+JOIN = "Join the Teams meeting"
+CANCELLED = "Session {ref} is cancelled."
+CANCEL_NOT_YOURS = "Only the organiser or SLT can cancel {ref}."
