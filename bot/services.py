@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.audit import Audit
 from bot.clock import Clock, SystemClock
 from bot.commands.types import Messenger
+from bot.concerns import Concerns
 from bot.consent import ConsentRegistry
 from bot.config import SchoolConfig, Settings
 from bot.meetings.provider import MeetingProvider
@@ -36,6 +38,14 @@ class Services:
     @property
     def consents(self) -> ConsentRegistry:
         return ConsentRegistry(self.store)
+
+    @property
+    def concerns(self) -> Concerns:
+        return Concerns(self.store)
+
+    @property
+    def audit(self) -> Audit:
+        return Audit(self.store)
 
     @property
     def timezone(self) -> str:

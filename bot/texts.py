@@ -68,3 +68,31 @@ LOCAL_JOIN = "Open the local test link (not a real meeting)"
 JOIN = "Join the Teams meeting"
 CANCELLED = "Session {ref} is cancelled."
 CANCEL_NOT_YOURS = "Only the organiser or SLT can cancel {ref}."
+
+END_LIST_TITLE = "Your sessions today"
+END_NONE_TODAY = "You have no scheduled sessions today. To close another, type /end S-XXXXXX."
+END_NOT_YOURS = "Only the organiser or the second adult of {ref} can close it."
+END_NOT_SCHEDULED = "Session {ref} is {state}; only a scheduled session can be closed with /end."
+END_DONE = "Session {ref} is closed in the register."
+END_EARLY_NEEDS_REASON = "You chose 'Ended early': say why, so the register and the DSL know."
+END_TIMES = "The actual end must be after the actual start."
+END_CONCERN_NEXT = "Because the session ended for a {reason}, the concern form below is ready with the session and pupils filled in."
+EARLY_REASON_LABELS = {
+    "behaviour": "behaviour",
+    "inappropriate_content": "inappropriate content",
+    "security_breach": "security breach",
+    "safeguarding": "safeguarding concern",
+    "technical": "technical problem",
+}
+CONCERN_REASONS = ("safeguarding", "security_breach")
+
+EMERGENCY = "If a child is at immediate risk of harm, follow the school's emergency procedure now and call 999. Teams and Chaperone are not a replacement for emergency services."
+CONCERN_ALERTED = "The DSL has been alerted in the safeguarding channel (reference only; the details stay private)."
+CONCERN_ALERT_PENDING = "The safeguarding channel could not be reached just now; Chaperone will keep trying to alert the DSL. If it is urgent, phone the DSL."
+CONCERN_NEEDS_PUPIL = "Say which pupil the concern is about."
+CONCERN_BAD_WHEN = "The date or time is not valid."
+CONCERN_NOT_DSL = "Only the DSL and deputies can see or acknowledge concerns. Your attempt has been recorded."
+CONCERN_ACKED = "Acknowledged by {name} at {time}."
+CONCERN_SENT = "The full record of {ref} is in your personal chat with Chaperone."
+URGENT = "IMMEDIATE RISK: a child may be in danger now."
+NOT_URGENT = "Not marked as immediate risk."

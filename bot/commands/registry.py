@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.commands import book, help, second, setup
+from bot.commands import book, concern, end, help, second, setup
 from bot.commands.router import Router
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (help, book, second, setup):
+    for module in (help, book, second, setup, end, concern):
         module.register(router)
     return router

@@ -27,6 +27,7 @@ AREAS: list[tuple[str, str]] = [
     ("presenters", "Who presents"),
     ("microphones", "Microphones"),
     ("cameras", "Cameras"),
+    ("breach", "When a session ends early"),
 ]
 
 
@@ -68,6 +69,8 @@ def summary(rule: Any) -> str:
         return rule.who
     if k == "microphones":
         return "attendees may unmute" if rule.attendees_may_unmute else "locked on entry"
+    if k == "breach":
+        return f"on {', '.join(x.replace('_', ' ') for x in rule.reasons)}: {rule.note}"
     if k == "cameras":
         return "attendees may turn on" if rule.attendees_may_enable else "locked off"
     return k

@@ -244,7 +244,14 @@ CHECKS: dict[str, Callable[[_Ctx, Any], Iterator[Finding]]] = {
     "presenters": _NOTHING,
     "microphones": _NOTHING,
     "cameras": _NOTHING,
+    # what to do when a session ends early (see breach_notes)
+    "breach": _NOTHING,
 }
+
+
+def breach_notes(profile: Profile, reason: str | None) -> list[tuple[str, Source]]:
+    """The instructions the profile gives for a session ended early for ``reason``."""
+    return [(r.note, profile.source_of(r)) for r in profile.rules_of("breach") if reason in r.reasons]  # type: ignore[attr-defined]
 
 
 def school_hours_rule(school: SchoolConfig) -> m.HoursRule | None:

@@ -88,7 +88,7 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
 _UNION_TAGS = {
     "hours", "notice", "duration", "one_to_one", "group_size", "second_adult", "consent",
     "staff_account", "invite", "copy_slt", "tell_parents", "recording", "chat", "lobby",
-    "presenters", "microphones", "cameras", "quiet_hours",
+    "presenters", "microphones", "cameras", "quiet_hours", "breach",
 }
 
 

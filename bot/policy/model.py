@@ -181,6 +181,14 @@ class CameraRule(_Rule):
     attendees_may_enable: bool
 
 
+class BreachRule(_Rule):
+    """What the teacher must do when a session ends early for one of these reasons."""
+
+    kind: Literal["breach"]
+    reasons: tuple[Literal["behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical"], ...] = Field(min_length=1)
+    note: str = Field(min_length=3)
+
+
 class QuietHoursRule(_Rule):
     """No messages to families between start and end (local time); invitations wait."""
 
@@ -209,6 +217,7 @@ Rule = Annotated[
         MicrophoneRule,
         CameraRule,
         QuietHoursRule,
+        BreachRule,
     ],
     Field(discriminator="kind"),
 ]

@@ -248,3 +248,34 @@ async def cancel(actor: Actor, ref: str, services: Any) -> Session:
     session = await services.sessions.update(ref, change)
     await refresh_cards(session, services)
     return session
+
+
+async def collect_attendance(ref: str, services: Any) -> None:
+    """After /end: fetch the attendance report (it appears only after the meeting ends), merge it
+    into the register and flag gaps. Retries later without blocking anyone."""
+    from bot.meetings.provider import Meeting
+    from bot.sessions.attendance import merge
+
+    session, _ = await services.sessions.get(ref)
+    if not session.meeting or session.meeting.get("local"):
+        return
+    meeting = Meeting(**session.meeting)
+    for delay in (0.0, *services.meeting_retry_delays):
+        await asyncio.sleep(delay)
+        try:
+            attendees = await services.meetings.attendance(meeting, organiser_id=session.organiser.aad_id or "")
+        except ExternalServiceError as exc:
+            log.warning("attendance fetch failed ref=%s error=%s", ref, type(exc).__name__)
+            continue
+        if attendees is None:
+            continue
+
+        def keep(s: Session) -> None:
+            assert s.closure is not None
+            s.closure.attendance, s.closure.flags = merge(s, attendees)
+
+        session = await services.sessions.update(ref, keep)
+        await services.audit.record(at=_now(services), who="chaperone", action="session.attendance", record=ref, detail=f"flags={len(session.closure.flags) if session.closure else 0}")
+        await refresh_cards(session, services)
+        return
+    log.warning("attendance report not available ref=%s; run `chaperone meetings attendance %s` later", ref, ref)

@@ -59,6 +59,35 @@ class Event(BaseModel):
     by: str | None = None  # an actor key (AAD id), never a name
 
 
+EARLY_REASONS = ("behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical")
+
+
+class PupilAttendance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    present: bool
+    parent_at_start: bool
+    parent_at_end: bool
+
+
+class Closure(BaseModel):
+    """What /end records: the register's evidence that the protocol was followed."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: str  # completed | ended_early
+    early_reason: str | None = None
+    actual_start: datetime
+    actual_end: datetime
+    pupils: list[PupilAttendance]
+    second_adult_throughout: bool | None = None
+    note: str = ""
+    closed_by: str
+    closed_at: datetime
+    #: Join/leave times from the meeting's attendance report, merged later (Graph).
+    attendance: list[dict[str, Any]] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+
+
 class Session(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -77,6 +106,7 @@ class Session(BaseModel):
     register_card: CardRef | None = None
     request_card: CardRef | None = None
     history: list[Event] = Field(default_factory=list)
+    closure: Closure | None = None
     created_at: datetime
     updated_at: datetime
     # store hints: hot data is what is open; closed records move to their day's partition

@@ -103,7 +103,18 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
         {"title": "Consent", "value": _consents(session)},
         {"title": "Protocol", "value": f"{profile.id}"},
     ]
-    if session.meeting and session.state is State.SCHEDULED:
+    c = session.closure
+    if c is not None:
+        present = sum(p.present for p in c.pupils)
+        facts += [
+            {"title": "Outcome", "value": "Completed" if c.outcome == "completed" else f"Ended early ({texts.EARLY_REASON_LABELS.get(c.early_reason or '', '')})"},
+            {"title": "Actual times", "value": f"{c.actual_start.astimezone(ZoneInfo(tz)):%H:%M}–{c.actual_end.astimezone(ZoneInfo(tz)):%H:%M}"},
+            {"title": "Attendance", "value": f"{present} of {len(c.pupils)} pupils; parent at start {sum(p.parent_at_start for p in c.pupils)}, at end {sum(p.parent_at_end for p in c.pupils)}"
+             + ("" if c.second_adult_throughout is None else f"; second adult throughout: {'yes' if c.second_adult_throughout else 'no'}")},
+        ]
+        if c.flags:
+            facts.append({"title": "Check", "value": "; ".join(c.flags)})
+    if session.meeting and session.state in (State.SCHEDULED, State.ENDED):
         facts.append({"title": "Meeting settings", "value": "; ".join(f"{f['title']}: {f['value']}" for f in settings_facts(session.meeting))})
     return render(
         "register",

@@ -147,6 +147,13 @@ def _requirement_or_setting(pid: str, rule: Any) -> None:
             assert rule.note not in [r.detail for r in decide(pid, {**booking, "pupils": booking["pupils"][:1], "type": "one_to_one", "reason": "music"}).requirements]
         assert rule.note in [r.detail for r in decide(pid, booking).requirements if r.kind == "tell_parents"]
         return
+    if rule.kind == "breach":
+        from bot.policy.engine import breach_notes
+
+        for reason in rule.reasons:
+            assert (rule.note, bundled(pid).source_of(rule)) in breach_notes(bundled(pid), reason)
+        assert breach_notes(bundled(pid), "technical") == [] or "technical" in rule.reasons
+        return
     if rule.kind == "copy_slt":
         assert decide(pid, booking).requirement("copy_slt").rule == rule.id
         return
