@@ -96,3 +96,8 @@ CONCERN_ACKED = "Acknowledged by {name} at {time}."
 CONCERN_SENT = "The full record of {ref} is in your personal chat with Chaperone."
 URGENT = "IMMEDIATE RISK: a child may be in danger now."
 NOT_URGENT = "Not marked as immediate risk."
+
+VERIFIED_OK = "Chaperone re-read the meeting's settings just now: they are as your protocol requires."
+VERIFIED_REPAIRED = "{n} meeting setting(s) had been changed and were put back: {fields}. SLT have been told."
+DRIFT_TO_SLT = "The Teams meeting settings of {ref} (organiser {organiser}) had been changed: {fields}. Chaperone put them back to what the protocol requires."
+CHECKLIST_TITLES = {"before": "Before the session", "during": "During the session", "after": "After the session"}

@@ -13,7 +13,7 @@ from bot import texts
 from bot.cards import render
 from bot.commands.router import Router
 from bot.commands.types import Actor, CardAction, Command, Reply
-from bot.errors import UsageError
+from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking, Consent, Pupil
 from bot.policy.engine import evaluate
 from bot.sessions import flow, views
@@ -159,3 +159,16 @@ def register(router: Router) -> None:
             raise UsageError("This card does not say which session to cancel.")
         session = await flow.cancel(actor, ref, services)
         return Reply(replace=views.status_card(session, services.profile, services.timezone))
+
+    @router.verb("session.checklist", roles=("staff",))
+    async def checklist(actor: Actor, action: CardAction, services: Any) -> Reply:
+        session, _ = await services.sessions.get(str(action.data.get("ref") or ""))
+        if not flow.is_party(actor, session) and not actor.has("slt"):
+            raise NotPermitted(texts.END_NOT_YOURS.format(ref=session.ref))
+        session, drift = await flow.verify_meeting(session.ref, services, by=actor.key)
+        verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "Warning") if drift else (texts.VERIFIED_OK, "Good")
+        sections = [
+            {"title": texts.CHECKLIST_TITLES[w], "items": [c.text for c in services.profile.checklist if c.when == w]}
+            for w in ("before", "during", "after")
+        ]
+        return Reply(cards=(render("checklist", {"ref": session.ref, "verified": verified, "verified_color": color, "sections": [s for s in sections if s["items"]]}),))

@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import concern_views, texts
-from bot.commands.end import is_party
 from bot.commands.router import Router
 from bot.commands.types import Actor, CardAction, Command, Posted, Reply
 from bot.concerns import Concern
 from bot.errors import ChaperoneError, NotFound, NotPermitted, UsageError
-from bot.sessions import views
+from bot.sessions import flow, views
 from bot.sessions.model import CardRef
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ ALERT_KEY = "channel:safeguarding"
 
 
 async def _my_sessions(actor: Actor, services: Any) -> list[Any]:
-    mine = [s for s in await services.sessions.all() if is_party(actor, s)]
+    mine = [s for s in await services.sessions.all() if flow.is_party(actor, s)]
     mine.sort(key=lambda s: s.booking.start, reverse=True)
     return mine[:20]
 

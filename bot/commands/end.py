@@ -16,12 +16,6 @@ from bot.sessions import flow, views
 from bot.sessions.model import EARLY_REASONS, Closure, PupilAttendance, Session, State
 
 
-def is_party(actor: Actor, s: Session) -> bool:
-    ids = {actor.key, (actor.email or "").casefold()}
-    people = [s.organiser] + ([s.second_adult] if s.second_adult else [])
-    return any(p.aad_id in ids or (p.email or "").casefold() in ids - {""} for p in people)
-
-
 def _local(dt: datetime, tz: str) -> datetime:
     return dt.astimezone(ZoneInfo(tz))
 
@@ -38,7 +32,7 @@ def end_form(s: Session, tz: str, values: dict[str, Any] | None = None) -> dict[
 
 async def _closable(actor: Actor, ref: str, services: Any) -> Session:
     s, _ = await services.sessions.get(ref)
-    if not is_party(actor, s):
+    if not flow.is_party(actor, s):
         raise NotPermitted(texts.END_NOT_YOURS.format(ref=s.ref))
     if s.state is not State.SCHEDULED:
         raise UsageError(texts.END_NOT_SCHEDULED.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
@@ -89,7 +83,7 @@ def register(router: Router) -> None:
             s = await _closable(actor, cmd.args[0], services)
             return Reply(cards=(end_form(s, tz),))
         today = services.clock.now().astimezone(ZoneInfo(tz)).date()
-        mine = [s for s in await services.sessions.open_sessions(State.SCHEDULED) if is_party(actor, s) and s.booking.start.astimezone(ZoneInfo(tz)).date() == today]
+        mine = [s for s in await services.sessions.open_sessions(State.SCHEDULED) if flow.is_party(actor, s) and s.booking.start.astimezone(ZoneInfo(tz)).date() == today]
         mine.sort(key=lambda s: s.booking.start)
         card = render("end_list", {"title": texts.END_LIST_TITLE, "empty": "" if mine else texts.END_NONE_TODAY, "sessions": [{"ref": s.ref, "summary": views.when(s, tz)} for s in mine]})
         return Reply(cards=(card,))

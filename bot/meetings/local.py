@@ -54,7 +54,11 @@ class LocalMeetings:
         if rec is None:
             raise NotFound(f"No meeting for booking {meeting.booking_id}.")
         found = rec.doc["meeting"]["settings"]
-        return [Drift(k, v, found.get(k)) for k, v in meeting.settings.items() if found.get(k) != v]
+        drift = [Drift(k, v, found.get(k)) for k, v in meeting.settings.items() if found.get(k) != v]
+        if drift and repair:
+            doc = {**rec.doc, "meeting": {**rec.doc["meeting"], "settings": {**found, **meeting.settings}}}
+            await self._store.replace(TABLE, meeting.booking_id, doc, etag=rec.etag)
+        return drift
 
     async def attendance(self, meeting: Meeting, *, organiser_id: str) -> list[Attendee] | None:
         return None  # a local meeting has no attendance report

@@ -131,6 +131,13 @@ async def refresh_cards(session: Session, services: Any) -> None:
             log.warning("card update failed session=%s conversation=%s", session.ref, ref.conversation_key, exc_info=True)
 
 
+def is_party(actor: Actor, s: Session) -> bool:
+    """The organiser or the second adult of the session."""
+    ids = {actor.key, (actor.email or "").casefold()}
+    people = [s.organiser] + ([s.second_adult] if s.second_adult else [])
+    return any(p.aad_id in ids or (p.email or "").casefold() in ids - {""} for p in people)
+
+
 def eligible(actor: Actor, session: Session) -> bool:
     return actor.key != session.organiser.aad_id and any(actor.has(q) for q in session.qualifies if q != AdultRole.PARENT.value)
 
@@ -279,3 +286,19 @@ async def collect_attendance(ref: str, services: Any) -> None:
         await refresh_cards(session, services)
         return
     log.warning("attendance report not available ref=%s; run `chaperone meetings attendance %s` later", ref, ref)
+
+
+async def verify_meeting(ref: str, services: Any, *, by: str) -> tuple[Session, list[Any]]:
+    """Re-read the meeting's settings, put back any that drifted, and tell SLT when something had."""
+    from bot.meetings.provider import Meeting
+
+    session, _ = await services.sessions.get(ref)
+    if session.state is not State.SCHEDULED or not session.meeting:
+        raise Conflict(texts.END_NOT_SCHEDULED.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
+    drift = await services.meetings.verify(Meeting(**session.meeting), organiser_id=session.organiser.aad_id or "", repair=True)
+    fields = ", ".join(d.field for d in drift)
+    await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
+    if drift:
+        log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
+        await _post(services, "channel:slt", views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
+    return session, drift

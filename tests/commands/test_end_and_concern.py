@@ -167,3 +167,19 @@ def _nodes(node: Any) -> list[dict[str, Any]]:
 
 def _inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
     return [n for n in _nodes(card) if str(n.get("type", "")).startswith("Input.")]
+
+
+async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness: Harness) -> None:
+    s = await scheduled(harness)
+    reply = await harness.act("tara", "session.checklist", {"ref": s.ref})
+    text = card_text(reply.cards[0])
+    assert "they are as your protocol requires" in text and "Before the session" in text and "After the session" in text
+    rec = await harness.services.store.get("meetings", s.ref)  # the organiser turns chat on behind our back
+    doc = {**rec.doc, "meeting": {**rec.doc["meeting"], "settings": {**rec.doc["meeting"]["settings"], "allowMeetingChat": "enabled"}}}
+    await harness.services.store.replace("meetings", s.ref, doc, etag=rec.etag)
+    reply = await harness.act("sam", "session.checklist", {"ref": s.ref})
+    assert "allowMeetingChat" in card_text(reply.cards[0]) and "put back" in card_text(reply.cards[0])
+    assert "had been changed: allowMeetingChat" in card_text(harness.messenger.posted_to("channel:slt")[-1])
+    rec = await harness.services.store.get("meetings", s.ref)
+    assert rec.doc["meeting"]["settings"]["allowMeetingChat"] == "disabled"
+    assert "Only the organiser" in card_text((await harness.act("oli", "session.checklist", {"ref": s.ref})).cards[0])

@@ -1,0 +1,19 @@
+"""Choose the meeting provider from the settings (CHAPERONE_MEETINGS)."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.meetings.local import LocalMeetings
+from bot.meetings.provider import MeetingProvider
+from bot.store.base import Store
+
+
+def meetings_for(settings: Settings, store: Store) -> MeetingProvider:
+    if settings.meetings == "local":
+        return LocalMeetings(store)
+    try:
+        from bot.meetings.graph import GraphMeetings
+    except ImportError as exc:  # pragma: no cover - the Graph provider ships with the package
+        raise ConfigError("CHAPERONE_MEETINGS=graph, but the Graph provider could not be loaded.") from exc
+    return GraphMeetings.from_environment(settings.graph_base_url)
