@@ -24,7 +24,7 @@ from bot.sessions import views
 from bot.sessions.model import PersonRef, Session, State
 from bot.store.tiny import TinyStore
 from tests.policy.helpers import SCHOOL, base
-from tests.support.schemas import assert_valid_card, card_text, card_verbs
+from tests.support.schemas import assert_valid_card, card_text, inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TZ = "Europe/London"
@@ -89,13 +89,13 @@ async def test_form_cards_are_valid_and_keep_values(services: Any) -> None:
     assert_valid_card(refused)
     text = card_text(refused)
     assert "Sessions must run between 09:00 and 16:00." in text and "normal learning hours" in text
-    inputs = {n["id"]: n.get("value") for n in _inputs(refused)}
-    assert inputs["title"] == "Reading" and inputs["date"] == "2026-11-25" and inputs["duration"] == 45 and inputs["others"] == "Ann Other, ann.parent@example.com"
+    values = {n["id"]: n.get("value") for n in inputs(refused)}
+    assert values["title"] == "Reading" and values["date"] == "2026-11-25" and values["duration"] == 45 and values["others"] == "Ann Other, ann.parent@example.com"
 
 
 async def test_form_offers_choices_only_where_the_profile_leaves_one(services: Any) -> None:
     services.profile = bundled("000-two-staff")
-    ids = {n["id"] for n in _inputs(await form_card(services))}
+    ids = {n["id"] for n in inputs(await form_card(services))}
     assert "recording" not in ids and "chat" not in ids
 
 
@@ -128,19 +128,3 @@ def test_unbound_data_is_an_error() -> None:
     with pytest.raises(TemplateError):
         render("error", {"title": "x"})
 
-
-def _inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-
-    def walk(n: Any) -> None:
-        if isinstance(n, dict):
-            if str(n.get("type", "")).startswith("Input."):
-                out.append(n)
-            for v in n.values():
-                walk(v)
-        elif isinstance(n, list):
-            for v in n:
-                walk(v)
-
-    walk(card)
-    return out

@@ -10,7 +10,7 @@ import pytest
 from bot.commands.types import Where
 from bot.sessions.model import State
 from tests.commands.conftest import FORM, Harness
-from tests.support.schemas import card_text
+from tests.support.schemas import card_text, inputs, nodes
 
 
 async def setup_channels(h: Harness) -> None:
@@ -39,7 +39,7 @@ async def test_refused_booking_reshows_the_form_with_inputs_and_sentences(harnes
     text = card_text(reply.replace)
     assert "All sessions to take place within school hours." in text
     assert "Sessions must run between 08:30 and 15:30" in text
-    assert any(n.get("value") == "17:00" for n in _inputs(reply.replace))
+    assert any(n.get("value") == "17:00" for n in inputs(reply.replace))
     assert await sessions(harness) == [] and harness.messenger.posts == []
 
 
@@ -82,7 +82,7 @@ async def test_first_accept_wins_and_the_meeting_is_created(harness: Harness) ->
     assert "Join" in card_text(status) and "Before the session" in card_text(status)
     request = harness.messenger.updated(s.request_card.activity_id)[-1]
     assert f"Covered by {s.second_adult.name}" in card_text(request)
-    assert not [n for n in _nodes(request) if n.get("type") == "Action.Execute"]
+    assert not [n for n in nodes(request) if n.get("type") == "Action.Execute"]
     register = harness.messenger.updated(s.register_card.activity_id)[-1]
     assert "Scheduled" in card_text(register)
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1
@@ -189,17 +189,3 @@ async def test_cancel_by_the_organiser(harness: Harness) -> None:
     assert s.state is State.CANCELLED and not s.open
 
 
-def _nodes(node: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        out.append(node)
-        for v in node.values():
-            out.extend(_nodes(v))
-    elif isinstance(node, list):
-        for v in node:
-            out.extend(_nodes(v))
-    return out
-
-
-def _inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
-    return [n for n in _nodes(card) if str(n.get("type", "")).startswith("Input.")]

@@ -11,7 +11,7 @@ from bot.audit import Audit
 from bot.sessions.model import State
 from tests.commands.conftest import FORM, Harness
 from tests.commands.test_booking import setup_channels
-from tests.support.schemas import card_text
+from tests.support.schemas import card_text, inputs, nodes
 
 END = {"outcome": "completed", "early_reason": "", "actual_start": "10:02", "actual_end": "10:44", "present_0": "true", "parent_start_0": "true", "parent_end_0": "true",
        "present_1": "false", "parent_start_1": "false", "parent_end_1": "false", "second_throughout": "true", "note": "Went well."}
@@ -56,7 +56,7 @@ async def test_end_early_for_safeguarding_opens_a_prefilled_concern(harness: Har
     reply = await harness.act("tara", "end.submit", {"ref": s.ref, **END, "outcome": "ended_early", "early_reason": "safeguarding"})
     assert "Speak to a member of SLT and the child's parent immediately" in card_text(reply.replace)  # 000's own instruction
     [form] = reply.cards
-    values = {n["id"]: n.get("value") for n in _inputs(form)}
+    values = {n["id"]: n.get("value") for n in inputs(form)}
     assert values["session"] == s.ref and values["pupil"] == "Pip Example" and values["session_ended"] == "true"
     assert "safeguarding concern" in card_text(form)
     register = harness.messenger.updated(s.register_card.activity_id)[-1]
@@ -130,7 +130,7 @@ async def test_dsl_acknowledges_and_opens_others_are_refused_and_audited(harness
     assert "Only the DSL" in card_text(refused.replace)
     acked = await harness.act("dee", "concern.ack", {"ref": c.ref}, kind="execute", card_id=c.alert_card.activity_id)
     assert "Acknowledged by Dee Lead" in card_text(acked.replace)
-    assert not [n for n in _nodes(acked.replace) if n.get("verb") == "concern.ack"]
+    assert not [n for n in nodes(acked.replace) if n.get("verb") == "concern.ack"]
     assert "Acknowledged by Dee Lead" in card_text(harness.messenger.updated(c.alert_card.activity_id)[-1])
     opened = await harness.act("dee", "concern.open", {"ref": c.ref}, kind="execute")
     detail = card_text(opened.private[0])
@@ -153,20 +153,6 @@ async def test_incomplete_concern_is_not_stored(harness: Harness, change: dict[s
     assert await harness.services.concerns.all() == []
 
 
-def _nodes(node: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        out.append(node)
-        for v in node.values():
-            out.extend(_nodes(v))
-    elif isinstance(node, list):
-        for v in node:
-            out.extend(_nodes(v))
-    return out
-
-
-def _inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
-    return [n for n in _nodes(card) if str(n.get("type", "")).startswith("Input.")]
 
 
 async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness: Harness) -> None:

@@ -66,6 +66,15 @@ def assert_valid_card(card: dict[str, Any]) -> None:
             assert isinstance(node.get("data"), dict) and node["data"].get("verb"), f"{t} {node.get('title')} carries no verb"
 
 
+def nodes(node: Any) -> list[dict[str, Any]]:
+    """Every object in a card, depth first."""
+    return _nodes(node)
+
+
+def inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in _nodes(card) if str(n.get("type", "")).startswith("Input.")]
+
+
 def _nodes(node: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(node, dict):
