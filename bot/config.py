@@ -63,6 +63,13 @@ class Roles(_Strict):
     dsl: tuple[str, ...] = ()
 
 
+class SecondAdult(_Strict):
+    """When an unanswered second-adult request escalates (minutes)."""
+
+    remind_after_minutes: int = Field(default=60, ge=1)
+    give_up_before_start_minutes: int = Field(default=30, ge=0)
+
+
 class Concerns(_Strict):
     categories: tuple[str, ...] = DEFAULT_CONCERN_CATEGORIES
 
@@ -71,6 +78,7 @@ class SchoolConfig(_Strict):
     school: School
     roles: Roles = Roles()
     concerns: Concerns = Concerns()
+    second_adult: SecondAdult = SecondAdult()
     path: str = ""
 
     def roles_of(self, *ids: str | None) -> frozenset[str]:

@@ -101,3 +101,6 @@ VERIFIED_OK = "Chaperone re-read the meeting's settings just now: they are as yo
 VERIFIED_REPAIRED = "{n} meeting setting(s) had been changed and were put back: {fields}. SLT have been told."
 DRIFT_TO_SLT = "The Teams meeting settings of {ref} (organiser {organiser}) had been changed: {fields}. Chaperone put them back to what the protocol requires."
 CHECKLIST_TITLES = {"before": "Before the session", "during": "During the session", "after": "After the session"}
+
+REMINDER_TITLE = "Reminder: a second adult is still needed"
+GAVE_UP = "No second adult accepted in time, so session {ref} cannot go ahead and has been cancelled. No link was sent to families."

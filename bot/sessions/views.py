@@ -66,7 +66,7 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
         text = texts.STATUS_TEXT["awaiting_second_adult_no_slt"]
     if session.state is State.SCHEDULED and session.meeting and session.meeting.get("local"):
         text = f"{text} {texts.STATUS_TEXT['scheduled_local']}"
-    if session.state is State.CONFIRMED and session.meeting_error:
+    if session.state in (State.CONFIRMED, State.CANCELLED) and session.meeting_error:
         text = session.meeting_error
     meeting = session.meeting if session.state is State.SCHEDULED else None
     return render(

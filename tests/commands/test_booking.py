@@ -189,3 +189,26 @@ async def test_cancel_by_the_organiser(harness: Harness) -> None:
     assert s.state is State.CANCELLED and not s.open
 
 
+
+
+async def test_unanswered_request_reminds_slt_then_tells_the_teacher(harness: Harness) -> None:
+    from datetime import timedelta
+
+    from bot.sessions.escalation import sweep
+
+    await setup_channels(harness)
+    await harness.act("tara", "book.submit", FORM)
+    clock = harness.services.clock
+    await sweep(harness.services)
+    assert len(harness.messenger.posted_to("channel:slt")) == 1  # only the request itself
+    clock.at = clock.at + timedelta(minutes=61)
+    await sweep(harness.services)
+    await sweep(harness.services)
+    reminders = harness.messenger.posted_to("channel:slt")[1:]
+    assert len(reminders) == 1 and "Reminder" in card_text(reminders[0])
+    [s] = await sessions(harness)
+    clock.at = s.booking.start - timedelta(minutes=20)
+    await sweep(harness.services)
+    [s] = await sessions(harness)
+    assert s.state is State.CANCELLED and s.meeting is None
+    assert "cannot go ahead" in card_text(harness.messenger.updated("form-1")[-1])

@@ -1,0 +1,66 @@
+"""Unanswered second-adult requests escalate: a reminder to SLT, then the teacher is told the
+session cannot go ahead. State lives in the store, so the timers survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bot import texts
+from bot.errors import Conflict
+from bot.sessions import flow, views
+from bot.sessions.model import Session, State
+
+log = logging.getLogger(__name__)
+REMINDED = "reminded"
+
+
+async def sweep(services: Any) -> None:
+    """One pass over the sessions waiting for a second adult."""
+    now = services.clock.now()
+    rules = services.school.second_adult
+    for s in await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT):
+        if s.booking.start - now <= timedelta(minutes=rules.give_up_before_start_minutes):
+            await _give_up(s.ref, services)
+        elif now - s.created_at >= timedelta(minutes=rules.remind_after_minutes) and not any(e.what == REMINDED for e in s.history):
+            await _remind(s, services)
+
+
+async def _remind(s: Session, services: Any) -> None:
+    card = views.request_card(s, services.timezone, headline=f"{texts.REMINDER_TITLE}. {s.organiser.name} is waiting.")
+    posted = await flow._post(services, "channel:slt", card)
+
+    def mark(x: Session) -> None:
+        x.note(REMINDED, at=services.clock.now(), by=None)
+        if posted and not x.request_card:
+            x.request_card = posted
+
+    await services.sessions.update(s.ref, mark)
+    log.info("second-adult reminder sent ref=%s", s.ref)
+
+
+async def _give_up(ref: str, services: Any) -> None:
+    def cancel(x: Session) -> None:
+        if x.state is not State.AWAITING_SECOND_ADULT:
+            raise Conflict("moved on")
+        x.meeting_error = texts.GAVE_UP.format(ref=x.ref)
+        x.move(State.CANCELLED, at=services.clock.now(), by=None)
+
+    try:
+        s = await services.sessions.update(ref, cancel)
+    except Conflict:
+        return  # someone accepted at the last moment
+    await services.audit.record(at=services.clock.now(), who="chaperone", action="session.cancelled", record=ref, detail="no second adult in time")
+    await flow.refresh_cards(s, services)
+    log.info("session cancelled: no second adult ref=%s", ref)
+
+
+async def run_forever(services: Any, *, every: float = 60.0) -> None:
+    while True:
+        try:
+            await sweep(services)
+        except Exception:  # noqa: BLE001 - the sweeper must keep running
+            log.exception("escalation sweep failed")
+        await asyncio.sleep(every)
