@@ -47,6 +47,7 @@ HELP_SUMMARIES = {
     "setup": "admins: /setup safeguarding or /setup slt in the channel to use",
     "end": "close a session in the register: /end S-XXXXXX",
     "concern": "raise a safeguarding concern with the DSL",
+    "today": "SLT and DSL: every session booked for today, with its state",
 }
 
 UNKNOWN_COMMAND = "I don't know \u201c{name}\u201d. Here is what you can do:"
@@ -104,3 +105,6 @@ CHECKLIST_TITLES = {"before": "Before the session", "during": "During the sessio
 
 REMINDER_TITLE = "Reminder: a second adult is still needed"
 GAVE_UP = "No second adult accepted in time, so session {ref} cannot go ahead and has been cancelled. No link was sent to families."
+
+TODAY_TITLE = "Today's sessions ({date})"
+TODAY_NONE = "No sessions are booked for today."

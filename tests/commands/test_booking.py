@@ -212,3 +212,12 @@ async def test_unanswered_request_reminds_slt_then_tells_the_teacher(harness: Ha
     [s] = await sessions(harness)
     assert s.state is State.CANCELLED and s.meeting is None
     assert "cannot go ahead" in card_text(harness.messenger.updated("form-1")[-1])
+
+
+async def test_today_lists_sessions_for_slt_only(harness: Harness) -> None:
+    await harness.act("tara", "book.submit", FORM)
+    [s] = await sessions(harness)
+    harness.services.clock.at = s.booking.start
+    text = card_text((await harness.say("sam", "/today")).cards[0])
+    assert s.ref in text and "waiting for a second adult" in text and "Pip" not in text
+    assert "Not allowed" in card_text((await harness.say("tara", "/today")).cards[0])

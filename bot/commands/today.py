@@ -1,0 +1,24 @@
+"""/today: SLT and the DSL see every session booked for today and where each one stands."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import texts
+from bot.commands.router import Router
+from bot.commands.types import Actor, Command, Reply
+from bot.sessions import views
+
+
+def register(router: Router) -> None:
+    @router.command("today", summary=texts.HELP_SUMMARIES["today"], roles=("slt", "dsl", "admin"))
+    async def today(actor: Actor, cmd: Command, services: Any) -> Reply:
+        tz = ZoneInfo(services.timezone)
+        day = services.clock.now().astimezone(tz).date()
+        todays = sorted((s for s in await services.sessions.all() if s.booking.start.astimezone(tz).date() == day), key=lambda s: s.booking.start)
+        facts = [
+            {"title": f"{s.booking.start.astimezone(tz):%H:%M} {s.ref}", "value": f"{texts.STATE_LABELS[s.state.value]}; {s.organiser.name}; second adult: {s.second_adult.name if s.second_adult else '–'}; {len(s.booking.pupils)} pupil(s)"}
+            for s in todays
+        ]
+        return Reply(cards=(views.notice_card(texts.TODAY_TITLE.format(date=day.isoformat()), "" if todays else texts.TODAY_NONE, facts=facts),))
