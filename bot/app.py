@@ -1,0 +1,79 @@
+"""The aiohttp application factory: /api/messages and /healthz. Wiring only (the composition root)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.commands import concern as concern_cmd
+from bot.commands.registry import build_router
+from bot.commands.router import Router
+from bot.config import Settings, load_school_config
+from bot.meetings.factory import meetings_for
+from bot.meetings.provider import MeetingProvider
+from bot.services import Services, profile_for
+from bot.sessions import escalation, flow
+from bot.store.base import Store
+from bot.store.tiny import TinyStore
+from bot.teams.adapter import build_adapter
+from bot.teams.handler import ChaperoneBot
+from bot.teams.messenger import TeamsMessenger
+from bot.teams.route import messages_route
+
+log = logging.getLogger(__name__)
+SERVICES = web.AppKey("services", Services)
+ROUTER = web.AppKey("router", Router)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    meetings: MeetingProvider | None = None,
+    clock: Clock | None = None,
+    router: Router | None = None,
+    background: bool = True,
+) -> web.Application:
+    school = load_school_config(settings.config_path)
+    profile = profile_for(school)
+    store = store or TinyStore(settings.data_dir)
+    adapter = build_adapter(settings)
+    messenger = TeamsMessenger(adapter, store, settings.app_id)
+    services = Services(
+        settings=settings, school=school, profile=profile, store=store,
+        meetings=meetings or meetings_for(settings, store), messenger=messenger, clock=clock or SystemClock(),
+    )
+    router = router or build_router()
+    bot = ChaperoneBot(router, services, messenger)
+
+    app = web.Application(client_max_size=256 * 1024)
+    app[SERVICES] = services
+    app[ROUTER] = router
+    app.router.add_post("/api/messages", messages_route(adapter, bot.on_turn))
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "profile": profile.id})
+
+    app.router.add_get("/healthz", healthz)
+
+    async def on_startup(app: web.Application) -> None:
+        if background:
+            await flow.resume(services)
+            await concern_cmd.resume_alerts(services)
+            services.tasks.spawn(escalation.run_forever(services), name="escalation")
+
+    async def on_cleanup(app: web.Application) -> None:
+        await services.tasks.close()
+        await store.close()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def run() -> None:
+    settings = Settings.from_env()
+    log.info("Chaperone starting port=%s mode=%s meetings=%s config=%s", settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
+    web.run_app(create_app(settings), host="0.0.0.0", port=settings.port, print=None)

@@ -1,0 +1,109 @@
+"""The turn handler: one activity in, our router called once, the reply rendered back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
+
+from bot.commands.router import Router
+from bot.commands.types import Actor, CardAction, Reply
+from bot.teams.messenger import TeamsMessenger
+from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
+
+log = logging.getLogger(__name__)
+MEMBER_TTL = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class _Member:
+    email: str | None
+    upn: str | None
+    aad_id: str | None
+    at: float
+
+
+class ChaperoneBot:
+    def __init__(self, router: Router, services: Any, messenger: TeamsMessenger) -> None:
+        self.router = router
+        self.services = services
+        self.messenger = messenger
+        self._members: dict[str, _Member] = {}
+
+    async def on_turn(self, ctx: TurnContext) -> None:
+        activity = ctx.activity
+        where = where_of(activity)
+        if activity.type in (ActivityTypes.installation_update, ActivityTypes.conversation_update):
+            await self._on_membership(activity, where)
+            return
+        inp = input_of(activity)
+        if activity.type == ActivityTypes.invoke and activity.name != INVOKE_CARD_ACTION:
+            await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body={})))
+            return
+        if inp is None:
+            return
+        actor = await self._actor(ctx, where)
+        await self._remember(actor, activity)
+        reply = await self.router.dispatch(actor, inp, self.services)
+        await self._render(ctx, actor, inp, reply)
+
+    async def _on_membership(self, activity: Activity, where: Any) -> None:
+        bot_id = activity.recipient.id if activity.recipient else None
+        await self.messenger.refresh_service_url(service_url=activity.service_url, conversation_id=where.channel_id or where.conversation_id, team_id=where.team_id)
+        await self.messenger.remember(f"conv:{where.conversation_id}", where, bot_id=bot_id)
+        if where.kind == "personal" and activity.from_property and activity.from_property.aad_object_id:
+            await self.messenger.remember(f"user:{activity.from_property.aad_object_id}", where, user_id=activity.from_property.id, bot_id=bot_id)
+
+    async def _remember(self, actor: Actor, activity: Activity) -> None:
+        bot_id = activity.recipient.id if activity.recipient else None
+        await self.messenger.remember(f"conv:{actor.where.conversation_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
+        if actor.where.kind == "personal" and actor.aad_id:
+            await self.messenger.remember(f"user:{actor.aad_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
+
+    async def _actor(self, ctx: TurnContext, where: Any) -> Actor:
+        who = ctx.activity.from_property
+        user_id = who.id if who else ""
+        member = self._members.get(user_id)
+        if member is None or time.monotonic() - member.at > MEMBER_TTL:
+            try:
+                m = await TeamsInfo.get_member(ctx, user_id)
+                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic())
+                self._members[user_id] = member
+            except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
+                log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
+                member = _Member(None, None, None, 0.0)
+        return Actor(
+            user_id=user_id,
+            aad_id=(who.aad_object_id if who else None) or member.aad_id,
+            name=(who.name if who else None) or "Someone",
+            email=member.email,
+            upn=member.upn,
+            where=where,
+        )
+
+    async def _render(self, ctx: TurnContext, actor: Actor, inp: Any, reply: Reply) -> None:
+        execute = isinstance(inp, CardAction) and inp.kind == "execute"
+        if execute:
+            body = invoke_body(reply.replace)
+            await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
+        elif reply.replace is not None:
+            updated = False
+            if isinstance(inp, CardAction) and inp.card_activity_id:
+                try:
+                    await ctx.update_activity(card_activity(reply.replace, activity_id=inp.card_activity_id))
+                    updated = True
+                except Exception as exc:  # noqa: BLE001 - the answer must still reach the user
+                    log.warning("in-place update failed activity=%s error=%s", inp.card_activity_id, type(exc).__name__)
+            if not updated:
+                await ctx.send_activity(card_activity(reply.replace))
+        for card in reply.cards:
+            await ctx.send_activity(card_activity(card))
+        if reply.private:
+            bot_id = ctx.activity.recipient.id if ctx.activity.recipient else None
+            for card in reply.private:
+                await self.messenger.send_private(f"user:{actor.key}", user_id=actor.user_id, where=actor.where, bot_id=bot_id, card=card)

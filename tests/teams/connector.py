@@ -1,0 +1,117 @@
+"""A loopback Bot Connector: records what the bot sends and answers like the real service."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.support.schemas import assert_valid_card
+
+USERS: dict[str, dict[str, str]] = {
+    "tara": {"id": "29:tara", "name": "Tara Teacher", "aadObjectId": "aad-tara", "email": "tara.teacher@example.org", "userPrincipalName": "tara.teacher@example.org"},
+    "oli": {"id": "29:oli", "name": "Oli Other", "aadObjectId": "aad-oli", "email": "oli.other@example.org", "userPrincipalName": "oli.other@example.org"},
+    "sam": {"id": "29:sam", "name": "Sam Senior", "aadObjectId": "aad-sam", "email": "sam.senior@example.org", "userPrincipalName": "sam.senior@example.org"},
+    "dee": {"id": "29:dee", "name": "Dee Lead", "aadObjectId": "aad-dee", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
+    "ivy": {"id": "29:ivy", "name": "Ivy Admin", "aadObjectId": "aad-ivy", "email": "ivy.admin@example.org", "userPrincipalName": "ivy.admin@example.org"},
+}
+
+
+@dataclass
+class Sent:
+    method: str
+    conversation: str
+    activity_id: str
+    body: dict[str, Any]
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        for a in self.body.get("attachments") or []:
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                return a["content"]
+        return None
+
+
+@dataclass
+class FakeConnector:
+    """Records POSTed and PUT activities and created conversations; serves members."""
+
+    sent: list[Sent] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    member_calls: int = 0
+    fail_next: list[int] = field(default_factory=list)
+    url: str = ""
+    _ids: Any = field(default_factory=lambda: itertools.count(1000))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/conversations", self._create)
+        app.router.add_post("/v3/conversations/{conv}/activities", self._send)
+        app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
+        app.router.add_put("/v3/conversations/{conv}/activities/{activity_id}", self._update)
+        app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
+        return app
+
+    def _fail(self) -> web.Response | None:
+        if self.fail_next:
+            return web.json_response({"error": {"code": "Forbidden", "message": "injected"}}, status=self.fail_next.pop(0))
+        return None
+
+    def _record(self, method: str, conv: str, activity_id: str, body: dict[str, Any]) -> None:
+        s = Sent(method, conv, activity_id, body)
+        if s.card is not None:
+            assert_valid_card(s.card)  # every card the bot sends must be a valid Adaptive Card 1.5
+        self.sent.append(s)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if (fail := self._fail()) is not None:
+            return fail
+        body = await request.json()
+        self.created.append(body)
+        data = body.get("channelData") or {}
+        activity_id = str(next(self._ids))
+        if body.get("isGroup") and data.get("channel"):
+            conv = f"{data['channel']['id']};messageid={activity_id}"
+            if body.get("activity"):
+                self._record("POST", conv, activity_id, body["activity"])
+        else:
+            conv = f"a:personal-{body['members'][0]['id']}"
+        return web.json_response({"id": conv, "activityId": activity_id, "serviceUrl": self.url})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if (fail := self._fail()) is not None:
+            return fail
+        activity_id = str(next(self._ids))
+        self._record("POST", request.match_info["conv"], activity_id, await request.json())
+        return web.json_response({"id": activity_id})
+
+    async def _update(self, request: web.Request) -> web.Response:
+        if (fail := self._fail()) is not None:
+            return fail
+        activity_id = request.match_info["activity_id"]
+        self._record("PUT", request.match_info["conv"], activity_id, await request.json())
+        return web.json_response({"id": activity_id})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        self.member_calls += 1
+        member = request.match_info["member"]
+        for user in USERS.values():
+            if member in (user["id"], user["aadObjectId"]):
+                return web.json_response(user)
+        return web.json_response({"error": {"code": "NotFound", "message": "member not found"}}, status=404)
+
+    # --- for assertions ---------------------------------------------------------------
+    def posts(self, conversation: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.method == "POST" and (conversation is None or s.conversation.startswith(conversation))]
+
+    def channel_posts(self, channel: str) -> list[Sent]:
+        """New top-level posts in a channel (each starts its own thread), not replies in a thread."""
+        return [s for s in self.sent if s.method == "POST" and s.conversation == f"{channel};messageid={s.activity_id}"]
+
+    def updates(self, activity_id: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.method == "PUT" and (activity_id is None or s.activity_id == activity_id)]
+
+    def cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
+        return [s.card for s in self.sent if s.card is not None and (conversation is None or s.conversation.startswith(conversation))]

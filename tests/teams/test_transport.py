@@ -1,0 +1,105 @@
+"""The transport through the real app and CloudAdapter: routes, auth, translation, rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.schemas import card_text
+from tests.teams import activities as act
+from tests.teams.conftest import Bot
+from tests.teams.connector import FakeConnector
+
+
+async def test_healthz(bot: Bot) -> None:
+    async with bot.session.get(f"{bot.url}/healthz") as r:
+        assert r.status == 200 and (await r.json())["status"] == "ok"
+
+
+@pytest.mark.parametrize("app_id", ["11111111-2222-3333-4444-555555555555"])
+@pytest.mark.parametrize("header", [None, "Bearer not.a.jwt", "Bearer abc", "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])
+async def test_missing_or_malformed_token_is_401_never_500(bot: Bot, connector: FakeConnector, header: str | None) -> None:
+    status, _ = await bot.post(act.message("/help", service_url=connector.url), headers={"Authorization": header} if header else {})
+    assert status == 401
+    assert connector.sent == []
+
+
+async def test_malformed_bodies_are_4xx(bot: Bot) -> None:
+    async with bot.session.post(f"{bot.url}/api/messages", data="{not json", headers={"Content-Type": "application/json"}) as r:
+        assert r.status == 400
+    async with bot.session.post(f"{bot.url}/api/messages", data="hello", headers={"Content-Type": "text/plain"}) as r:
+        assert r.status == 415
+    async with bot.session.post(f"{bot.url}/api/messages", json=[1, 2]) as r:
+        assert r.status == 400
+
+
+@pytest.mark.parametrize("text", ["/help", "help", "HELP", "  /help  "])
+async def test_command_forms_in_personal_chat(bot: Bot, connector: FakeConnector, text: str) -> None:
+    status, _ = await bot.post(act.message(text, service_url=connector.url))
+    assert status == 200
+    assert "What you can do" in card_text(connector.cards()[-1])
+
+
+async def test_mention_in_a_channel_reaches_the_command(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/help", service_url=connector.url, scope="channel"))
+    [post] = connector.posts()
+    assert post.conversation.startswith(act.TEAM) and "What you can do" in card_text(post.card)
+
+
+async def test_unknown_command_gets_the_help_card(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/teleport", service_url=connector.url))
+    text = card_text(connector.cards()[-1])
+    assert "I don't know" in text and "/book" in text
+
+
+async def test_actor_email_comes_from_teams_and_is_cached(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/help", service_url=connector.url, user="ivy"))
+    await bot.post(act.message("/help", service_url=connector.url, user="ivy"))
+    assert connector.member_calls == 1
+    assert "/setup" in card_text(connector.cards()[-1])  # the admin role came from the email Teams returned
+
+
+async def test_invoke_body_is_returned_as_it_is(bot: Bot, connector: FakeConnector) -> None:
+    status, body = await bot.post(act.execute("no.such.verb", {}, reply_to="123", service_url=connector.url))
+    assert status == 200
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "out of date" in card_text(body["value"])
+
+
+async def test_submit_replaces_the_clicked_card_in_place(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/book", service_url=connector.url))
+    form = connector.posts()[-1]
+    await bot.post(act.submit({"verb": "book.submit", "type": "group"}, reply_to=form.activity_id, service_url=connector.url))
+    # a malformed submission: an error card as a new message; the form stays as it is
+    assert connector.updates() == []
+    assert "Missing" in card_text(connector.cards()[-1])
+
+
+async def test_private_reply_from_a_channel_goes_to_the_personal_chat(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/concern", service_url=connector.url, scope="channel"))
+    assert [s for s in connector.sent if s.conversation.startswith(act.TEAM)] == []
+    [created] = connector.created
+    assert created["members"][0]["id"] == "29:tara" and not created.get("isGroup")
+    [form] = connector.posts("a:personal-29:tara")
+    assert "Raise a safeguarding concern" in card_text(form.card)
+
+
+async def test_installation_refreshes_a_stored_service_url(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/setup safeguarding", service_url=connector.url, user="ivy", scope="channel", channel=act.SAFEGUARDING))
+    rec = await bot.services.store.get("conversations", "channel:safeguarding")
+    assert rec.doc["conversation_id"] == act.SAFEGUARDING
+    await bot.services.store.upsert("conversations", "channel:safeguarding", {**rec.doc, "service_url": "http://127.0.0.1:9/moved"})
+    await bot.post(act.installation(service_url=connector.url, channel=act.SAFEGUARDING))
+    rec = await bot.services.store.get("conversations", "channel:safeguarding")
+    assert rec.doc["service_url"] == connector.url
+
+
+async def test_messenger_posts_and_updates_in_a_channel(bot: Bot, connector: FakeConnector) -> None:
+    from bot.sessions.views import notice_card
+
+    await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
+    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first"))
+    await bot.services.messenger.update(posted, notice_card("Hello", "second"))
+    [created] = [c for c in connector.created if c.get("isGroup")]
+    assert created["channelData"]["channel"]["id"] == act.SLT
+    [update] = connector.updates(posted.activity_id)
+    assert update.conversation.startswith(act.SLT) and "second" in card_text(update.card)
