@@ -36,7 +36,9 @@ class TeamsMessenger:
     async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None, bot_id: str | None = None) -> None:
         existing = await self._store.get(TABLE, conversation_key)
         bot = bot_id or (existing.doc.get("bot_id") if existing else None)
-        await self._store.upsert(TABLE, conversation_key, reference_doc(where, bot_id=bot, user_id=user_id))
+        doc = reference_doc(where, bot_id=bot, user_id=user_id)
+        if existing is None or existing.doc != doc:  # most turns change nothing: no write
+            await self._store.upsert(TABLE, conversation_key, doc)
 
     async def remember_doc(self, conversation_key: str, doc: dict[str, Any]) -> None:
         await self._store.upsert(TABLE, conversation_key, doc)
