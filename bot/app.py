@@ -76,4 +76,4 @@ def create_app(
 def run() -> None:
     settings = Settings.from_env()
     log.info("Chaperone starting port=%s mode=%s meetings=%s config=%s", settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
-    web.run_app(create_app(settings), host="0.0.0.0", port=settings.port, print=None)
+    web.run_app(create_app(settings), host="0.0.0.0", port=settings.port, print=None, access_log=None)
