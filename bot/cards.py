@@ -10,7 +10,6 @@ root); ``"$when": "${path}"`` or ``"${!path}"`` keeps an object only when the va
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from functools import lru_cache
@@ -110,6 +109,6 @@ def _text(value: Any) -> str:
 
 def render(name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Bind the template ``cards/<name>.json`` with ``data``; returns a fresh card dict."""
-    card = _bind(copy.deepcopy(_template(name)), [data], data)
+    card = _bind(_template(name), [data], data)  # binding builds new objects; the cached template is never changed
     assert isinstance(card, dict)
     return card

@@ -13,6 +13,20 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 
+def _fast_retry_policy() -> None:
+    """botbuilder builds msrest connector clients on every turn, and each builds a
+    ``ClientRetryPolicy`` whose constructor scans a 501-item *list* for each of 999 status codes
+    (about 60% of a turn's CPU, measured). The same codes in a frozenset give the same policy
+    for a fraction of the cost. Patched once, here, where botbuilder lives."""
+    from msrest.universal_http.requests import ClientRetryPolicy
+
+    if not isinstance(ClientRetryPolicy.safe_codes, frozenset):
+        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]
+
+
+_fast_retry_policy()
+
+
 @dataclass(frozen=True)
 class _AdapterConfig:
     """The attribute names botbuilder's configuration classes read."""

@@ -103,3 +103,11 @@ async def test_messenger_posts_and_updates_in_a_channel(bot: Bot, connector: Fak
     assert created["channelData"]["channel"]["id"] == act.SLT
     [update] = connector.updates(posted.activity_id)
     assert update.conversation.startswith(act.SLT) and "second" in card_text(update.card)
+
+
+def test_the_faster_retry_policy_is_the_same_policy() -> None:
+    import bot.teams.adapter  # noqa: F401 - applies the patch
+    from msrest.universal_http.requests import ClientRetryPolicy
+
+    expected = [i for i in range(999) if i == 408 or i >= 500 and i not in (501, 505)]
+    assert ClientRetryPolicy().policy.status_forcelist == expected
