@@ -17,14 +17,23 @@ from bot.services import Services, profile_for
 from bot.sessions import escalation, flow
 from bot.store.base import Store
 from bot.store.tiny import TinyStore
-from bot.teams.adapter import build_adapter
-from bot.teams.handler import ChaperoneBot
-from bot.teams.messenger import TeamsMessenger
-from bot.teams.route import messages_route
+from bot.teams.transport import TeamsTransport
 
 log = logging.getLogger(__name__)
 SERVICES = web.AppKey("services", Services)
 ROUTER = web.AppKey("router", Router)
+
+
+def build_services(settings: Settings, *, store: Store | None = None, meetings: MeetingProvider | None = None, clock: Clock | None = None) -> tuple[Services, TeamsTransport]:
+    """Everything a command needs, wired from the settings (also used by the CLI)."""
+    school = load_school_config(settings.config_path)
+    store = store or TinyStore(settings.data_dir)
+    transport = TeamsTransport(settings, store)
+    services = Services(
+        settings=settings, school=school, profile=profile_for(school), store=store,
+        meetings=meetings or meetings_for(settings, store), messenger=transport.messenger, clock=clock or SystemClock(),
+    )
+    return services, transport
 
 
 def create_app(
@@ -36,25 +45,16 @@ def create_app(
     router: Router | None = None,
     background: bool = True,
 ) -> web.Application:
-    school = load_school_config(settings.config_path)
-    profile = profile_for(school)
-    store = store or TinyStore(settings.data_dir)
-    adapter = build_adapter(settings)
-    messenger = TeamsMessenger(adapter, store, settings.app_id)
-    services = Services(
-        settings=settings, school=school, profile=profile, store=store,
-        meetings=meetings or meetings_for(settings, store), messenger=messenger, clock=clock or SystemClock(),
-    )
+    services, transport = build_services(settings, store=store, meetings=meetings, clock=clock)
     router = router or build_router()
-    bot = ChaperoneBot(router, services, messenger)
 
     app = web.Application(client_max_size=256 * 1024)
     app[SERVICES] = services
     app[ROUTER] = router
-    app.router.add_post("/api/messages", messages_route(adapter, bot.on_turn))
+    app.router.add_post("/api/messages", transport.route(router, services))
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "profile": profile.id})
+        return web.json_response({"status": "ok", "profile": services.profile.id})
 
     app.router.add_get("/healthz", healthz)
 
@@ -66,7 +66,7 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         await services.tasks.close()
-        await store.close()
+        await services.store.close()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

@@ -108,3 +108,6 @@ GAVE_UP = "No second adult accepted in time, so session {ref} cannot go ahead an
 
 TODAY_TITLE = "Today's sessions ({date})"
 TODAY_NONE = "No sessions are booked for today."
+
+NOT_OPEN = "Session {ref} is already {state}."
+CANCEL_COMMENT = "This session ({ref}) has been cancelled by the school. We are sorry for any inconvenience."

@@ -244,15 +244,24 @@ async def cancel(actor: Actor, ref: str, services: Any) -> Session:
     session, _ = await services.sessions.get(ref)
     if actor.key != session.organiser.aad_id and not actor.has("slt"):
         raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
-    if session.meeting and session.state is State.SCHEDULED:
-        from bot.meetings.provider import Meeting
+    return await cancel_session(session.ref, services, by=actor.key)
 
-        await services.meetings.cancel(Meeting(**session.meeting), organiser_id=session.organiser.aad_id or "", comment=f"Session {session.ref} was cancelled by the school.")
+
+async def cancel_session(ref: str, services: Any, *, by: str, comment: str | None = None) -> Session:
+    """Cancel the meeting (families are told by the calendar) and close the session in the register."""
+    from bot.meetings.provider import Meeting
+
+    session, _ = await services.sessions.get(ref)
+    if not session.open:
+        raise Conflict(texts.NOT_OPEN.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
+    if session.meeting and session.state is State.SCHEDULED:
+        await services.meetings.cancel(Meeting(**session.meeting), organiser_id=session.organiser.aad_id or session.organiser.email or "", comment=comment or texts.CANCEL_COMMENT.format(ref=session.ref))
 
     def change(s: Session) -> None:
-        s.move(State.CANCELLED, at=_now(services), by=actor.key)
+        s.move(State.CANCELLED, at=_now(services), by=by)
 
     session = await services.sessions.update(ref, change)
+    await services.audit.record(at=_now(services), who=by, action="session.cancelled", record=session.ref)
     await refresh_cards(session, services)
     return session
 

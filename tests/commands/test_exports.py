@@ -66,3 +66,16 @@ async def test_concern_export_is_owner_only_and_audited(filled: Harness, tmp_pat
     assert "concern.raised" in out_text and "concern.exported" in out_text and "session.ended" in out_text
     assert "Pip" not in out_text and "go home" not in out_text
     assert await cli("audit", "list", "--record", "*") == 0
+
+
+async def test_meetings_cli_verify_and_cancel(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    s = await scheduled(harness)
+    monkeypatch.setenv("CHAPERONE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHAPERONE_CONFIG", str(Path(__file__).resolve().parents[2] / "bot" / "example" / "chaperone.toml"))
+    assert await cli("meetings", "verify") == 2
+    assert await cli("meetings", "verify", s.ref) == 0
+    assert "settings as the protocol requires" in capsys.readouterr().out
+    assert await cli("meetings", "cancel", s.ref) == 0
+    assert await cli("meetings", "cancel", s.ref) == 2
+    assert "already cancelled" in capsys.readouterr().err
+    assert await cli("meetings", "attendance", s.ref) == 1
