@@ -111,3 +111,4 @@ TODAY_NONE = "No sessions are booked for today."
 
 NOT_OPEN = "Session {ref} is already {state}."
 CANCEL_COMMENT = "This session ({ref}) has been cancelled by the school. We are sorry for any inconvenience."
+HELD_FOR_QUIET_HOURS = "Everything is in place. Your protocol allows no messages to families now, so the meeting and invitations will be created at {until}."

@@ -215,10 +215,23 @@ def _check_chat(c: _Ctx, r: m.ChatRule) -> Iterator[Finding]:
         yield c.v(r, "chat_forbidden")
 
 
+def quiet_until(profile: Profile, school: SchoolConfig, now: datetime) -> datetime | None:
+    """When the profile's quiet hours for messages to families end, if ``now`` is inside them."""
+    r = profile.rule("quiet_hours")
+    if r is None:
+        return None
+    tz = timezone_of(profile, school)
+    local = now.astimezone(tz)
+    t = local.time()
+    quiet = (r.start <= t or t < r.end) if r.start > r.end else (r.start <= t < r.end)  # type: ignore[attr-defined]
+    if not quiet:
+        return None
+    day = local.date() if t < r.end else local.date() + timedelta(days=1)  # type: ignore[attr-defined]
+    return datetime.combine(day, r.end, tzinfo=tz)  # type: ignore[attr-defined]
+
+
 def _check_quiet_hours(c: _Ctx, r: m.QuietHoursRule) -> Iterator[Finding]:
-    t = c.now.astimezone(c.tz).time()
-    quiet = (r.start <= t or t < r.end) if r.start > r.end else (r.start <= t < r.end)
-    if quiet:
+    if quiet_until(c.profile, c.school, c.now) is not None:
         yield Requirement("hold_messages", fmt("req_quiet_hours", start=_hhmm(r.start), end=_hhmm(r.end)), r.id, {"until": _hhmm(r.end)})
 
 

@@ -16,7 +16,7 @@ from bot.commands.types import Actor, Posted
 from bot.errors import ChaperoneError, Conflict, ExternalServiceError, GraphError, NotFound, NotPermitted
 from bot.meetings.provider import Invitee, MeetingRequest
 from bot.policy.booking import AdultRole, Booking
-from bot.policy.engine import Decision
+from bot.policy.engine import Decision, quiet_until
 from bot.policy.meeting import meeting_settings
 from bot.policy.messages import who
 from bot.sessions import views
@@ -204,6 +204,14 @@ async def schedule(ref: str, services: Any) -> None:
     if session.state is not State.CONFIRMED:
         return
     request = meeting_request(session, services)
+    until = quiet_until(services.profile, services.school, _now(services))
+    if until is not None:  # the protocol's quiet hours: invitations to families wait
+        def hold(s: Session) -> None:
+            s.meeting_error = texts.HELD_FOR_QUIET_HOURS.format(until=until.strftime("%H:%M"))
+
+        session = await services.sessions.update(ref, hold)
+        await refresh_cards(session, services)
+        await asyncio.sleep(max((until - _now(services)).total_seconds(), 0))
     delays = list(services.meeting_retry_delays)
     while True:
         try:

@@ -221,3 +221,21 @@ async def test_today_lists_sessions_for_slt_only(harness: Harness) -> None:
     text = card_text((await harness.say("sam", "/today")).cards[0])
     assert s.ref in text and "waiting for a second adult" in text and "Pip" not in text
     assert "Not allowed" in card_text((await harness.say("tara", "/today")).cards[0])
+
+
+@pytest.mark.parametrize("profile_id", ["001-recorded"])
+async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
+    from datetime import datetime, timezone
+
+    from bot.policy.engine import quiet_until
+
+    harness.services.clock.at = datetime(2026, 11, 23, 19, 30, tzinfo=timezone.utc)  # 19:30 in London
+    until = quiet_until(harness.services.profile, harness.services.school, harness.services.clock.now())
+    assert until is not None and until.isoformat() == "2026-11-24T07:00:00+00:00"
+    reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"})
+    assert "creating the Teams meeting" in card_text(reply.replace)
+    await asyncio.sleep(0.05)
+    [s] = await sessions(harness)
+    assert s.state is State.CONFIRMED and "will be created at 07:00" in s.meeting_error
+    await harness.services.tasks.close()  # still waiting for 07:00: nothing was sent
+    assert s.meeting is None
