@@ -38,14 +38,14 @@ def _urgency(c: Concern) -> tuple[str, str]:
     return (texts.URGENT, "Attention") if c.immediate_risk else (texts.NOT_URGENT, "Default")
 
 
-def alert_card(c: Concern, tz: str) -> Card:
+def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
     """What the safeguarding channel sees: reference, category, urgency, who raised it and when. Never the narrative or the pupil."""
     urgency, color = _urgency(c)
     acknowledged = texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz)) if c.acknowledged_at else ""
     return render(
         "concern_alert",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged,
+            "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged, "reminder": reminder,
             "facts": [
                 {"title": "Category", "value": c.category},
                 {"title": "Raised by", "value": c.raised_by_name},

@@ -43,6 +43,7 @@ class Concern(BaseModel):
     acknowledged_at: datetime | None = None
     alert_card: CardRef | None = None
     alert_posted: bool = False
+    escalated_at: datetime | None = None
     # store hints (bounded partitions): a concern stays hot until acknowledged
     open: bool = True
     day: str = ""

@@ -72,6 +72,9 @@ class SecondAdult(_Strict):
 
 class Concerns(_Strict):
     categories: tuple[str, ...] = DEFAULT_CONCERN_CATEGORIES
+    #: An unacknowledged alert is raised again in the safeguarding channel after this many minutes.
+    escalate_after_minutes: int = Field(default=60, ge=1)
+    escalate_urgent_after_minutes: int = Field(default=10, ge=1)
 
 
 class SchoolConfig(_Strict):

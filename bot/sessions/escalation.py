@@ -18,7 +18,8 @@ REMINDED = "reminded"
 
 
 async def sweep(services: Any) -> None:
-    """One pass over the sessions waiting for a second adult."""
+    """One pass: sessions waiting for a second adult, and concern alerts nobody has acknowledged."""
+    await _concerns(services)
     now = services.clock.now()
     rules = services.school.second_adult
     for s in await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT):
@@ -64,3 +65,29 @@ async def run_forever(services: Any, *, every: float = 60.0) -> None:
         except Exception:  # noqa: BLE001 - the sweeper must keep running
             log.exception("escalation sweep failed")
         await asyncio.sleep(every)
+
+
+async def _concerns(services: Any) -> None:
+    """An alert nobody acknowledged is raised again in the safeguarding channel (reference only)."""
+    from bot.concern_views import alert_card
+    from bot.concerns import Concern
+
+    now = services.clock.now()
+    rules = services.school.concerns
+    for c in await services.concerns.all():
+        if c.acknowledged_at is not None or not c.alert_posted or c.escalated_at is not None:
+            continue
+        minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
+        if now - c.raised_at < timedelta(minutes=minutes):
+            continue
+        card = alert_card(c, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
+        posted = await flow._post(services, "channel:safeguarding", card)
+        if posted is None:
+            continue
+
+        def mark(x: Concern) -> None:
+            x.escalated_at = now
+
+        await services.concerns.update(c.ref, mark)
+        await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=c.ref, detail=f"after={minutes}min")
+        log.warning("concern not acknowledged, raised again ref=%s", c.ref)

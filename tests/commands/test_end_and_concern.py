@@ -169,3 +169,20 @@ async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness
     rec = await harness.services.store.get("meetings", s.ref)
     assert rec.doc["meeting"]["settings"]["allowMeetingChat"] == "disabled"
     assert "Only the organiser" in card_text((await harness.act("oli", "session.checklist", {"ref": s.ref})).cards[0])
+
+
+async def test_unacknowledged_alert_is_raised_again_once(harness: Harness) -> None:
+    from datetime import timedelta
+
+    from bot.sessions.escalation import sweep
+
+    await setup_channels(harness)
+    await harness.act("tara", "concern.submit", {**CONCERN, "immediate_risk": "true"})
+    await sweep(harness.services)
+    assert len(harness.messenger.posted_to("channel:safeguarding")) == 1
+    harness.services.clock.at += timedelta(minutes=11)
+    await sweep(harness.services)
+    await sweep(harness.services)
+    alerts = harness.messenger.posted_to("channel:safeguarding")
+    assert len(alerts) == 2 and "Not yet acknowledged after 10 minutes" in card_text(alerts[1])
+    assert "go home" not in card_text(alerts[1]) and "Pip" not in card_text(alerts[1])
