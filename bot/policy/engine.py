@@ -293,6 +293,10 @@ def evaluate(profile: Profile, school: SchoolConfig, booking: Booking, now: date
         findings.append(Violation("chaperone.past", fmt("past", start=booking.start.astimezone(c.tz).strftime("%Y-%m-%d %H:%M")), Source(file=BASELINE_FILE, text=BASELINE["past"])))
     if profile.rule("recording") is None and booking.recording:
         findings.append(Violation("chaperone.recording", fmt("recording_unset"), Source(file=BASELINE_FILE, text=BASELINE["recording"])))
+    if profile.rule("consent") is None:
+        for p in booking.pupils:
+            if p.consent is Consent.NONE:
+                findings.append(Violation("chaperone.consent", fmt("consent_none", pupil=p.name), Source(file=BASELINE_FILE, text=BASELINE["consent"])))
     extra = school_hours_rule(school)
     for rule in (*profile.rules, *((extra,) if extra else ())):
         findings.extend(CHECKS[rule.kind](c, rule))  # type: ignore[union-attr]

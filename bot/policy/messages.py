@@ -40,6 +40,7 @@ BASELINE_FILE = "Chaperone baseline"
 BASELINE = {
     "past": "A session can only be booked for a time that has not yet passed.",
     "recording": "Chaperone records a session only where the school's protocol provides for it.",
+    "consent": "Chaperone books a pupil only with parental consent on record (signed, or implied where the protocol allows it).",
 }
 
 

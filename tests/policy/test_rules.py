@@ -260,3 +260,12 @@ def test_school_hours_from_config_narrow_the_profile() -> None:
     school = SchoolConfig.model_validate(data)
     d = evaluate(bundled("003-crossways"), school, Booking.model_validate(base()), NOW)
     assert [v.rule for v in d.violations] == ["school.hours"]
+
+
+def test_no_consent_on_record_is_refused_even_where_the_protocol_is_silent() -> None:
+    booking = base()
+    booking["pupils"][0]["consent"] = "none"
+    d = decide("003-crossways", booking)
+    assert [v.rule for v in d.violations] == ["chaperone.consent"] and "Pip Example" in d.violations[0].message
+    booking["pupils"][0]["consent"] = "implied"
+    assert decide("003-crossways", booking).allowed
