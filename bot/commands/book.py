@@ -32,7 +32,7 @@ def offers(profile: Any) -> tuple[bool, bool]:
 async def form_card(services: Any, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     registry = await services.consents.all()
     offer_rec, offer_chat = offers(services.profile)
-    vals = {k: "" for k in FIELDS}
+    vals: dict[str, Any] = {k: "" for k in FIELDS}
     vals.update({"type": "group", "reason": "lesson", "duration": 30, "recording": "false", "chat": "false"})
     vals.update({k: v for k, v in (values or {}).items() if k in FIELDS and v is not None})
     if isinstance(vals["duration"], str) and vals["duration"].isdigit():

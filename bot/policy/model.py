@@ -32,10 +32,6 @@ class Weekday(str, Enum):
     SAT = "sat"
     SUN = "sun"
 
-    @property
-    def index(self) -> int:
-        return list(Weekday).index(self)
-
 
 class Source(_Strict):
     file: str

@@ -41,9 +41,9 @@ def where_of(activity: Activity) -> Where:
 def input_of(activity: Activity) -> Command | CardAction | None:
     """A typed command, an Action.Submit, an Action.Execute, or None (nothing for us)."""
     if activity.type == "invoke" and activity.name == INVOKE_CARD_ACTION:
-        value = activity.value if isinstance(activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        value = _obj(activity.value)
+        action = _obj(value.get("action"))
+        data = _obj(action.get("data"))
         return CardAction(verb=str(action.get("verb") or data.get("verb") or ""), data=dict(data), kind="execute", card_activity_id=activity.reply_to_id)
     if activity.type == "message":
         if activity.value is not None and not (activity.text or "").strip():
@@ -51,6 +51,10 @@ def input_of(activity: Activity) -> Command | CardAction | None:
             return CardAction(verb=str(data.get("verb") or ""), data=dict(data), kind="submit", card_activity_id=activity.reply_to_id)
         return parse_command(activity.text)
     return None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Activity:
