@@ -86,5 +86,8 @@ class Concerns:
     async def all(self) -> list[Concern]:
         return [Concern.model_validate(r.doc) for r in await self._store.query(TABLE)]
 
+    async def unacknowledged(self) -> list[Concern]:
+        return [Concern.model_validate(r.doc) for r in await self._store.query(TABLE, {"open": True})]
+
     async def unposted(self) -> list[Concern]:
         return [Concern.model_validate(r.doc) for r in await self._store.query(TABLE, {"open": True, "alert_posted": False})]

@@ -25,7 +25,11 @@ def register(sub: Any) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     start, end = parse_date(args.start, "--from"), parse_date(args.end, "--to")
-    sessions = run_with_store(lambda store: Sessions(store).all())
+    if start or end:  # read only the months that can hold the range
+        first, last = (start.isoformat() if start else "0000-01-01"), (end.isoformat() if end else "9999-12-31")
+        sessions = run_with_store(lambda store: Sessions(store).on_days(first, last))
+    else:
+        sessions = run_with_store(lambda store: Sessions(store).all())
     text = to_csv(COLUMNS, rows(sessions, school_timezone(), start=start, end=end))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8", newline="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,14 @@ from bot.sessions.model import CardRef
 
 log = logging.getLogger(__name__)
 ALERT_KEY = "channel:safeguarding"
+RECENT_DAYS = 14  # the concern form offers the user's sessions from the last fortnight
 
 
 async def _my_sessions(actor: Actor, services: Any) -> list[Any]:
-    mine = [s for s in await services.sessions.all() if flow.is_party(actor, s)]
+    today = services.clock.now().date()
+    recent = await services.sessions.on_days((today - timedelta(days=RECENT_DAYS)).isoformat(), (today + timedelta(days=1)).isoformat())
+    candidates = {s.ref: s for s in [*recent, *await services.sessions.open_sessions()]}
+    mine = [s for s in candidates.values() if flow.is_party(actor, s)]
     mine.sort(key=lambda s: s.booking.start, reverse=True)
     return mine[:20]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,8 @@ def register(router: Router) -> None:
     async def today(actor: Actor, cmd: Command, services: Any) -> Reply:
         tz = ZoneInfo(services.timezone)
         day = services.clock.now().astimezone(tz).date()
-        todays = sorted((s for s in await services.sessions.all() if s.booking.start.astimezone(tz).date() == day), key=lambda s: s.booking.start)
+        near = await services.sessions.on_days((day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat())
+        todays = sorted((s for s in near if s.booking.start.astimezone(tz).date() == day), key=lambda s: s.booking.start)
         facts = [
             {"title": f"{s.booking.start.astimezone(tz):%H:%M} {s.ref}", "value": f"{texts.STATE_LABELS[s.state.value]}; {s.organiser.name}; second adult: {s.second_adult.name if s.second_adult else '–'}; {len(s.booking.pupils)} pupil(s)"}
             for s in todays

@@ -34,7 +34,7 @@ class LocalMeetings:
         )
         try:
             await self._store.insert(
-                TABLE, request.booking_id, {"meeting": dataclasses.asdict(meeting), "cancelled": False}
+                TABLE, request.booking_id, {"meeting": dataclasses.asdict(meeting), "cancelled": False, "open": False, "day": request.start.date().isoformat()}
             )
         except Conflict:  # a concurrent create for the same booking won; return its meeting
             stored = await self._store.get(TABLE, request.booking_id)

@@ -74,7 +74,7 @@ async def _concerns(services: Any) -> None:
 
     now = services.clock.now()
     rules = services.school.concerns
-    for c in await services.concerns.all():
+    for c in await services.concerns.unacknowledged():
         if c.acknowledged_at is not None or not c.alert_posted or c.escalated_at is not None:
             continue
         minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes

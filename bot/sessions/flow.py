@@ -72,7 +72,7 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
     session = await services.sessions.add(make)
     if submission_key:
         try:
-            await services.store.insert(SUBMISSIONS, submission_key, {"ref": session.ref})
+            await services.store.insert(SUBMISSIONS, submission_key, {"ref": session.ref, "open": False, "day": session.day})
         except Conflict:  # a concurrent duplicate won the race: keep theirs, drop ours
             winner = await services.store.get(SUBMISSIONS, submission_key)
             await services.store.delete("sessions", session.ref)

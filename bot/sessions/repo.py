@@ -58,4 +58,9 @@ class Sessions:
         return [Session.from_doc(r.doc) for r in await self._store.query(TABLE, where)]
 
     async def all(self) -> list[Session]:
+        """Every session ever: reads all history (exports only)."""
         return [Session.from_doc(r.doc) for r in await self._store.query(TABLE)]
+
+    async def on_days(self, first: str, last: str) -> list[Session]:
+        """Sessions whose day lies in [first, last] (ISO dates): reads only those months."""
+        return [Session.from_doc(r.doc) for r in await self._store.query(TABLE, days=(first, last))]

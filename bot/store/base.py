@@ -1,7 +1,9 @@
 """The Store protocol: a small keyed document store with optimistic concurrency.
 
-Tables used by the bot: ``sessions``, ``requests``, ``conversations``, ``consents``,
-``concerns``, ``audit``. Documents are JSON-serialisable dicts. Every write returns a new
+Tables used by the bot: ``sessions``, ``submissions``, ``meetings``, ``conversations``,
+``consents``, ``concerns``, ``audit`` (append-only). Documents are JSON-serialisable dicts. A
+document with ``"open": False`` and ``"day": "YYYY-MM-DD"`` is history: implementations may move
+it out of the hot set (the second-adult request lives on its session record). Every write returns a new
 ``etag``; ``replace`` with a stale etag raises :class:`bot.errors.Conflict`, which is how two
 instances (or two clicks) can never both win the same second-adult request.
 """
@@ -36,8 +38,12 @@ class Store(Protocol):
     async def delete(self, table: str, key: str) -> None:
         """Remove if present."""
 
-    async def query(self, table: str, where: Mapping[str, Any] | None = None) -> list[Record]:
-        """Records whose top-level fields equal every item of ``where`` (all when None), in key order."""
+    async def query(self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None) -> list[Record]:
+        """Records whose top-level fields equal every item of ``where`` (all when None), in key order.
+
+        ``days=(first, last)`` (ISO dates, inclusive) keeps records whose ``day`` lies in that range,
+        and lets the store read only the partitions that can hold them. ``where={"open": True}``
+        is answered from hot data alone."""
 
     async def append(self, table: str, doc: dict[str, Any]) -> str:
         """Append to an append-only table (audit); returns the generated key. Never overwrites."""
