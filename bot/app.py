@@ -16,7 +16,7 @@ from bot.meetings.provider import MeetingProvider
 from bot.services import Services, profile_for
 from bot.sessions import escalation, flow
 from bot.store.base import Store
-from bot.store.tiny import TinyStore
+from bot.store import open_store
 from bot.teams.transport import TeamsTransport
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ ROUTER = web.AppKey("router", Router)
 def build_services(settings: Settings, *, store: Store | None = None, meetings: MeetingProvider | None = None, clock: Clock | None = None) -> tuple[Services, TeamsTransport]:
     """Everything a command needs, wired from the settings (also used by the CLI)."""
     school = load_school_config(settings.config_path)
-    store = store or TinyStore(settings.data_dir)
+    store = store or open_store(settings)
     transport = TeamsTransport(settings, store)
     services = Services(
         settings=settings, school=school, profile=profile_for(school), store=store,

@@ -130,13 +130,15 @@ class Settings:
     meetings: Literal["graph", "local"] = "local"
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     port: int = 3978
+    store: Literal["tinydb", "tables"] = "tinydb"
+    tables_connection_string: str = ""
 
     @property
     def local_mode(self) -> bool:
         return not self.app_id
 
-    def __repr__(self) -> str:  # never print the secret
-        return f"Settings(app_id={self.app_id!r}, meetings={self.meetings!r}, port={self.port})"
+    def __repr__(self) -> str:  # never print the secrets
+        return f"Settings(app_id={self.app_id!r}, meetings={self.meetings!r}, store={self.store!r}, port={self.port})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -146,6 +148,11 @@ class Settings:
         meetings = env.get("CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
         if meetings not in ("graph", "local"):
             raise ConfigError(f"CHAPERONE_MEETINGS must be 'graph' or 'local', not {meetings!r}.")
+        store = env.get("CHAPERONE_STORE") or "tinydb"
+        if store not in ("tinydb", "tables"):
+            raise ConfigError(f"CHAPERONE_STORE must be 'tinydb' or 'tables', not {store!r}.")
+        if store == "tables" and not env.get("CHAPERONE_TABLES_CONNECTION_STRING"):
+            raise ConfigError("CHAPERONE_STORE=tables needs CHAPERONE_TABLES_CONNECTION_STRING.")
         try:
             port = int(env.get("PORT") or 3978)
         except ValueError as exc:
@@ -160,4 +167,6 @@ class Settings:
             meetings=meetings,  # type: ignore[arg-type]
             graph_base_url=env.get("CHAPERONE_GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0",
             port=port,
+            store=store,  # type: ignore[arg-type]
+            tables_connection_string=env.get("CHAPERONE_TABLES_CONNECTION_STRING", ""),
         )

@@ -10,14 +10,14 @@ from typing import Any, Awaitable, Callable, TypeVar
 from bot.config import Settings, load_school_config
 from bot.errors import UsageError
 from bot.services import profile_for
-from bot.store.tiny import TinyStore
+from bot.store import open_store
 
 T = TypeVar("T")
 
 
 def run_with_store(fn: Callable[[Any], Awaitable[T]]) -> T:
     async def go() -> T:
-        store = TinyStore(Settings.from_env().data_dir)
+        store = open_store(Settings.from_env())
         try:
             return await fn(store)
         finally:

@@ -11,7 +11,7 @@ from typing import Any
 from bot.config import Settings
 from bot.consent import ConsentFileInvalid, ConsentRegistry, parse_csv
 from bot.errors import UsageError
-from bot.store.tiny import TinyStore
+from bot.store import open_store
 
 
 def register(sub: Any) -> None:
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 async def _with_registry(fn: Any) -> Any:
-    store = TinyStore(Settings.from_env().data_dir)
+    store = open_store(Settings.from_env())
     try:
         return await fn(ConsentRegistry(store))
     finally:

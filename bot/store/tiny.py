@@ -96,7 +96,7 @@ class _Partition:
             self._after_write()
 
     def _after_write(self) -> None:
-        if self.journal.lines > max(256, len(self.docs)):
+        if self.journal.lines > max(256, 2 * len(self.docs)):
             self.snapshot.write({"_default": {str(i): raw for i, raw in enumerate(self.docs.values(), start=1)}})
             self.journal.reset()
         self._signature = self.signature()
