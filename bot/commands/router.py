@@ -7,6 +7,7 @@ before the handler. Handlers raise ``ChaperoneError``s; this module turns them i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -60,6 +61,11 @@ class Router:
     unknown: Callable[[Actor, Command, Any], Awaitable[Reply]] | None = None
     #: Builds the error card; set by the registry.
     error_card: Callable[[ChaperoneError, str], dict[str, Any]] | None = None
+    #: Turns handled at once. Each turn does a little CPU work between its awaits; when hundreds
+    #: become runnable together the event loop would run all those slices back to back, so a
+    #: burst waits in line here instead and every other task gets the loop every few ms.
+    concurrency: int = 4
+    _slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
     def command(self, name: str, *, summary: str, usage: str = "", aliases: tuple[str, ...] = (), roles: tuple[str, ...] | None = None) -> Callable[[CommandHandler], CommandHandler]:
         def register(fn: CommandHandler) -> CommandHandler:
@@ -88,6 +94,12 @@ class Router:
         return [c for c in self.commands.values() if self.allowed(c, actor)]
 
     async def dispatch(self, actor: Actor, inp: Command | CardAction, services: Any) -> Reply:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+        async with self._slots:
+            return await self._dispatch(actor, inp, services)
+
+    async def _dispatch(self, actor: Actor, inp: Command | CardAction, services: Any) -> Reply:
         actor = replace(actor, roles=services.school.roles_of(actor.email, actor.upn, actor.aad_id))
         try:
             if isinstance(inp, Command):

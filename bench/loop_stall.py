@@ -1,0 +1,82 @@
+"""The longest event-loop stall during a burst of 200 concurrent /book submits.
+
+    .venv/bin/python bench/loop_stall.py [--burst 200] [--history 10000]
+
+A ticker task asks to wake every millisecond and records how late it woke; the store's file work
+runs in its worker thread, so the stall is only the CPU work of one step of one turn. Prints the
+longest stall and the 99th percentile, and how long the burst took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from book_cost import NOW, QuietMessenger, history  # noqa: E402
+
+from bot.clock import FixedClock  # noqa: E402
+from bot.commands.registry import build_router  # noqa: E402
+from bot.commands.types import CardAction  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
+from bot.meetings.local import LocalMeetings  # noqa: E402
+from bot.policy.loader import bundled  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.store.tiny import TinyStore  # noqa: E402
+from tests.commands.conftest import CSV, FORM, actor, school_with  # noqa: E402
+
+
+async def main(burst: int, past: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="chaperone-stall-"))
+    store = TinyStore(folder)
+    if past:
+        store.bulk_load("sessions", history(past))
+    await ConsentRegistry(store).import_records(parse_csv(CSV))
+    messenger = QuietMessenger()
+    await messenger.remember("channel:safeguarding", actor("ivy", "channel").where)
+    await messenger.remember("channel:slt", actor("ivy", "channel").where)
+    services = Services(settings=Settings(data_dir=folder), school=school_with("000-two-staff"), profile=bundled("000-two-staff"), store=store,
+                        meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.01,))
+    router = build_router()
+    who = actor("tara")
+    # warm up imports and caches
+    await router.dispatch(who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id="warm"), services)
+
+    lateness: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            t = loop.time()
+            await asyncio.sleep(0.001)
+            lateness.append((loop.time() - t - 0.001) * 1000)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(router.dispatch(who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id=f"f{i}"), services) for i in range(burst)))
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await tick
+    await services.tasks.drain()
+    await store.close()
+    lateness.sort()
+    print(f"burst of {burst} concurrent book submits ({past:,} sessions of history): done in {elapsed:.2f} s; "
+          f"longest event-loop stall {lateness[-1]:.1f} ms, p99 {lateness[int(len(lateness) * 0.99)]:.1f} ms over {len(lateness)} ticks")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--burst", type=int, default=200)
+    ap.add_argument("--history", type=int, default=10_000)
+    a = ap.parse_args()
+    asyncio.run(main(a.burst, a.history))
