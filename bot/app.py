@@ -66,6 +66,9 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         await services.tasks.close()
+        close = getattr(services.meetings, "close", None)
+        if close is not None:
+            await close()
         await services.store.close()
 
     app.on_startup.append(on_startup)

@@ -1,0 +1,265 @@
+"""GraphMeetings: real Teams meetings through Microsoft Graph (msgraph-sdk), with the protocol's settings.
+
+The flow (DESIGN.md): a calendar event in the organiser's calendar with a Teams meeting, parents
+(or pupils' school accounts, per profile) and the second adult as required attendees, SLT as
+optional ones, and ``transactionId`` = the booking id, so a repeated POST (the SDK's own retry,
+or ours after a timeout or a dropped connection) returns the same event rather than a second
+one. Exchange sends the invitations. Then the event's onlineMeeting is found by its join URL and
+PATCHed with exactly the fields the profile sets, as a fresh object.
+
+Every msgraph, kiota and azure-identity import of the project lives in this module, and
+``_graph_error`` is the one place an ``ODataError`` becomes a :class:`bot.errors.GraphError`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, TypeVar
+
+import httpx
+from kiota_abstractions.authentication import AnonymousAuthenticationProvider, AuthenticationProvider
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from kiota_http.middleware.options import RetryHandlerOption
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.models.allowed_lobby_admitter_roles import AllowedLobbyAdmitterRoles
+from msgraph.generated.models.attendee import Attendee as GraphAttendee
+from msgraph.generated.models.attendee_type import AttendeeType
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.lobby_bypass_scope import LobbyBypassScope
+from msgraph.generated.models.lobby_bypass_settings import LobbyBypassSettings
+from msgraph.generated.models.meeting_chat_mode import MeetingChatMode
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.models.online_meeting import OnlineMeeting
+from msgraph.generated.models.online_meeting_presenters import OnlineMeetingPresenters
+from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+from msgraph.generated.users.item.online_meetings.online_meetings_request_builder import OnlineMeetingsRequestBuilder
+from msgraph_core import GraphClientFactory
+
+from bot.errors import ConfigError, GraphError
+from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Meeting, MeetingRequest
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SCOPES = ["https://graph.microsoft.com/.default"]
+RETRYABLE = {408, 429, 500, 502, 503, 504}
+SETUP_HINT = "Your school's Teams admin must run the setup in infra/ (an application access policy for Chaperone); it can take 30 minutes to apply."
+
+
+def graph_client(base_url: str, auth: AuthenticationProvider | None = None, *, timeout: float = 30.0, retry_delay: float = 3.0, max_retries: int = 3) -> tuple[GraphServiceClient, Callable[[], Awaitable[None]]]:
+    """A GraphServiceClient with the SDK's middleware (retry honouring Retry-After) kept, and a
+    function that closes its connections."""
+    options = {RetryHandlerOption.get_key(): RetryHandlerOption(delay=retry_delay, max_retries=max_retries)}
+    inner = httpx.AsyncHTTPTransport()
+    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(transport=inner, timeout=httpx.Timeout(timeout)), options=options)  # type: ignore[arg-type]
+    adapter = GraphRequestAdapter(auth or AnonymousAuthenticationProvider(), client=http)
+    adapter.base_url = base_url.rstrip("/")
+
+    async def close() -> None:
+        await http.aclose()
+        await inner.aclose()  # the middleware wrapper does not close the transport it wraps
+
+    return GraphServiceClient(request_adapter=adapter), close
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+_ENUMS: dict[str, Any] = {
+    "allowedLobbyAdmitters": AllowedLobbyAdmitterRoles,
+    "allowedPresenters": OnlineMeetingPresenters,
+    "allowMeetingChat": MeetingChatMode,
+}
+
+
+def meeting_body(settings: dict[str, Any]) -> OnlineMeeting:
+    """A fresh onlineMeeting carrying exactly the fields in ``settings`` (never a fetched object)."""
+    body = OnlineMeeting()
+    for name, value in settings.items():
+        if name == "lobbyBypassSettings":
+            body.lobby_bypass_settings = LobbyBypassSettings(scope=LobbyBypassScope(value["scope"]), is_dial_in_bypass_enabled=value.get("isDialInBypassEnabled"))
+        elif name in _ENUMS:
+            setattr(body, _camel_to_snake(name), _ENUMS[name](value))
+        else:
+            setattr(body, _camel_to_snake(name), value)
+    return body
+
+
+def settings_of(meeting: OnlineMeeting, names: list[str]) -> dict[str, Any]:
+    """The named settings as Graph reports them, in Graph's JSON shape."""
+    found: dict[str, Any] = {}
+    for name in names:
+        if name == "lobbyBypassSettings":
+            lobby = meeting.lobby_bypass_settings
+            found[name] = {"scope": lobby.scope.value if lobby and lobby.scope else None, "isDialInBypassEnabled": lobby.is_dial_in_bypass_enabled if lobby else None}
+        else:
+            value = getattr(meeting, _camel_to_snake(name), None)
+            found[name] = getattr(value, "value", value)
+    return found
+
+
+def invitation_html(request: MeetingRequest) -> str:
+    """The invitation's body: the date and time, and what the protocol asks families to know."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(request.timezone)
+    start, end = request.start.astimezone(tz), request.end.astimezone(tz)
+    lines = [f"<p><b>{html.escape(request.subject)}</b></p>", f"<p>Date and time: {start:%A %d %B %Y, %H:%M}–{end:%H:%M} ({html.escape(request.timezone)})</p>"]
+    lines += [f"<p>{html.escape(note)}</p>" for note in request.notes]
+    lines.append("<p>Please do not forward this invitation: the link is for the people invited only.</p>")
+    return "\n".join(lines)
+
+
+def _when(dt: datetime) -> DateTimeTimeZone:
+    return DateTimeTimeZone(date_time=dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
+
+
+def _people(invitees: Any, kind: AttendeeType) -> list[GraphAttendee]:
+    return [GraphAttendee(email_address=EmailAddress(address=i.email, name=i.name), type=kind) for i in invitees]
+
+
+class GraphMeetings:
+    """MeetingProvider on Microsoft Graph. Idempotent per booking (event transactionId)."""
+
+    def __init__(self, client: GraphServiceClient, close: Callable[[], Awaitable[None]] | None = None) -> None:
+        self._graph = client
+        self._close = close
+
+    @classmethod
+    def at(cls, base_url: str, auth: AuthenticationProvider | None = None, **options: Any) -> "GraphMeetings":
+        return cls(*graph_client(base_url, auth, **options))
+
+    async def close(self) -> None:
+        if self._close is not None:
+            await self._close()
+
+    @classmethod
+    def from_environment(cls, base_url: str, env: dict[str, str] | None = None) -> "GraphMeetings":
+        """Single-tenant app credentials: a client secret or a certificate (never logged)."""
+        from azure.identity.aio import CertificateCredential, ClientSecretCredential
+
+        e = dict(os.environ if env is None else env)
+        tenant = e.get("CHAPERONE_GRAPH_TENANT_ID") or e.get("MICROSOFT_APP_TENANT_ID", "")
+        client_id = e.get("CHAPERONE_GRAPH_CLIENT_ID") or e.get("MICROSOFT_APP_ID", "")
+        secret = e.get("CHAPERONE_GRAPH_CLIENT_SECRET") or e.get("MICROSOFT_APP_PASSWORD", "")
+        cert = e.get("CHAPERONE_GRAPH_CERTIFICATE_PATH", "")
+        if not tenant or not client_id or not (secret or cert):
+            raise ConfigError("CHAPERONE_MEETINGS=graph needs CHAPERONE_GRAPH_TENANT_ID, CHAPERONE_GRAPH_CLIENT_ID and a CHAPERONE_GRAPH_CLIENT_SECRET or CHAPERONE_GRAPH_CERTIFICATE_PATH.")
+        credential = CertificateCredential(tenant, client_id, cert) if cert else ClientSecretCredential(tenant, client_id, secret)
+        auth = AzureIdentityAuthenticationProvider(credential, scopes=SCOPES)
+        return cls.at(base_url, auth)
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except ODataError as exc:
+            raise _graph_error(what, exc) from exc
+        except httpx.TimeoutException as exc:
+            log.warning("graph %s timed out", what)
+            raise GraphError("Microsoft Teams did not answer in time.", retryable=True) from exc
+        except httpx.TransportError as exc:
+            log.warning("graph %s failed: %s", what, type(exc).__name__)
+            raise GraphError("Chaperone could not reach Microsoft Teams.", retryable=True) from exc
+
+    async def create(self, request: MeetingRequest) -> Meeting:
+        user = self._graph.users.by_user_id(request.organiser_id)
+        event = Event(
+            subject=request.subject,
+            body=ItemBody(content_type=BodyType.Html, content=invitation_html(request)),
+            start=_when(request.start),
+            end=_when(request.end),
+            attendees=_people(request.attendees, AttendeeType.Required)
+            + _people((request.second_adult,) if request.second_adult else (), AttendeeType.Required)
+            + _people(request.cc, AttendeeType.Optional),
+            is_online_meeting=True,
+            online_meeting_provider=OnlineMeetingProviderType.TeamsForBusiness,
+            allow_new_time_proposals=False,
+            transaction_id=request.booking_id,
+        )
+        created = await self._call("create event", lambda: user.events.post(event))
+        if created is None or not created.id:
+            raise GraphError("Microsoft Teams created no calendar event.", retryable=True)
+        join_url = created.online_meeting.join_url if created.online_meeting else None
+        if not join_url:
+            raise GraphError("The calendar event has no Teams meeting yet.", retryable=True)
+        log.info("graph event ready booking=%s event=%s", request.booking_id, created.id)
+        meeting = await self._find_meeting(request.organiser_id, join_url)
+        await self._call("apply settings", lambda: user.online_meetings.by_online_meeting_id(meeting.id or "").patch(meeting_body(request.settings)))
+        return Meeting(
+            booking_id=request.booking_id, join_url=join_url, event_id=created.id, meeting_id=meeting.id or "",
+            settings=dict(request.settings), options_url=meeting.meeting_options_web_url, local=False,
+        )
+
+    async def _find_meeting(self, organiser_id: str, join_url: str) -> OnlineMeeting:
+        escaped = join_url.replace("'", "''")
+        config = RequestConfiguration(query_parameters=OnlineMeetingsRequestBuilder.OnlineMeetingsRequestBuilderGetQueryParameters(filter=f"JoinWebUrl eq '{escaped}'"))
+        found = await self._call("find meeting", lambda: self._graph.users.by_user_id(organiser_id).online_meetings.get(request_configuration=config))
+        meetings = (found.value if found else None) or []
+        if not meetings:
+            raise GraphError("Microsoft Teams has not made the meeting for this event yet.", retryable=True)
+        return meetings[0]
+
+    async def cancel(self, meeting: Meeting, *, organiser_id: str, comment: str) -> None:
+        events = self._graph.users.by_user_id(organiser_id).events
+        await self._call("cancel event", lambda: events.by_event_id(meeting.event_id).cancel.post(CancelPostRequestBody(comment=comment)))
+
+    async def verify(self, meeting: Meeting, *, organiser_id: str, repair: bool = True) -> list[Drift]:
+        item = self._graph.users.by_user_id(organiser_id).online_meetings.by_online_meeting_id(meeting.meeting_id)
+        current = await self._call("read meeting", lambda: item.get())
+        if current is None:
+            raise GraphError("The Teams meeting could not be read.", retryable=True)
+        found = settings_of(current, list(meeting.settings))
+        drift = [Drift(name, want, found.get(name)) for name, want in meeting.settings.items() if found.get(name) != want]
+        if drift and repair:
+            await self._call("repair settings", lambda: item.patch(meeting_body({d.field: d.expected for d in drift})))
+        return drift
+
+    async def attendance(self, meeting: Meeting, *, organiser_id: str) -> list[Attendee] | None:
+        item = self._graph.users.by_user_id(organiser_id).online_meetings.by_online_meeting_id(meeting.meeting_id)
+        try:
+            reports = await self._call("attendance reports", lambda: item.attendance_reports.get())
+        except GraphError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        listed = (reports.value if reports else None) or []
+        if not listed:
+            return None
+        latest = max(listed, key=lambda r: r.meeting_end_date_time or datetime.min.replace(tzinfo=timezone.utc))
+        records = await self._call("attendance records", lambda: item.attendance_reports.by_meeting_attendance_report_id(latest.id or "").attendance_records.get())
+        out = []
+        for r in (records.value if records else None) or []:
+            intervals = tuple(AttendanceInterval(i.join_date_time, i.leave_date_time) for i in (r.attendance_intervals or []) if i.join_date_time and i.leave_date_time)
+            name = r.identity.display_name if r.identity else None
+            out.append(Attendee(name=name or "", email=r.email_address, role=r.role, intervals=intervals))
+        return out
+
+
+def _graph_error(what: str, exc: ODataError) -> GraphError:
+    """The one place Graph's errors become Chaperone's (by status and error code, not by text)."""
+    status = exc.response_status_code
+    code = exc.error.code if exc.error else None
+    request_id = None
+    if exc.error and exc.error.inner_error:
+        request_id = getattr(exc.error.inner_error, "request_id", None) or getattr(exc.error.inner_error, "client_request_id", None)
+    headers = getattr(exc, "response_headers", None) or {}
+    request_id = request_id or (headers.get("request-id") if hasattr(headers, "get") else None)
+    log.warning("graph %s failed status=%s code=%s request_id=%s", what, status, code, request_id)
+    if status == 403:
+        return GraphError("Microsoft Teams refused Chaperone access to this teacher's meetings.", status=status, code=code, request_id=request_id, hint=SETUP_HINT)
+    if status == 404:
+        return GraphError("Microsoft 365 does not know this organiser or meeting; check the teacher's school account.", status=status, code=code, request_id=request_id,
+                          hint="Ask IT to check the teacher's account is licensed for Teams and in the group the application access policy covers.")
+    if status in RETRYABLE:
+        return GraphError("Microsoft Teams is busy; Chaperone will try again.", status=status, code=code, request_id=request_id, retryable=True)
+    return GraphError(f"Microsoft Teams refused the request ({status} {code}).", status=status, code=code, request_id=request_id)

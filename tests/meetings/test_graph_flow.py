@@ -1,0 +1,111 @@
+"""The booking workflow with the Graph provider: the teacher's card says what is happening while
+Graph fails, nothing is lost, and each booking ends with exactly one event and one meeting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.commands.registry import build_router
+from bot.config import Settings
+from bot.consent import ConsentRegistry, parse_csv
+from bot.meetings.graph import GraphMeetings
+from bot.policy.loader import bundled
+from bot.services import Services
+from bot.sessions.model import State
+from bot.store.tiny import TinyStore
+from tests.commands.conftest import CSV, FORM, NOW, Harness, RecordingMessenger, school_with
+from tests.commands.test_booking import setup_channels
+from tests.commands.test_end_and_concern import END
+from tests.fakes.graph_server import FakeGraph
+from tests.support.schemas import card_text
+
+
+@pytest.fixture
+async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings) -> AsyncIterator[Harness]:
+    store = TinyStore(tmp_path / "data")
+    await ConsentRegistry(store).import_records(parse_csv(CSV))
+    messenger = RecordingMessenger()
+    services = Services(settings=Settings(data_dir=tmp_path / "data"), school=school_with("000-two-staff"), profile=bundled("000-two-staff"), store=store,
+                        meetings=meetings, messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.05, 0.05, 0.05))
+    harness = Harness(build_router(), services, messenger)
+    await setup_channels(harness)
+    yield harness
+    await services.tasks.close()
+    await store.close()
+
+
+async def book_and_accept(h: Harness) -> str:
+    await h.act("tara", "book.submit", FORM)
+    [s] = await h.services.sessions.all()
+    await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
+    return s.ref
+
+
+async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeGraph) -> None:
+    ref = await book_and_accept(h)
+    await h.services.tasks.drain()
+    s, _ = await h.services.sessions.get(ref)
+    assert s.state is State.SCHEDULED and not s.meeting["local"]
+    [event] = graph.events.values()
+    assert event["transactionId"] == ref
+    assert {a["emailAddress"]["address"] for a in event["attendees"] if a["type"] == "optional"} == {"sam.senior@example.org", "sian.second@example.org"}
+    status = card_text(h.messenger.updated("form-1")[-1])
+    assert "Join the Teams meeting" in status and "Who skips the lobby" in status
+
+
+async def test_graph_down_for_a_while_keeps_the_booking_and_retries(h: Harness, graph: FakeGraph) -> None:
+    graph.fail("503", times=4, on="/events")  # more than the SDK's own retries
+    ref = await book_and_accept(h)
+    await h.services.tasks.drain()
+    s, _ = await h.services.sessions.get(ref)
+    assert s.state is State.SCHEDULED and len(graph.events) == 1 and len(graph.meetings) == 1
+    assert any("keep trying" in card_text(c) for c in h.messenger.updated("form-1"))
+
+
+async def test_dropped_connection_after_create_makes_no_second_event(h: Harness, graph: FakeGraph) -> None:
+    graph.fail("die_after_create", times=1, on="/events")
+    ref = await book_and_accept(h)
+    await h.services.tasks.drain()
+    s, _ = await h.services.sessions.get(ref)
+    assert s.state is State.SCHEDULED and len(graph.events) == 1 and len(graph.meetings) == 1
+
+
+async def test_access_policy_missing_tells_the_teacher_what_to_ask_for(h: Harness, graph: FakeGraph) -> None:
+    graph.fail("403", times=1, on="/events")
+    ref = await book_and_accept(h)
+    await h.services.tasks.drain()
+    s, _ = await h.services.sessions.get(ref)
+    assert s.state is State.CONFIRMED and graph.events == {}
+    assert "Teams admin must run the setup in infra/" in card_text(h.messenger.updated("form-1")[-1])
+
+
+async def test_cancel_cancels_the_event(h: Harness, graph: FakeGraph) -> None:
+    ref = await book_and_accept(h)
+    await h.services.tasks.drain()
+    await h.act("tara", "session.cancel", {"ref": ref})
+    [event] = graph.events.values()
+    assert event["isCancelled"] and ref in event["cancelComment"]
+
+
+async def test_attendance_is_merged_into_the_register_after_end(h: Harness, graph: FakeGraph) -> None:
+    ref = await book_and_accept(h)
+    await h.services.tasks.drain()
+    s, _ = await h.services.sessions.get(ref)
+    graph.reports[s.meeting["meeting_id"]] = [
+        {"emailAddress": "tara.teacher@example.org", "role": "Organizer", "identity": {"displayName": "Tara Teacher"},
+         "attendanceIntervals": [{"joinDateTime": "2026-11-25T10:00:00Z", "leaveDateTime": "2026-11-25T10:45:00Z", "durationInSeconds": 2700}]},
+        {"emailAddress": "sam.senior@example.org", "role": "Attendee", "identity": {"displayName": "Sam Senior"},
+         "attendanceIntervals": [{"joinDateTime": "2026-11-25T10:00:00Z", "leaveDateTime": "2026-11-25T10:15:00Z", "durationInSeconds": 900}]},
+        {"emailAddress": "parent.pip@example.com", "role": "Attendee", "identity": {"displayName": "Pat Example"},
+         "attendanceIntervals": [{"joinDateTime": "2026-11-25T10:01:00Z", "leaveDateTime": "2026-11-25T10:44:00Z", "durationInSeconds": 2580}]},
+    ]
+    await h.act("tara", "end.submit", {"ref": ref, **END, "actual_start": "10:00", "actual_end": "10:45"})
+    await h.services.tasks.drain()
+    s, _ = await h.services.sessions.get(ref)
+    assert s.closure is not None and [r["role"] for r in s.closure.attendance] == ["organiser", "second adult", "family"]
+    assert s.closure.flags == ["Second adult absent for part of the session"]
+    assert "Second adult absent" in card_text(h.messenger.updated(s.register_card.activity_id)[-1])
