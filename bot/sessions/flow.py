@@ -78,6 +78,7 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
             await services.store.delete("sessions", session.ref)
             other, _ = await services.sessions.get(winner.doc["ref"])  # type: ignore[union-attr]
             return other, False
+    await services.audit.record(at=now, who=actor.key, action="session.booked", record=session.ref, detail=f"state={session.state.value} profile={session.profile_id}")
     log.info("session booked ref=%s state=%s organiser=%s", session.ref, session.state.value, actor.key)
     return session, True
 
@@ -161,6 +162,7 @@ async def accept_second(actor: Actor, ref: str, services: Any) -> Session:
         s.move(State.CONFIRMED, at=_now(services), by=actor.key)
 
     session = await services.sessions.update(ref, change)
+    await services.audit.record(at=_now(services), who=actor.key, action="session.second_adult", record=session.ref, detail="accepted; state=confirmed")
     log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
     await refresh_cards(session, services)
     services.tasks.spawn(schedule(session.ref, services), name=f"schedule-{session.ref}")
@@ -238,6 +240,7 @@ async def schedule(ref: str, services: Any) -> None:
             s.move(State.SCHEDULED, at=_now(services), by=None)
 
     session = await services.sessions.update(ref, done)
+    await services.audit.record(at=_now(services), who="chaperone", action="session.scheduled", record=ref, detail=f"local={meeting.local}")
     log.info("meeting ready ref=%s local=%s", ref, meeting.local)
     await refresh_cards(session, services)
 
