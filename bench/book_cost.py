@@ -69,16 +69,23 @@ def history(n: int) -> dict[str, dict]:
     return docs
 
 
-async def measure(n: int, submits: int) -> float:
-    folder = Path(tempfile.mkdtemp(prefix=f"chaperone-cost-{n}-"))
+async def build(past: int, profile: str) -> Services:
+    """Services on a fresh embedded store holding ``past`` closed sessions, channels set up."""
+    folder = Path(tempfile.mkdtemp(prefix=f"chaperone-bench-{past}-"))
     store = TinyStore(folder)
-    if n:
-        store.bulk_load("sessions", history(n))
+    if past:
+        store.bulk_load("sessions", history(past))
     await ConsentRegistry(store).import_records(parse_csv(CSV))
     messenger = QuietMessenger()
-    await messenger.remember("channel:safeguarding", actor("ivy", "channel").where)
-    services = Services(settings=Settings(data_dir=folder), school=school_with("000-two-staff"), profile=bundled("003-crossways"), store=store,
-                        meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.01,))
+    for key in ("channel:safeguarding", "channel:slt"):
+        await messenger.remember(key, actor("ivy", "channel").where)
+    return Services(settings=Settings(data_dir=folder), school=school_with("000-two-staff"), profile=bundled(profile), store=store,
+                    meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.01,))
+
+
+async def measure(n: int, submits: int) -> float:
+    services = await build(n, "003-crossways")
+    store = services.store
     router = build_router()
     who = actor("tara")
     times = []

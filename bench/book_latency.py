@@ -27,6 +27,7 @@ from bot.clock import FixedClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
 from tests.commands.conftest import CSV, FORM  # noqa: E402
+from tests.support.serve import serve  # noqa: E402
 from tests.teams import activities as act  # noqa: E402
 from tests.teams.conftest import CONFIG, NOW  # noqa: E402
 from tests.teams.connector import FakeConnector  # noqa: E402
@@ -45,12 +46,6 @@ class TimedConnector(FakeConnector):
         return await super()._update(request)
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
 
 
 async def main(rounds: int, levels: list[int]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,31 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from book_cost import NOW, QuietMessenger, history  # noqa: E402
+from book_cost import build  # noqa: E402
 
-from bot.clock import FixedClock  # noqa: E402
 from bot.commands.registry import build_router  # noqa: E402
 from bot.commands.types import CardAction  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
-from bot.meetings.local import LocalMeetings  # noqa: E402
-from bot.policy.loader import bundled  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.store.tiny import TinyStore  # noqa: E402
-from tests.commands.conftest import CSV, FORM, actor, school_with  # noqa: E402
+from tests.commands.conftest import FORM, actor  # noqa: E402
 
 
 async def main(burst: int, past: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="chaperone-stall-"))
-    store = TinyStore(folder)
-    if past:
-        store.bulk_load("sessions", history(past))
-    await ConsentRegistry(store).import_records(parse_csv(CSV))
-    messenger = QuietMessenger()
-    await messenger.remember("channel:safeguarding", actor("ivy", "channel").where)
-    await messenger.remember("channel:slt", actor("ivy", "channel").where)
-    services = Services(settings=Settings(data_dir=folder), school=school_with("000-two-staff"), profile=bundled("000-two-staff"), store=store,
-                        meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.01,))
+    services = await build(past, "000-two-staff")
+    store = services.store
     router = build_router()
     who = actor("tara")
     # warm up imports and caches

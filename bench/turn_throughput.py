@@ -55,12 +55,6 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 '''
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
 
 
 async def load(url: str, make: object, n: int, concurrency: int) -> tuple[float, list[float]]:
@@ -87,6 +81,7 @@ def report(name: str, rate: float, lat: list[float]) -> None:
 
 
 async def main(n: int, concurrency: int) -> None:
+    from tests.support.serve import serve
     from tests.teams import activities as act
     from tests.teams.connector import FakeConnector
 

@@ -18,29 +18,24 @@ from bot.sessions.model import State
 from bot.store.tables import AzureTableStore
 from tests.commands.conftest import CSV, FORM
 from tests.support.schemas import card_text
+from tests.support.serve import serve
 from tests.teams import activities as act
 from tests.teams.conftest import CONFIG, NOW
 from tests.teams.connector import FakeConnector
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
 
 
 async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
     connector = FakeConnector()
-    crun, connector.url = await _serve(connector.app())
+    crun, connector.url = await serve(connector.app())
     apps, runners, urls = [], [], []
     for _ in range(2):
         app = create_app(Settings(config_path=config, data_dir=tmp_path / "unused", store="tables"), store=AzureTableStore(azurite, prefix="twoinst"), clock=FixedClock(NOW), background=False)
         app[SERVICES].meeting_retry_delays = (0.01,)
-        runner, url = await _serve(app)
+        runner, url = await serve(app)
         apps.append(app), runners.append(runner), urls.append(url)
     await ConsentRegistry(apps[0][SERVICES].store).import_records(parse_csv(CSV))
     async with aiohttp.ClientSession() as http:

@@ -22,6 +22,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.consent import ConsentRegistry, parse_csv
 from tests.commands.conftest import CSV
+from tests.support.serve import serve
 from tests.teams.connector import FakeConnector
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
@@ -40,19 +41,12 @@ dsl = ["dee.lead@example.org"]
 """
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeConnector]:
     fake = FakeConnector()
-    runner, url = await _serve(fake.app())
+    runner, url = await serve(fake.app())
     fake.url = url
     yield fake
     await runner.cleanup()
@@ -95,7 +89,7 @@ async def bot(tmp_path: Path, profile_id: str, app_id: str) -> AsyncIterator[Bot
     app = create_app(settings, clock=FixedClock(NOW), background=False)
     app[SERVICES].meeting_retry_delays = (0.01, 0.01)
     await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
-    runner, url = await _serve(app)
+    runner, url = await serve(app)
     async with aiohttp.ClientSession() as session:
         yield Bot(url, app, session)
     await runner.cleanup()
