@@ -50,4 +50,6 @@ def fmt(key: str, **values: object) -> str:
 
 def who(roles: "tuple[str, ...] | list[str]") -> str:
     names = [ROLE_NAMES.get(str(getattr(r, "value", r)), str(r)) for r in roles]
+    if not names:
+        return "nobody"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

@@ -102,7 +102,10 @@ async def announce(session: Session, services: Any) -> Session:
     request = None
     if session.state is State.AWAITING_SECOND_ADULT and not session.request_card:
         request = await _post(services, "channel:slt", views.request_card(session, tz))
-    if register is None and request is None:
+    recording = None
+    if needs_recording_decision(session) and not session.recording_card:
+        recording = await _post(services, "channel:slt", views.recording_card(session, tz, recording_sentence(services)))
+    if register is None and request is None and recording is None:
         return session
 
     def keep(s: Session) -> None:
@@ -110,6 +113,8 @@ async def announce(session: Session, services: Any) -> Session:
             s.register_card = register
         if request and not s.request_card:
             s.request_card = request
+        if recording and not s.recording_card:
+            s.recording_card = recording
 
     return await services.sessions.update(session.ref, keep)
 
@@ -122,6 +127,7 @@ async def refresh_cards(session: Session, services: Any) -> None:
         (session.status_card, lambda: views.status_card(session, services.profile, tz, slt_channel=slt)),
         (session.register_card, lambda: views.register_card(session, services.profile, tz)),
         (session.request_card, lambda: views.request_card(session, tz)),
+        (session.recording_card, lambda: views.recording_card(session, tz, recording_sentence(services))),
     ]
     for ref, build in pairs:
         if ref is None:
@@ -196,7 +202,7 @@ def meeting_request(session: Session, services: Any) -> MeetingRequest:
         second_adult=second,
         cc=cc,
         notes=notes,
-        settings=meeting_settings(profile, b),
+        settings=meeting_settings(profile, b, recording_approved=session.recording_decision == "approved"),
     )
 
 
@@ -322,3 +328,46 @@ async def verify_meeting(ref: str, services: Any, *, by: str) -> tuple[Session, 
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
         await _post(services, "channel:slt", views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
     return session, drift
+
+
+def needs_recording_decision(session: Session) -> bool:
+    return any(r["kind"] == "recording_approval" for r in session.requirements)
+
+
+def recording_sentence(services: Any) -> str:
+    rule = services.profile.rule("recording")
+    return rule.sentence if rule is not None else ""
+
+
+async def decide_recording(actor: Actor, ref: str, approve: bool, services: Any) -> Session:
+    """SLT approve or decline a recording request; a scheduled meeting's settings follow at once."""
+    from bot.meetings.provider import Meeting
+
+    if not actor.has("slt"):
+        raise NotPermitted("Only SLT can approve or decline recording.")
+
+    def decide(s: Session) -> None:
+        if not needs_recording_decision(s):
+            raise Conflict(texts.RECORDING_NOT_ASKED.format(ref=s.ref))
+        if s.recording_decision is not None:
+            raise Conflict(texts.RECORDING_ALREADY.format(ref=s.ref, decision=views.recording_line(s)))
+        if not s.open:
+            raise Conflict(texts.NOT_OPEN.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
+        s.recording_decision = "approved" if approve else "declined"
+        s.recording_decided_by = PersonRef(name=actor.name, email=actor.email, aad_id=actor.aad_id, role="slt")
+        s.note(f"recording {s.recording_decision}", at=_now(services), by=actor.key)
+
+    session = await services.sessions.update(ref, decide)
+    await services.audit.record(at=_now(services), who=actor.key, action=f"recording.{session.recording_decision}", record=session.ref)
+    if approve and session.state is State.SCHEDULED and session.meeting:
+        settings = meeting_settings(services.profile, session.booking, recording_approved=True)
+        meeting = Meeting(**{**session.meeting, "settings": settings})
+        await services.meetings.verify(meeting, organiser_id=session.organiser.aad_id or "", repair=True)
+
+        def keep(s: Session) -> None:
+            assert s.meeting is not None
+            s.meeting = {**s.meeting, "settings": settings}
+
+        session = await services.sessions.update(ref, keep)
+    await refresh_cards(session, services)
+    return session

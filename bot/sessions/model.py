@@ -105,6 +105,10 @@ class Session(BaseModel):
     status_card: CardRef | None = None
     register_card: CardRef | None = None
     request_card: CardRef | None = None
+    #: SLT's decision on a recording request (profiles where recording needs SLT approval).
+    recording_decision: str | None = None  # "approved" | "declined"
+    recording_decided_by: PersonRef | None = None
+    recording_card: CardRef | None = None
     history: list[Event] = Field(default_factory=list)
     closure: Closure | None = None
     created_at: datetime

@@ -82,7 +82,7 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
                 {"title": "Second adult", "value": _second(session)},
                 {"title": "Protocol", "value": profile.name},
             ],
-            "requirements": [r["detail"] for r in session.requirements],
+            "requirements": [recording_line(session) if r["kind"] == "recording_approval" else r["detail"] for r in session.requirements],
             "meeting": meeting,
             "settings": settings_facts(meeting),
             "join_title": texts.LOCAL_JOIN if meeting and meeting.get("local") else texts.JOIN,
@@ -122,12 +122,28 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
     )
 
 
+def recording_line(session: Session) -> str:
+    who_ = session.recording_decided_by.name if session.recording_decided_by else ""
+    if session.recording_decision == "approved":
+        return texts.RECORDING_APPROVED.format(name=who_)
+    if session.recording_decision == "declined":
+        return texts.RECORDING_DECLINED.format(name=who_)
+    return next(r["detail"] for r in session.requirements if r["kind"] == "recording_approval")
+
+
+def recording_card(session: Session, tz: str, sentence: str) -> Card:
+    waiting = session.recording_decision is None and session.open
+    headline = texts.RECORDING_ASKED.format(organiser=session.organiser.name) if waiting else recording_line(session)
+    return render("recording_request", {"ref": session.ref, "headline": headline, "headline_color": "Default" if waiting else "Good",
+                                        "facts": request_facts(session, tz)[:3], "sentence": f"\u201c{sentence}\u201d", "open": waiting})
+
+
 def request_facts(session: Session, tz: str) -> list[dict[str, str]]:
     return [
         {"title": "When", "value": when(session, tz)},
         {"title": "Organiser", "value": session.organiser.name},
         {"title": "Type", "value": f"{_type(session)} ({session.booking.reason.value})"},
-        {"title": "Who qualifies", "value": who(session.qualifies)},
+        *([{"title": "Who qualifies", "value": who(session.qualifies)}] if session.qualifies else []),
     ]
 
 

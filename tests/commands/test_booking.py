@@ -239,3 +239,26 @@ async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
     assert s.state is State.CONFIRMED and "will be created at 07:00" in s.meeting_error
     await harness.services.tasks.close()  # still waiting for 07:00: nothing was sent
     assert s.meeting is None
+
+
+@pytest.mark.parametrize("profile_id", ["004-tces"])
+async def test_recording_needs_slt_approval_and_then_the_meeting_allows_it(harness: Harness) -> None:
+    await setup_channels(harness)
+    reply = await harness.act("tara", "book.submit", {**FORM, "recording": "true"})
+    assert "Recording needs SLT approval" in card_text(reply.replace)
+    await harness.services.tasks.drain()
+    [s] = await sessions(harness)
+    assert s.state is State.SCHEDULED and s.meeting["settings"]["allowRecording"] is False
+    [card] = [c for c in harness.messenger.posted_to("channel:slt") if "Recording approval" in card_text(c)]
+    assert "approved by the SLT in consideration of the views" in card_text(card)
+    refused = await harness.act("oli", "recording.approve", {"ref": s.ref}, kind="execute")
+    assert "Not allowed" in card_text(refused.replace)
+    approved = await harness.act("sam", "recording.approve", {"ref": s.ref}, kind="execute")
+    assert "Recording approved by Sam Senior" in card_text(approved.replace)
+    [s] = await sessions(harness)
+    assert s.meeting["settings"]["allowRecording"] is True
+    stored = await harness.services.store.get("meetings", s.ref)
+    assert stored.doc["meeting"]["settings"]["allowRecording"] is True  # the meeting itself was changed
+    assert "Recording approved by Sam Senior" in card_text(harness.messenger.updated("form-1")[-1])
+    again = await harness.act("sian", "recording.decline", {"ref": s.ref}, kind="execute")
+    assert "already decided" in card_text(again.replace)

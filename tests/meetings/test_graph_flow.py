@@ -25,11 +25,16 @@ from tests.support.schemas import card_text
 
 
 @pytest.fixture
-async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings) -> AsyncIterator[Harness]:
+def profile_id() -> str:
+    return "000-two-staff"
+
+
+@pytest.fixture
+async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings, profile_id: str) -> AsyncIterator[Harness]:
     store = TinyStore(tmp_path / "data")
     await ConsentRegistry(store).import_records(parse_csv(CSV))
     messenger = RecordingMessenger()
-    services = Services(settings=Settings(data_dir=tmp_path / "data"), school=school_with("000-two-staff"), profile=bundled("000-two-staff"), store=store,
+    services = Services(settings=Settings(data_dir=tmp_path / "data"), school=school_with(profile_id), profile=bundled(profile_id), store=store,
                         meetings=meetings, messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.05, 0.05, 0.05))
     harness = Harness(build_router(), services, messenger)
     await setup_channels(harness)
@@ -109,3 +114,15 @@ async def test_attendance_is_merged_into_the_register_after_end(h: Harness, grap
     assert s.closure is not None and [r["role"] for r in s.closure.attendance] == ["organiser", "second adult", "family"]
     assert s.closure.flags == ["Second adult absent for part of the session"]
     assert "Second adult absent" in card_text(h.messenger.updated(s.register_card.activity_id)[-1])
+
+
+@pytest.mark.parametrize("profile_id", ["004-tces"])
+async def test_slt_approval_turns_recording_on_in_the_real_meeting(h: Harness, graph: FakeGraph) -> None:
+    await h.act("tara", "book.submit", {**FORM, "recording": "true", "chat": "true"})
+    await h.services.tasks.drain()
+    [s] = await h.services.sessions.all()
+    assert graph.meeting_for(s.ref)["allowRecording"] is False and graph.meeting_for(s.ref)["allowMeetingChat"] == "limited"
+    [event] = graph.events.values()
+    assert {a["emailAddress"]["address"] for a in event["attendees"] if a["type"] == "required"} == {"pip@pupils.example.org", "quinn@pupils.example.org"}
+    await h.act("sam", "recording.approve", {"ref": s.ref}, kind="execute")
+    assert graph.meeting_for(s.ref)["allowRecording"] is True

@@ -1,0 +1,27 @@
+"""SLT approve or decline a teacher's request to record (where the protocol needs SLT approval)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.router import Router
+from bot.commands.types import Actor, CardAction, Reply
+from bot.errors import UsageError
+from bot.sessions import flow, views
+
+
+def register(router: Router) -> None:
+    async def decide(actor: Actor, action: CardAction, services: Any, approve: bool) -> Reply:
+        ref = str(action.data.get("ref") or "")
+        if not ref:
+            raise UsageError("This card does not say which session it is for.")
+        session = await flow.decide_recording(actor, ref, approve, services)
+        return Reply(replace=views.recording_card(session, services.timezone, flow.recording_sentence(services)))
+
+    @router.verb("recording.approve", roles=("slt",))
+    async def approve(actor: Actor, action: CardAction, services: Any) -> Reply:
+        return await decide(actor, action, services, True)
+
+    @router.verb("recording.decline", roles=("slt",))
+    async def decline(actor: Actor, action: CardAction, services: Any) -> Reply:
+        return await decide(actor, action, services, False)
