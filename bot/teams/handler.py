@@ -38,6 +38,8 @@ class ChaperoneBot:
     async def on_turn(self, ctx: TurnContext) -> None:
         activity = ctx.activity
         where = where_of(activity)
+        if activity.recipient and activity.recipient.id:
+            self.messenger.bot_id = activity.recipient.id
         if activity.type in (ActivityTypes.installation_update, ActivityTypes.conversation_update):
             await self._on_membership(activity, where)
             return

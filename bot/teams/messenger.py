@@ -23,6 +23,8 @@ class TeamsMessenger:
         self._adapter = adapter
         self._store = store
         self._app_id = app_id
+        #: The bot's own channel account id, as Teams addresses it (learnt from incoming activities).
+        self.bot_id: str | None = None
 
     async def _doc(self, key: str) -> dict[str, Any]:
         rec = await self._store.get(TABLE, key)
@@ -35,7 +37,7 @@ class TeamsMessenger:
 
     async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None, bot_id: str | None = None) -> None:
         existing = await self._store.get(TABLE, conversation_key)
-        bot = bot_id or (existing.doc.get("bot_id") if existing else None)
+        bot = bot_id or self.bot_id or (existing.doc.get("bot_id") if existing else None)
         doc = reference_doc(where, bot_id=bot, user_id=user_id)
         if existing is None or existing.doc != doc:  # most turns change nothing: no write
             await self._store.upsert(TABLE, conversation_key, doc)

@@ -111,3 +111,9 @@ def test_the_faster_retry_policy_is_the_same_policy() -> None:
 
     expected = [i for i in range(999) if i == 408 or i >= 500 and i not in (501, 505)]
     assert ClientRetryPolicy().policy.status_forcelist == expected
+
+
+async def test_stored_channel_references_carry_the_bot_id(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
+    rec = await bot.services.store.get("conversations", "channel:slt")
+    assert rec.doc["bot_id"] == act.BOT["id"]
