@@ -144,10 +144,8 @@ def register(router: Router) -> None:
         status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
         submission = f"{actor.where.conversation_id}:{action.card_activity_id}" if action.card_activity_id else None
         session, created = await flow.create_session(actor, booking, decision, services, submission_key=submission, status_card=status_ref)
-        if created:
-            session = await flow.announce(session, services)
-            if session.state.value == "confirmed":
-                services.tasks.spawn(flow.schedule(session.ref, services), name=f"schedule-{session.ref}")
+        if created:  # answer now; the channel posts and the meeting follow in the background
+            services.tasks.spawn(flow.after_booking(session.ref, services), name=f"booked-{session.ref}")
         slt = await services.messenger.has("channel:slt")
         card = views.status_card(session, services.profile, services.timezone, slt_channel=slt)
         return Reply(replace=card) if status_ref else Reply(cards=(card,))

@@ -119,6 +119,14 @@ async def announce(session: Session, services: Any) -> Session:
     return await services.sessions.update(session.ref, keep)
 
 
+async def after_booking(ref: str, services: Any) -> None:
+    """What follows an accepted booking: the register and SLT cards, then the meeting if nothing is awaited."""
+    session, _ = await services.sessions.get(ref)
+    session = await announce(session, services)
+    if session.state is State.CONFIRMED:
+        await schedule(ref, services)
+
+
 async def refresh_cards(session: Session, services: Any) -> None:
     """Update every card of this session in place; a failure is logged, never raised."""
     tz = services.timezone

@@ -97,6 +97,12 @@ class Harness:
         _validate(reply)
         return reply
 
+    async def book(self, who: str = "tara", form: dict[str, Any] | None = None, **kw: Any) -> Reply:
+        """Submit the booking form and let what follows (channel cards, meeting) finish."""
+        reply = await self.act(who, "book.submit", form if form is not None else FORM, **kw)
+        await self.services.tasks.drain()
+        return reply
+
     async def act(self, who: str, verb: str, data: dict[str, Any], *, kind: str = "submit", card_id: str | None = "form-1") -> Reply:
         reply = await self.router.dispatch(actor(who), CardAction(verb=verb, data={"verb": verb, **data}, kind=kind, card_activity_id=card_id), self.services)  # type: ignore[arg-type]
         _validate(reply)

@@ -45,7 +45,7 @@ async def test_refused_booking_reshows_the_form_with_inputs_and_sentences(harnes
 
 async def test_accepted_booking_waits_for_slt_and_posts_register_and_request(harness: Harness) -> None:
     await setup_channels(harness)
-    reply = await harness.act("tara", "book.submit", FORM)
+    reply = await harness.book()
     assert "waiting for a second adult" in card_text(reply.replace)
     [s] = await sessions(harness)
     assert s.state is State.AWAITING_SECOND_ADULT and s.status_card.activity_id == "form-1"
@@ -65,7 +65,7 @@ async def test_double_submit_makes_one_session(harness: Harness) -> None:
 
 async def test_first_accept_wins_and_the_meeting_is_created(harness: Harness) -> None:
     await setup_channels(harness)
-    await harness.act("tara", "book.submit", FORM)
+    await harness.book()
     [s] = await sessions(harness)
     replies = await asyncio.gather(
         harness.act("sam", "second.accept", {"ref": s.ref}, kind="execute", card_id=s.request_card.activity_id),

@@ -22,7 +22,7 @@ CONCERN = {"pupil": "Pip Example", "pupil_other": "", "session": "", "category":
 
 async def scheduled(h: Harness) -> Any:
     await setup_channels(h)
-    await h.act("tara", "book.submit", FORM)
+    await h.book()
     [s] = await h.services.sessions.all()
     await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
     await h.services.tasks.drain()

@@ -44,7 +44,7 @@ async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings, profile_i
 
 
 async def book_and_accept(h: Harness) -> str:
-    await h.act("tara", "book.submit", FORM)
+    await h.book()
     [s] = await h.services.sessions.all()
     await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
     return s.ref

@@ -48,6 +48,7 @@ async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
         await post(1, act.message("/book", service_url=connector.url))
         form = connector.posts("a:personal-29:tara")[-1]
         await post(0, act.submit({"verb": "book.submit", **FORM}, reply_to=form.activity_id, service_url=connector.url))
+        await apps[0][SERVICES].tasks.drain()
         [session] = await apps[1][SERVICES].sessions.open_sessions()
         request = connector.channel_posts(act.SLT)[-1]
 

@@ -32,6 +32,7 @@ async def book(bot: Bot, connector: FakeConnector, form: dict[str, Any] = FORM) 
     assert "Book a session" in card_text(form_post.card)
     status, _ = await bot.post(act.submit({"verb": "book.submit", **form}, reply_to=form_post.activity_id, service_url=connector.url))
     assert status == 200
+    await bot.services.tasks.drain()  # the channel cards follow the answer
     return form_post.activity_id
 
 
