@@ -118,3 +118,24 @@ RECORDING_APPROVED = "Recording approved by {name}."
 RECORDING_DECLINED = "Recording declined by {name}: the session will not be recorded."
 RECORDING_ALREADY = "Recording for {ref} was already decided: {decision}."
 RECORDING_NOT_ASKED = "Session {ref} has no recording request."
+
+# errors from commands and cards
+FORM_FLAG = 'The form sent {value!r} where yes or no was expected.'
+FORM_FIX_HINT = "Correct the form and press 'Check and book' again; what you entered is still there."
+BOOKING_INCOMPLETE = 'The booking is not complete: {msgs}.'
+CARD_NO_SESSION = 'This card does not say which session it is for.'
+END_FORM_INCOMPLETE = 'The end form is incomplete; open it again with /end.'
+END_FORM_INCOMPLETE_HINT = 'Type /end and choose the session again.'
+END_CHOOSE_OUTCOME = 'Choose an outcome: completed or ended early.'
+END_CHOOSE_REASON = 'Choose one of the listed reasons for ending early.'
+END_TIMES_FORMAT = 'Enter the actual start and end as HH:MM.'
+CARD_OUT_OF_DATE = 'This card is out of date or was not made by Chaperone.'
+CARD_OUT_OF_DATE_HINT = 'Type /help to start again.'
+BUTTON_NOT_YOURS = 'You cannot use this button.'
+UNEXPECTED = 'Something went wrong on our side; nothing you entered was lost.'
+UNEXPECTED_HINT = 'If it happens again, give your IT team this reference: {ref}.'
+CONCERN_CHOOSE_CATEGORY = 'Choose one of the listed categories.'
+CONCERN_COMPLETE = 'Please complete: {fields}.'
+CONCERN_NOT_SENT_HINT = 'Nothing was sent yet; your text is still in the form.'
+RECORDING_SLT_ONLY = 'Only SLT can approve or decline recording.'
+COMMAND_ROLE = '/{name} is for {roles} only.'

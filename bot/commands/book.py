@@ -59,7 +59,7 @@ def _flag(value: Any) -> bool | None:
         return None
     if str(value).lower() in ("true", "false"):
         return str(value).lower() == "true"
-    raise UsageError(f"The form sent {value!r} where yes or no was expected.")
+    raise UsageError(texts.FORM_FLAG.format(value=value))
 
 
 async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booking:
@@ -107,7 +107,7 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booki
         problems.append("Choose at least one pupil.")
     recording, chat = _flag(data.get("recording")), _flag(data.get("chat"))
     if problems:
-        raise UsageError(" ".join(problems), hint="Correct the form and press 'Check and book' again; what you entered is still there.")
+        raise UsageError(" ".join(problems), hint=texts.FORM_FIX_HINT)
     try:
         return Booking(
             organiser={"name": actor.name, "email": email},  # type: ignore[arg-type]
@@ -122,7 +122,7 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booki
         )
     except ValidationError as exc:
         msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'booking'}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"The booking is not complete: {msgs}.") from exc
+        raise UsageError(texts.BOOKING_INCOMPLETE.format(msgs=msgs)) from exc
 
 
 def register(router: Router) -> None:
@@ -154,7 +154,7 @@ def register(router: Router) -> None:
     async def cancel(actor: Actor, action: CardAction, services: Any) -> Reply:
         ref = str(action.data.get("ref") or "")
         if not ref:
-            raise UsageError("This card does not say which session to cancel.")
+            raise UsageError(texts.CARD_NO_SESSION)
         session = await flow.cancel(actor, ref, services)
         return Reply(replace=views.status_card(session, services.profile, services.timezone))
 

@@ -50,15 +50,15 @@ def _flag(data: dict[str, Any], key: str) -> bool:
 def parse_concern(actor: Actor, data: dict[str, Any], services: Any, ref: str) -> Concern:
     pupil = str(data.get("pupil_other") or "").strip() or str(data.get("pupil") or "").strip()
     if not pupil:
-        raise UsageError(texts.CONCERN_NEEDS_PUPIL, hint="Nothing was sent yet; your text is still in the form.")
+        raise UsageError(texts.CONCERN_NEEDS_PUPIL, hint=texts.CONCERN_NOT_SENT_HINT)
     category = str(data.get("category") or "")
     if category not in services.school.concerns.categories:
-        raise UsageError("Choose one of the listed categories.", hint="Nothing was sent yet; your text is still in the form.")
+        raise UsageError(texts.CONCERN_CHOOSE_CATEGORY, hint=texts.CONCERN_NOT_SENT_HINT)
     tz = ZoneInfo(services.timezone)
     try:
         when = datetime.combine(date.fromisoformat(str(data.get("when_date"))), time.fromisoformat(str(data.get("when_time"))), tzinfo=tz)
     except ValueError:
-        raise UsageError(texts.CONCERN_BAD_WHEN, hint="Nothing was sent yet; your text is still in the form.") from None
+        raise UsageError(texts.CONCERN_BAD_WHEN, hint=texts.CONCERN_NOT_SENT_HINT) from None
     now = services.clock.now()
     try:
         return Concern(
@@ -70,7 +70,7 @@ def parse_concern(actor: Actor, data: dict[str, Any], services: Any, ref: str) -
         )
     except ValidationError as exc:
         fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()}))
-        raise UsageError(f"Please complete: {fields}.", hint="Nothing was sent yet; your text is still in the form.") from exc
+        raise UsageError(texts.CONCERN_COMPLETE.format(fields=fields), hint=texts.CONCERN_NOT_SENT_HINT) from exc
 
 
 async def post_alert(ref: str, services: Any) -> bool:

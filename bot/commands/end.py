@@ -42,7 +42,7 @@ async def _closable(actor: Actor, ref: str, services: Any) -> Session:
 def _flag(data: dict[str, Any], key: str) -> bool:
     value = str(data.get(key, "")).lower()
     if value not in ("true", "false"):
-        raise UsageError("The end form is incomplete; open it again with /end.", hint="Type /end and choose the session again.")
+        raise UsageError(texts.END_FORM_INCOMPLETE, hint=texts.END_FORM_INCOMPLETE_HINT)
     return value == "true"
 
 
@@ -50,18 +50,18 @@ def parse_closure(actor: Actor, s: Session, data: dict[str, Any], services: Any)
     outcome = str(data.get("outcome") or "")
     reason = str(data.get("early_reason") or "") or None
     if outcome not in ("completed", "ended_early"):
-        raise UsageError("Choose an outcome: completed or ended early.")
+        raise UsageError(texts.END_CHOOSE_OUTCOME)
     if outcome == "ended_early" and reason is None:
         raise UsageError(texts.END_EARLY_NEEDS_REASON)
     if reason is not None and reason not in EARLY_REASONS:
-        raise UsageError("Choose one of the listed reasons for ending early.")
+        raise UsageError(texts.END_CHOOSE_REASON)
     tz = ZoneInfo(services.timezone)
     day = s.booking.start.astimezone(tz).date()
     try:
         actual_start = datetime.combine(day, time.fromisoformat(str(data.get("actual_start"))), tzinfo=tz)
         actual_end = datetime.combine(day, time.fromisoformat(str(data.get("actual_end"))), tzinfo=tz)
     except ValueError:
-        raise UsageError("Enter the actual start and end as HH:MM.") from None
+        raise UsageError(texts.END_TIMES_FORMAT) from None
     if actual_end <= actual_start:
         raise UsageError(texts.END_TIMES)
     pupils = [

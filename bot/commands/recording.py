@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import texts
 from bot.commands.router import Router
 from bot.commands.types import Actor, CardAction, Reply
 from bot.errors import UsageError
@@ -14,7 +15,7 @@ def register(router: Router) -> None:
     async def decide(actor: Actor, action: CardAction, services: Any, approve: bool) -> Reply:
         ref = str(action.data.get("ref") or "")
         if not ref:
-            raise UsageError("This card does not say which session it is for.")
+            raise UsageError(texts.CARD_NO_SESSION)
         session = await flow.decide_recording(actor, ref, approve, services)
         return Reply(replace=views.recording_card(session, services.timezone, flow.recording_sentence(services)))
 

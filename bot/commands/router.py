@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable
 
+from bot import texts
 from bot.commands.types import Actor, CardAction, Command, Reply
 from bot.errors import ChaperoneError, NotPermitted, UsageError
 
@@ -108,13 +109,13 @@ class Router:
                     assert self.unknown is not None
                     return await self.unknown(actor, inp, services)
                 if not self.allowed(spec, actor):
-                    raise NotPermitted(f"/{spec.name} is for {', '.join(sorted(spec.roles or ()))} only.")
+                    raise NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ()))))
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
-                raise UsageError("This card is out of date or was not made by Chaperone.", hint="Type /help to start again.")
+                raise UsageError(texts.CARD_OUT_OF_DATE, hint=texts.CARD_OUT_OF_DATE_HINT)
             if not self.allowed(vspec, actor):
-                raise NotPermitted("You cannot use this button.")
+                raise NotPermitted(texts.BUTTON_NOT_YOURS)
             return await vspec.handler(actor, inp, services)
         except ChaperoneError as exc:
             ref = uuid.uuid4().hex[:8]
@@ -123,7 +124,7 @@ class Router:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("unexpected error ref=%s actor=%s", ref, actor.key)
-            err = ChaperoneError("Something went wrong on our side; nothing you entered was lost.", hint=f"If it happens again, give your IT team this reference: {ref}.")
+            err = ChaperoneError(texts.UNEXPECTED, hint=texts.UNEXPECTED_HINT.format(ref=ref))
             return self._error_reply(err, ref, inp)
 
     def _error_reply(self, exc: ChaperoneError, ref: str, inp: Command | CardAction) -> Reply:

@@ -26,7 +26,7 @@ def register(router: Router) -> None:
     async def accept(actor: Actor, action: CardAction, services: Any) -> Reply:
         ref = str(action.data.get("ref") or "")
         if not ref:
-            raise UsageError("This card does not say which session it is for.")
+            raise UsageError(texts.CARD_NO_SESSION)
         try:
             session = await flow.accept_second(actor, ref, services)
         except flow.AlreadyCovered as exc:

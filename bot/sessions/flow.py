@@ -352,7 +352,7 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Any)
     from bot.meetings.provider import Meeting
 
     if not actor.has("slt"):
-        raise NotPermitted("Only SLT can approve or decline recording.")
+        raise NotPermitted(texts.RECORDING_SLT_ONLY)
 
     def decide(s: Session) -> None:
         if not needs_recording_decision(s):
