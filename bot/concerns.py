@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.errors import Conflict, NotFound
 from bot.sessions.model import CardRef
-from bot.store.base import Store
+from bot.store.records import Records
 
 TABLE = "concerns"
-_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def new_ref() -> str:
-    return "C-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
-
-
 class Concern(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,42 +43,17 @@ class Concern(BaseModel):
         return self.model_dump(mode="json")
 
 
-class Concerns:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+class Concerns(Records[Concern]):
+    table, prefix, noun = TABLE, "C", "concern"
 
-    async def add(self, make: Any) -> Concern:
-        for _ in range(5):
-            concern: Concern = make(new_ref())
-            try:
-                await self._store.insert(TABLE, concern.ref, concern.to_doc())
-                return concern
-            except Conflict:
-                continue
-        raise Conflict("Could not allocate a concern reference; please try again.")
-
-    async def get(self, ref: str) -> tuple[Concern, str]:
-        rec = await self._store.get(TABLE, ref.strip().upper())
-        if rec is None:
-            raise NotFound(f"There is no concern {ref}.")
-        return Concern.model_validate(rec.doc), rec.etag
-
-    async def update(self, ref: str, change: Any, *, attempts: int = 5) -> Concern:
-        for _ in range(attempts):
-            concern, etag = await self.get(ref)
-            change(concern)
-            try:
-                await self._store.replace(TABLE, concern.ref, concern.to_doc(), etag=etag)
-                return concern
-            except Conflict:
-                continue
-        raise Conflict(f"Concern {ref} is busy; please try again.")
+    def _load(self, doc: dict[str, Any]) -> Concern:
+        return Concern.model_validate(doc)
 
     async def all(self) -> list[Concern]:
-        return [Concern.model_validate(r.doc) for r in await self._store.query(TABLE)]
+        return await self._query()
 
     async def unacknowledged(self) -> list[Concern]:
-        return [Concern.model_validate(r.doc) for r in await self._store.query(TABLE, {"open": True})]
+        return await self._query({"open": True})
 
     async def unposted(self) -> list[Concern]:
-        return [Concern.model_validate(r.doc) for r in await self._store.query(TABLE, {"open": True, "alert_posted": False})]
+        return await self._query({"open": True, "alert_posted": False})

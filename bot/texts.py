@@ -139,3 +139,6 @@ CONCERN_COMPLETE = 'Please complete: {fields}.'
 CONCERN_NOT_SENT_HINT = 'Nothing was sent yet; your text is still in the form.'
 RECORDING_SLT_ONLY = 'Only SLT can approve or decline recording.'
 COMMAND_ROLE = '/{name} is for {roles} only.'
+NO_RECORD = "There is no {noun} {ref}."
+RECORD_BUSY = "{noun} {ref} is busy; please try again."
+REF_EXHAUSTED = "Could not allocate a {noun} reference; please try again."

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
 from bot.consent import ConsentFileInvalid, ConsentRegistry, parse_csv
 from bot.errors import UsageError
-from bot.store import open_store
+from bot.cli.common import run_with_store
 
 
 def register(sub: Any) -> None:
@@ -21,14 +19,6 @@ def register(sub: Any) -> None:
     i.add_argument("file")
     i.set_defaults(func=_import)
     ps.add_parser("list", help="the pupils with consent on record").set_defaults(func=_list)
-
-
-async def _with_registry(fn: Any) -> Any:
-    store = open_store(Settings.from_env())
-    try:
-        return await fn(ConsentRegistry(store))
-    finally:
-        await store.close()
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -43,13 +33,13 @@ def _import(args: argparse.Namespace) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         print(f"{len(exc.problems)} problem(s); nothing was imported.", file=sys.stderr)
         return 2
-    n = asyncio.run(_with_registry(lambda reg: reg.import_records(records)))
+    n = run_with_store(lambda store: ConsentRegistry(store).import_records(records))
     print(f"imported {n} consent record(s)")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    records = asyncio.run(_with_registry(lambda reg: reg.all()))
+    records = run_with_store(lambda store: ConsentRegistry(store).all())
     for r in records:
         print(f"{r.pupil:30} {r.consent.value:8} {r.date}  parent: {r.parent_email}" + (f"  school: {r.pupil_school_email}" if r.pupil_school_email else ""))
     print(f"{len(records)} pupil(s)")

@@ -31,7 +31,7 @@ async def sweep(services: Any) -> None:
 
 async def _remind(s: Session, services: Any) -> None:
     card = views.request_card(s, services.timezone, headline=f"{texts.REMINDER_TITLE}. {s.organiser.name} is waiting.")
-    posted = await flow._post(services, "channel:slt", card)
+    posted = await flow.post_card(services, "channel:slt", card)
 
     def mark(x: Session) -> None:
         x.note(REMINDED, at=services.clock.now(), by=None)
@@ -81,7 +81,7 @@ async def _concerns(services: Any) -> None:
         if now - c.raised_at < timedelta(minutes=minutes):
             continue
         card = alert_card(c, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
-        posted = await flow._post(services, "channel:safeguarding", card)
+        posted = await flow.post_card(services, "channel:safeguarding", card)
         if posted is None:
             continue
 

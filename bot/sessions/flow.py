@@ -83,7 +83,7 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
     return session, True
 
 
-async def _post(services: Any, key: str, card: dict[str, Any]) -> CardRef | None:
+async def post_card(services: Any, key: str, card: dict[str, Any]) -> CardRef | None:
     try:
         posted = await services.messenger.post(key, card)
     except NotFound:
@@ -98,13 +98,13 @@ async def _post(services: Any, key: str, card: dict[str, Any]) -> CardRef | None
 async def announce(session: Session, services: Any) -> Session:
     """Post the register card (and the SLT request card when needed), once each."""
     tz = services.timezone
-    register = None if session.register_card else await _post(services, "channel:safeguarding", views.register_card(session, services.profile, tz))
+    register = None if session.register_card else await post_card(services, "channel:safeguarding", views.register_card(session, services.profile, tz))
     request = None
     if session.state is State.AWAITING_SECOND_ADULT and not session.request_card:
-        request = await _post(services, "channel:slt", views.request_card(session, tz))
+        request = await post_card(services, "channel:slt", views.request_card(session, tz))
     recording = None
     if needs_recording_decision(session) and not session.recording_card:
-        recording = await _post(services, "channel:slt", views.recording_card(session, tz, recording_sentence(services)))
+        recording = await post_card(services, "channel:slt", views.recording_card(session, tz, recording_sentence(services)))
     if register is None and request is None and recording is None:
         return session
 
@@ -334,7 +334,7 @@ async def verify_meeting(ref: str, services: Any, *, by: str) -> tuple[Session, 
     await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
     if drift:
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
-        await _post(services, "channel:slt", views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
+        await post_card(services, "channel:slt", views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
     return session, drift
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -30,13 +29,6 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.ENDED: frozenset(),
     State.CANCELLED: frozenset(),
 }
-
-_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
-
-
-def new_ref() -> str:
-    return "S-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
-
 
 class PersonRef(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,73 @@
+"""Typed records with human references (S-XXXXXX, C-XXXXXX) over a Store, with optimistic concurrency."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
+
+from bot import texts
+from bot.errors import Conflict, NotFound
+from bot.store.base import Store
+
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+
+
+def new_ref(prefix: str) -> str:
+    return f"{prefix}-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+class _Referenced(Protocol):
+    ref: str
+
+    def to_doc(self) -> dict[str, Any]: ...
+
+
+M = TypeVar("M", bound=_Referenced)
+
+
+class Records(Generic[M]):
+    """``add`` under a fresh reference, ``get`` with its etag, ``update`` read-modify-write with retry."""
+
+    table: str
+    prefix: str
+    noun: str
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def _load(self, doc: dict[str, Any]) -> M:
+        raise NotImplementedError
+
+    async def add(self, make: Callable[[str], M]) -> M:
+        """Store a new record under a fresh reference (retrying the rare collision)."""
+        for _ in range(5):
+            record = make(new_ref(self.prefix))
+            try:
+                await self._store.insert(self.table, record.ref, record.to_doc())
+                return record
+            except Conflict:
+                continue
+        raise Conflict(texts.REF_EXHAUSTED.format(noun=self.noun))
+
+    async def get(self, ref: str) -> tuple[M, str]:
+        rec = await self._store.get(self.table, ref.strip().upper())
+        if rec is None:
+            raise NotFound(texts.NO_RECORD.format(noun=self.noun, ref=ref))
+        return self._load(rec.doc), rec.etag
+
+    async def update(self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5) -> M:
+        """Read-modify-write, retried when someone else wrote first; ``change`` may raise to abort."""
+        for _ in range(attempts):
+            record, etag = await self.get(ref)
+            result = change(record)
+            if result is not None:
+                await result
+            try:
+                await self._store.replace(self.table, record.ref, record.to_doc(), etag=etag)
+                return record
+            except Conflict:
+                continue
+        raise Conflict(texts.RECORD_BUSY.format(noun=self.noun.capitalize(), ref=ref))
+
+    async def _query(self, where: dict[str, Any] | None = None, days: tuple[str, str] | None = None) -> list[M]:
+        return [self._load(r.doc) for r in await self._store.query(self.table, where, days=days)]
