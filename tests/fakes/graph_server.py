@@ -1,5 +1,5 @@
 """A loopback Microsoft Graph for tests: answers like Graph, validates every request body against
-../shared/schemas/graph/strict/, records every request, and fails on demand.
+tests/data/schemas/graph/strict/, records every request, and fails on demand.
 
     graph = FakeGraph(users={"aad-tara"})
     base_url = await graph.start()           # http://127.0.0.1:PORT/v1.0

@@ -13,7 +13,7 @@ from bot.policy.loader import bundled
 from bot.policy.meeting import explain_settings, meeting_settings
 from tests.policy.helpers import base
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "shared/schemas/graph/strict/microsoft.graph.onlineMeeting.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data/schemas/graph/strict/microsoft.graph.onlineMeeting.json").read_text())
 
 EXPECTED = {
     "000-two-staff": {"allowMeetingChat": "disabled", "allowRecording": False, "recordAutomatically": False, "allowAttendeeToEnableMic": True},

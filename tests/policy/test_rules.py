@@ -14,7 +14,7 @@ from bot.policy.loader import bundled, bundled_ids
 from bot.policy.model import normalise_sentence
 from tests.policy.helpers import NOW, base, decide
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"
 PROFILES = ["000-two-staff", "001-recorded", "002-lobby-two-staff", "003-crossways", "004-tces"]
 
 Mutation = Callable[[Any, dict[str, Any]], Any]

@@ -1,4 +1,4 @@
-"""Validators for the official schemas in ../shared/schemas (Adaptive Cards 1.5, Graph, Teams manifest)."""
+"""Validators for the official schemas copied into tests/data/schemas (Adaptive Cards 1.5, Graph, Teams manifest)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from jsonschema import Draft6Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SCHEMAS = SHARED / "schemas"
+DATA = Path(__file__).resolve().parents[1] / "data"
+SCHEMAS = DATA / "schemas"
 
 
 @lru_cache(maxsize=None)

@@ -1,4 +1,4 @@
-"""Teams-shaped activities built from the captures in ../shared/samples/teams-activities/."""
+"""Teams-shaped activities built from the captures in tests/data/teams-activities/."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from tests.support.schemas import SHARED
+from tests.support.schemas import DATA
 from tests.teams.connector import USERS
 
-SAMPLES = SHARED / "samples" / "teams-activities"
+SAMPLES = DATA / "teams-activities"
 BOT = {"id": "28:chaperone-bot", "name": "Chaperone"}
 TENANT = "00000000-0000-0000-0000-0000000000001"
 TEAM = "19:team-general@thread.tacv2"
