@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.clock import FixedClock  # noqa: E402
 from bot.commands.registry import build_router  # noqa: E402
-from bot.commands.types import CardAction, Posted  # noqa: E402
+from bot.chat import CardAction, CardRef  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
 from bot.meetings.local import LocalMeetings  # noqa: E402
@@ -42,11 +42,11 @@ NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
 class QuietMessenger(RecordingMessenger):
     """Accepts posts and updates without validating cards (the tests do that; here it would only add noise)."""
 
-    async def post(self, conversation_key: str, card: dict) -> Posted:
+    async def post(self, conversation_key: str, card: dict) -> CardRef:
         self.posts.append((conversation_key, card))
-        return Posted(conversation_key, f"act-{next(self.ids)}")
+        return CardRef(conversation_key=conversation_key, activity_id=f"act-{next(self.ids)}")
 
-    async def update(self, posted: Posted, card: dict) -> None:
+    async def update(self, posted: CardRef, card: dict) -> None:
         self.updates.append((posted, card))
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from book_cost import build  # noqa: E402
 
 from bot.commands.registry import build_router  # noqa: E402
-from bot.commands.types import CardAction  # noqa: E402
+from bot.chat import CardAction  # noqa: E402
 from tests.commands.conftest import FORM, actor  # noqa: E402
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.sessions.model import CardRef
+from bot.chat import CardRef
 from bot.store.records import Records
 
 TABLE = "concerns"

@@ -12,12 +12,11 @@ from pydantic import ValidationError
 from bot import texts
 from bot.cards import render
 from bot.commands.router import Router
-from bot.commands.types import Actor, CardAction, Command, Reply
+from bot.chat import Actor, CardAction, CardRef, Command, Reply
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking, Consent, Pupil
 from bot.policy.engine import evaluate
 from bot.sessions import flow, views
-from bot.sessions.model import CardRef
 
 FIELDS = ("title", "type", "reason", "date", "time", "duration", "pupils", "others", "recording", "chat")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")

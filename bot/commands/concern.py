@@ -12,11 +12,10 @@ from pydantic import ValidationError
 
 from bot import concern_views, texts
 from bot.commands.router import Router
-from bot.commands.types import Actor, CardAction, Command, Posted, Reply
+from bot.chat import Actor, CardAction, Command, CardRef, Reply
 from bot.concerns import Concern
 from bot.errors import ChaperoneError, NotFound, NotPermitted, UsageError
 from bot.sessions import flow, views
-from bot.sessions.model import CardRef
 
 log = logging.getLogger(__name__)
 ALERT_KEY = "channel:safeguarding"
@@ -86,7 +85,7 @@ async def post_alert(ref: str, services: Any) -> bool:
 
     def keep(c: Concern) -> None:
         c.alert_posted = True
-        c.alert_card = CardRef(conversation_key=posted.conversation_key, activity_id=posted.activity_id)
+        c.alert_card = posted
 
     await services.concerns.update(ref, keep)
     return True
@@ -148,7 +147,7 @@ def register(router: Router) -> None:
         card = concern_views.alert_card(concern, services.timezone)
         if concern.alert_card:
             try:
-                await services.messenger.update(Posted(concern.alert_card.conversation_key, concern.alert_card.activity_id), card)
+                await services.messenger.update(concern.alert_card, card)
             except (ChaperoneError, NotFound):
                 log.warning("alert card update failed ref=%s", concern.ref)
         return Reply(replace=card)

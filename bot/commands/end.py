@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import concern_views, texts
 from bot.cards import render
 from bot.commands.router import Router
-from bot.commands.types import Actor, CardAction, Command, Reply
+from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import NotPermitted, UsageError
 from bot.policy.engine import breach_notes
 from bot.sessions import flow, views

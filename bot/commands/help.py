@@ -7,7 +7,7 @@ from typing import Any
 from bot import texts
 from bot.cards import render
 from bot.commands.router import Router
-from bot.commands.types import Actor, Command, Reply
+from bot.chat import Actor, Command, Reply
 from bot.errors import ChaperoneError, Conflict, NotFound, NotPermitted, PolicyViolation, UsageError
 
 TITLES: list[tuple[type[ChaperoneError], str]] = [

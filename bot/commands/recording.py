@@ -6,7 +6,7 @@ from typing import Any
 
 from bot import texts
 from bot.commands.router import Router
-from bot.commands.types import Actor, CardAction, Reply
+from bot.chat import Actor, CardAction, Reply
 from bot.errors import UsageError
 from bot.sessions import flow, views
 

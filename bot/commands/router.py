@@ -9,33 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable
 
 from bot import texts
-from bot.commands.types import Actor, CardAction, Command, Reply
+from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import ChaperoneError, NotPermitted, UsageError
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Actor, Command, Any], Awaitable[Reply]]
 VerbHandler = Callable[[Actor, CardAction, Any], Awaitable[Reply]]
-
-_MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-
-
-def parse_command(text: str | None) -> Command | None:
-    """``/book``, ``book`` and ``<at>Chaperone</at> /book S-12`` alike; None for empty text."""
-    if not text:
-        return None
-    cleaned = _MENTION.sub(" ", text).replace("\u00a0", " ").strip()
-    if not cleaned:
-        return None
-    words = cleaned.split()
-    return Command(name=words[0].lstrip("/").lower(), args=tuple(words[1:]))
-
 
 @dataclass(frozen=True)
 class CommandSpec:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot import texts
 from bot.commands.router import Router
-from bot.commands.types import Actor, Command, Reply
+from bot.chat import Actor, Command, Reply
 from bot.sessions import views
 
 

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from bot import texts
-from bot.commands.types import Actor, Posted
+from bot.chat import Actor, CardRef
 from bot.errors import ChaperoneError, Conflict, ExternalServiceError, GraphError, NotFound, NotPermitted
 from bot.meetings.provider import Invitee, MeetingRequest
 from bot.policy.booking import AdultRole, Booking
@@ -20,7 +20,7 @@ from bot.policy.engine import Decision, quiet_until
 from bot.policy.meeting import meeting_settings
 from bot.policy.messages import who
 from bot.sessions import views
-from bot.sessions.model import CardRef, PersonRef, Session, State
+from bot.sessions.model import PersonRef, Session, State
 
 log = logging.getLogger(__name__)
 SUBMISSIONS = "submissions"
@@ -92,7 +92,7 @@ async def post_card(services: Any, key: str, card: dict[str, Any]) -> CardRef | 
     except ChaperoneError as exc:
         log.warning("posting to %s failed: %s", key, type(exc).__name__)
         return None
-    return CardRef(conversation_key=posted.conversation_key, activity_id=posted.activity_id)
+    return posted
 
 
 async def announce(session: Session, services: Any) -> Session:
@@ -141,7 +141,7 @@ async def refresh_cards(session: Session, services: Any) -> None:
         if ref is None:
             continue
         try:
-            await services.messenger.update(Posted(ref.conversation_key, ref.activity_id), build())
+            await services.messenger.update(ref, build())
         except Exception:  # noqa: BLE001 - a card we cannot update must not break the workflow
             log.warning("card update failed session=%s conversation=%s", session.ref, ref.conversation_key, exc_info=True)
 

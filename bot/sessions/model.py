@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.chat import CardRef
 from bot.errors import Conflict
 from bot.policy.booking import Booking
 
@@ -36,12 +37,6 @@ class PersonRef(BaseModel):
     email: str | None = None
     aad_id: str | None = None
     role: str | None = None
-
-
-class CardRef(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    conversation_key: str
-    activity_id: str
 
 
 class Event(BaseModel):

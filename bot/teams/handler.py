@@ -12,7 +12,7 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from bot.commands.router import Router
-from bot.commands.types import Actor, CardAction, Reply
+from bot.chat import Actor, CardAction, Reply
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
 

@@ -9,7 +9,7 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters
 
-from bot.commands.types import Card, Posted, Where
+from bot.chat import Card, CardRef, Where
 from bot.errors import ExternalServiceError, NotFound
 from bot.store.base import Store
 from bot.teams.translate import card_activity, reference_doc, reference_of
@@ -57,7 +57,7 @@ class TeamsMessenger:
                 changed += 1
         return changed
 
-    async def post(self, conversation_key: str, card: Card) -> Posted:
+    async def post(self, conversation_key: str, card: Card) -> CardRef:
         doc = await self._doc(conversation_key)
         try:
             if doc.get("kind") == "channel":
@@ -69,7 +69,7 @@ class TeamsMessenger:
             log.warning("post failed conversation=%s error=%s", conversation_key, type(exc).__name__)
             raise ExternalServiceError("Teams did not accept the message.") from exc
 
-    async def _post_to_conversation(self, key: str, doc: dict[str, Any], card: Card) -> Posted:
+    async def _post_to_conversation(self, key: str, doc: dict[str, Any], card: Card) -> CardRef:
         sent: dict[str, str] = {}
 
         async def send(ctx: TurnContext) -> None:
@@ -77,9 +77,9 @@ class TeamsMessenger:
             sent["id"] = response.id if response else ""
 
         await self._adapter.continue_conversation(reference_of(doc), send, self._app_id)
-        return Posted(key, sent["id"])
+        return CardRef(conversation_key=key, activity_id=sent["id"])
 
-    async def _post_to_channel(self, doc: dict[str, Any], card: Card) -> Posted:
+    async def _post_to_channel(self, doc: dict[str, Any], card: Card) -> CardRef:
         """A new top-level post in the channel: its thread becomes a conversation of its own."""
         created: dict[str, str] = {}
 
@@ -98,9 +98,9 @@ class TeamsMessenger:
         thread = created["conversation"]
         key = f"conv:{thread}"
         await self._store.upsert(TABLE, key, {**doc, "conversation_id": thread})
-        return Posted(key, created["activity"])
+        return CardRef(conversation_key=key, activity_id=created["activity"])
 
-    async def update(self, posted: Posted, card: Card) -> None:
+    async def update(self, posted: CardRef, card: Card) -> None:
         doc = await self._doc(posted.conversation_key)
 
         async def update(ctx: TurnContext) -> None:
@@ -112,7 +112,7 @@ class TeamsMessenger:
             log.warning("update failed conversation=%s activity=%s error=%s", posted.conversation_key, posted.activity_id, type(exc).__name__)
             raise ExternalServiceError("Teams did not accept the card update.") from exc
 
-    async def send_private(self, user_key: str, *, user_id: str, where: Where, bot_id: str | None, card: Card) -> Posted:
+    async def send_private(self, user_key: str, *, user_id: str, where: Where, bot_id: str | None, card: Card) -> CardRef:
         """To a user's personal chat: the stored one, or a new 1:1 conversation created now."""
         if await self.has(user_key):
             return await self.post(user_key, card)
@@ -137,4 +137,4 @@ class TeamsMessenger:
             raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.") from exc
         personal = Where("personal", created["conversation"], tenant_id=where.tenant_id, service_url=where.service_url)
         await self.remember(user_key, personal, user_id=user_id, bot_id=bot_id)
-        return Posted(user_key, created.get("activity", ""))
+        return CardRef(conversation_key=user_key, activity_id=created.get("activity", ""))

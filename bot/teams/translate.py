@@ -7,8 +7,7 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 
-from bot.commands.router import parse_command
-from bot.commands.types import CardAction, Command, ConversationKind, Where
+from bot.chat import CardAction, Command, ConversationKind, Where, parse_command
 
 INVOKE_CARD_ACTION = "adaptiveCard/action"
 

@@ -15,7 +15,7 @@ from bot.cards import TemplateError, render, template_names
 from bot.commands.book import form_card
 from bot.commands.help import error_card, help_card
 from bot.commands.registry import build_router
-from bot.commands.types import Actor, Where
+from bot.chat import Actor, Where
 from bot.consent import ConsentRegistry, parse_csv
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking

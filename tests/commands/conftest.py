@@ -14,7 +14,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.commands.registry import build_router
 from bot.commands.router import Router
-from bot.commands.types import Actor, CardAction, Command, Posted, Reply, Where
+from bot.chat import Actor, CardAction, Command, CardRef, Reply, Where
 from bot.config import SchoolConfig, Settings
 from bot.consent import ConsentRegistry, parse_csv
 from bot.errors import NotFound
@@ -38,17 +38,17 @@ CSV = (
 class RecordingMessenger:
     refs: dict[str, Where] = field(default_factory=dict)
     posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    updates: list[tuple[Posted, dict[str, Any]]] = field(default_factory=list)
+    updates: list[tuple[CardRef, dict[str, Any]]] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
-    async def post(self, conversation_key: str, card: dict[str, Any]) -> Posted:
+    async def post(self, conversation_key: str, card: dict[str, Any]) -> CardRef:
         if conversation_key not in self.refs:
             raise NotFound(f"no {conversation_key}")
         assert_valid_card(card)
         self.posts.append((conversation_key, card))
-        return Posted(conversation_key, f"act-{next(self.ids)}")
+        return CardRef(conversation_key=conversation_key, activity_id=f"act-{next(self.ids)}")
 
-    async def update(self, posted: Posted, card: dict[str, Any]) -> None:
+    async def update(self, posted: CardRef, card: dict[str, Any]) -> None:
         assert_valid_card(card)
         self.updates.append((posted, card))
 
@@ -89,7 +89,7 @@ class Harness:
     messenger: RecordingMessenger
 
     async def say(self, who: str, text: str, kind: str = "personal") -> Reply:
-        from bot.commands.router import parse_command
+        from bot.chat import parse_command
 
         cmd = parse_command(text)
         assert cmd is not None

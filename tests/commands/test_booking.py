@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands.types import Where
+from bot.chat import Where
 from bot.sessions.model import State
 from tests.commands.conftest import FORM, Harness
 from tests.support.schemas import card_text, inputs, nodes

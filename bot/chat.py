@@ -1,4 +1,6 @@
-"""The neutral types that cross between transport (bot/teams) and commands: no botbuilder here.
+"""The bottom-layer vocabulary of a chat turn: who acted, where, what they asked, and the reply.
+
+Nothing here imports anything else of Chaperone's except texts-free basics, and no botbuilder.
 
 The transport turns each Teams activity into an :class:`Actor` plus either a :class:`Command`
 (typed text such as ``/book`` or ``<at>Chaperone</at> join-as-second S-1234``) or a
@@ -10,8 +12,11 @@ else) go through the :class:`Messenger` port, which the transport implements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 Card = dict[str, Any]  # a rendered Adaptive Card (the JSON of the card itself, not the attachment)
 ConversationKind = Literal["personal", "groupChat", "channel"]
@@ -81,16 +86,47 @@ class Reply:
     private: tuple[Card, ...] = ()
 
 
-@dataclass(frozen=True)
-class Posted:
+class CardRef(BaseModel):
+    """A card Chaperone posted: where (a stored conversation key) and its activity id. Stored on records."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     conversation_key: str
     activity_id: str
+
+
+#: Stored conversation keys (see :meth:`Messenger.post`).
+SAFEGUARDING_CHANNEL: Final = "channel:safeguarding"
+SLT_CHANNEL: Final = "channel:slt"
+
+
+def user_key(aad_id: str) -> str:
+    """The key of a person's personal chat with the bot."""
+    return f"user:{aad_id}"
+
+
+def conversation_key(conversation_id: str) -> str:
+    """The key of any conversation the bot has seen, as it was last seen."""
+    return f"conv:{conversation_id}"
+
+
+_MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
+
+
+def parse_command(text: str | None) -> Command | None:
+    """``/book``, ``book`` and ``<at>Chaperone</at> /book S-12`` alike; None for empty text."""
+    if not text:
+        return None
+    cleaned = _MENTION.sub(" ", text).replace("\u00a0", " ").strip()
+    if not cleaned:
+        return None
+    words = cleaned.split()
+    return Command(name=words[0].lstrip("/").lower(), args=tuple(words[1:]))
 
 
 class Messenger(Protocol):
     """Proactive messages: implemented by the transport, used by commands and background work."""
 
-    async def post(self, conversation_key: str, card: Card) -> Posted:
+    async def post(self, conversation_key: str, card: Card) -> CardRef:
         """Post a new card to a stored conversation.
 
         Keys: ``channel:safeguarding`` and ``channel:slt`` (stored by /setup), ``user:<aad id>``
@@ -99,7 +135,7 @@ class Messenger(Protocol):
         Raises ``bot.errors.NotFound`` when no reference is stored under the key.
         """
 
-    async def update(self, posted: Posted, card: Card) -> None:
+    async def update(self, posted: CardRef, card: Card) -> None:
         """Replace a card we posted earlier, in place, for everyone who sees it."""
 
     async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None) -> None:
