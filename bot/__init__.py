@@ -4,5 +4,5 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-#: The repository root when installed in development mode (cards/ and manifest/ live there).
+#: The repository root in a development checkout (manifest/ lives there; nothing served needs it).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

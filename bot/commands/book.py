@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import texts
-from bot.cards import render
+from bot.render import render
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, CardRef, Command, Reply
 from bot.errors import NotPermitted, UsageError

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import concern_views, texts
-from bot.cards import render
+from bot.render import render
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import NotPermitted, UsageError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
-from bot.cards import render
+from bot.render import render
 from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
 from bot.errors import ChaperoneError, Conflict, NotFound, NotPermitted, PolicyViolation, UsageError

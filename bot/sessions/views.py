@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.cards import render
+from bot.render import render
 from bot.policy.booking import Consent
 from bot.policy.meeting import explain_settings
 from bot.policy.messages import who

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.cards import TemplateError, render, template_names
+from bot.render import TemplateError, render, template_names
 from bot.commands.book import form_card
 from bot.commands.help import error_card, help_card
 from bot.commands.registry import build_router
@@ -111,17 +111,17 @@ def test_help_card_is_valid() -> None:
 def test_every_verb_on_every_card_is_routed() -> None:
     routed = set(build_router().verbs)
     found = set()
-    for path in (ROOT / "cards").glob("*.json"):
+    for path in (ROOT / "bot" / "templates").glob("*.json"):
         found |= set(re.findall(r'"verb":\s*"([^"$]+)"', path.read_text()))
     assert found and found <= routed
 
 
 def test_every_template_is_used_and_documented() -> None:
     sources = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
-    readme = (ROOT / "cards" / "README.md").read_text()
+    readme = (ROOT / "bot" / "templates" / "README.md").read_text()
     for name in template_names():
-        assert re.search(rf'render\(\s*"{name}"', sources), f"cards/{name}.json is never rendered"
-        assert f"`{name}.json`" in readme, f"cards/README.md does not describe {name}.json"
+        assert re.search(rf'render\(\s*"{name}"', sources), f"bot/templates/{name}.json is never rendered"
+        assert f"`{name}.json`" in readme, f"bot/templates/README.md does not describe {name}.json"
 
 
 def test_unbound_data_is_an_error() -> None:

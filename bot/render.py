@@ -1,4 +1,4 @@
-"""The card renderer: Adaptive Card templates (cards/*.json) bound from data.
+"""The card renderer: Adaptive Card templates (bot/templates/*.json, package data) bound from data.
 
 Binding works on parsed JSON, never on raw text. Supported, after the Adaptive Cards templating
 language: a string that is exactly ``${path}`` becomes the value (any type); ``${path}`` inside a
@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
-from bot import PROJECT_ROOT
-
-CARDS_DIR = PROJECT_ROOT / "cards"
+#: Found through the package, never the working directory, so a wheel install renders cards.
+TEMPLATES: Traversable = resources.files("bot.templates")
 _WHOLE = re.compile(r"^\$\{(!?)([A-Za-z_$][\w.$]*)\}$")
 _PART = re.compile(r"\$\{([A-Za-z_$][\w.$]*)\}")
 _MISSING = object()
@@ -30,13 +30,11 @@ class TemplateError(Exception):
 
 @lru_cache(maxsize=None)
 def _template(name: str) -> Any:
-    path = CARDS_DIR / f"{name}.json"
-    with path.open(encoding="utf-8") as f:
-        return json.load(f)
+    return json.loads((TEMPLATES / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def template_names() -> list[str]:
-    return sorted(p.stem for p in CARDS_DIR.glob("*.json"))
+    return sorted(p.name.removesuffix(".json") for p in TEMPLATES.iterdir() if p.name.endswith(".json"))
 
 
 def _lookup(path: str, scopes: list[Any], root: Any) -> Any:
@@ -108,7 +106,7 @@ def _text(value: Any) -> str:
 
 
 def render(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Bind the template ``cards/<name>.json`` with ``data``; returns a fresh card dict."""
+    """Bind the template ``bot/templates/<name>.json`` with ``data``; returns a fresh card dict."""
     card = _bind(_template(name), [data], data)  # binding builds new objects; the cached template is never changed
     assert isinstance(card, dict)
     return card
