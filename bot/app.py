@@ -7,14 +7,13 @@ import logging
 from aiohttp import web
 
 from bot.clock import Clock, SystemClock
-from bot.commands import concern as concern_cmd
+from bot.background import resume_all
 from bot.commands.registry import build_router
 from bot.commands.router import Router
 from bot.config import Settings, load_school_config
 from bot.meetings.factory import meetings_for
 from bot.meetings.provider import MeetingProvider
 from bot.services import Services, profile_for
-from bot.sessions import escalation, flow
 from bot.store.base import Store
 from bot.store import open_store
 from bot.teams.transport import TeamsTransport
@@ -60,9 +59,7 @@ def create_app(
 
     async def on_startup(app: web.Application) -> None:
         if background:
-            await flow.resume(services)
-            await concern_cmd.resume_alerts(services)
-            services.tasks.spawn(escalation.run_forever(services), name="escalation")
+            await resume_all(services)
 
     async def on_cleanup(app: web.Application) -> None:
         await services.tasks.close()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bot.audit import Audit
 from bot.clock import Clock, SystemClock
 from bot.chat import Messenger
-from bot.concerns import Concerns
+from bot.concerns.repo import Concerns
 from bot.consent import ConsentRegistry
 from bot.config import SchoolConfig, Settings
 from bot.meetings.provider import MeetingProvider

@@ -104,6 +104,7 @@ DRIFT_TO_SLT = "The Teams meeting settings of {ref} (organiser {organiser}) had 
 CHECKLIST_TITLES = {"before": "Before the session", "during": "During the session", "after": "After the session"}
 
 REMINDER_TITLE = "Reminder: a second adult is still needed"
+REMINDER_HEADLINE = REMINDER_TITLE + ". {organiser} is waiting."
 GAVE_UP = "No second adult accepted in time, so session {ref} cannot go ahead and has been cancelled. No link was sent to families."
 
 TODAY_TITLE = "Today's sessions ({date})"

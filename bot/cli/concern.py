@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.audit import Audit
 from bot.cli.common import cli_actor, run_with_store
-from bot.concerns import Concerns
+from bot.concerns.repo import Concerns
 from bot.sessions.register import to_csv
 
 COLUMNS = ["reference", "raised_at", "raised_by", "raised_by_email", "pupil", "category", "immediate_risk", "when", "where", "session",

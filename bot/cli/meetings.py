@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.cli.common import cli_actor
 from bot.config import Settings
 from bot.errors import ChaperoneError, UsageError
-from bot.sessions import flow
+from bot.sessions import workflow
 from bot.sessions.model import State
 
 
@@ -59,7 +59,7 @@ def _verify(args: argparse.Namespace) -> int:
         drifted = 0
         for ref in refs:
             try:
-                session, drift = await flow.verify_meeting(ref, services, by=cli_actor())
+                session, drift = await workflow.verify_meeting(ref, services, by=cli_actor())
             except ChaperoneError as exc:
                 print(f"{ref}: {exc}", file=sys.stderr)
                 drifted += 1
@@ -77,7 +77,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _cancel(args: argparse.Namespace) -> int:
     async def go(services: Any) -> int:
-        session = await flow.cancel_session(args.ref, services, by=cli_actor(), comment=args.comment)
+        session = await workflow.cancel_session(args.ref, services, by=cli_actor(), comment=args.comment)
         print(f"{session.ref}: cancelled")
         return 0
 
@@ -87,7 +87,7 @@ def _cancel(args: argparse.Namespace) -> int:
 def _attendance(args: argparse.Namespace) -> int:
     async def go(services: Any) -> int:
         services.meeting_retry_delays = ()
-        await flow.collect_attendance(args.ref, services)
+        await workflow.collect_attendance(args.ref, services)
         session, _ = await services.sessions.get(args.ref)
         if session.closure and session.closure.attendance:
             print(f"{session.ref}: {len(session.closure.attendance)} participant(s); flags: {'; '.join(session.closure.flags) or 'none'}")

@@ -16,7 +16,8 @@ from bot.chat import Actor, CardAction, CardRef, Command, Reply
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking, Consent, Pupil
 from bot.policy.engine import evaluate
-from bot.sessions import flow, views
+from bot.sessions import cards
+from bot.sessions import workflow
 
 FIELDS = ("title", "type", "reason", "date", "time", "duration", "pupils", "others", "recording", "chat")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -45,7 +46,7 @@ async def form_card(services: Any, values: dict[str, Any] | None = None, violati
             "timezone": services.timezone,
             "violations": violations or [],
             "values": vals,
-            "registry": [{"name": r.pupil, "label": f"{r.pupil} ({views.consent_label(r.consent)})"} for r in registry],
+            "registry": [{"name": r.pupil, "label": f"{r.pupil} ({cards.consent_label(r.consent)})"} for r in registry],
             "offer_recording": offer_rec,
             "offer_chat": offer_chat,
             "recording_note": " (needs SLT approval)" if offer_rec else "",
@@ -129,7 +130,7 @@ def register(router: Router) -> None:
     async def book(actor: Actor, cmd: Command, services: Any) -> Reply:
         form = await form_card(services)
         if actor.where.kind != "personal":
-            return Reply(cards=(views.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY),), private=(form,))
+            return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY),), private=(form,))
         return Reply(cards=(form,))
 
     @router.verb("book.submit", roles=("staff",))
@@ -142,11 +143,11 @@ def register(router: Router) -> None:
         conv_key = f"conv:{actor.where.conversation_id}"
         status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
         submission = f"{actor.where.conversation_id}:{action.card_activity_id}" if action.card_activity_id else None
-        session, created = await flow.create_session(actor, booking, decision, services, submission_key=submission, status_card=status_ref)
+        session, created = await workflow.create_session(actor, booking, decision, services, submission_key=submission, status_card=status_ref)
         if created:  # answer now; the channel posts and the meeting follow in the background
-            services.tasks.spawn(flow.after_booking(session.ref, services), name=f"booked-{session.ref}")
+            services.tasks.spawn(workflow.after_booking(session.ref, services), name=f"booked-{session.ref}")
         slt = await services.messenger.has("channel:slt")
-        card = views.status_card(session, services.profile, services.timezone, slt_channel=slt)
+        card = cards.status_card(session, services.profile, services.timezone, slt_channel=slt)
         return Reply(replace=card) if status_ref else Reply(cards=(card,))
 
     @router.verb("session.cancel", roles=("staff",))
@@ -154,15 +155,15 @@ def register(router: Router) -> None:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
-        session = await flow.cancel(actor, ref, services)
-        return Reply(replace=views.status_card(session, services.profile, services.timezone))
+        session = await workflow.cancel(actor, ref, services)
+        return Reply(replace=cards.status_card(session, services.profile, services.timezone))
 
     @router.verb("session.checklist", roles=("staff",))
     async def checklist(actor: Actor, action: CardAction, services: Any) -> Reply:
         session, _ = await services.sessions.get(str(action.data.get("ref") or ""))
-        if not flow.is_party(actor, session) and not actor.has("slt"):
+        if not workflow.is_party(actor, session) and not actor.has("slt"):
             raise NotPermitted(texts.END_NOT_YOURS.format(ref=session.ref))
-        session, drift = await flow.verify_meeting(session.ref, services, by=actor.key)
+        session, drift = await workflow.verify_meeting(session.ref, services, by=actor.key)
         verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "Warning") if drift else (texts.VERIFIED_OK, "Good")
         sections = [
             {"title": texts.CHECKLIST_TITLES[w], "items": [c.text for c in services.profile.checklist if c.when == w]}

@@ -8,7 +8,8 @@ from bot import texts
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Reply
 from bot.errors import UsageError
-from bot.sessions import flow, views
+from bot.sessions import cards
+from bot.sessions import workflow
 
 
 def register(router: Router) -> None:
@@ -16,8 +17,8 @@ def register(router: Router) -> None:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
-        session = await flow.decide_recording(actor, ref, approve, services)
-        return Reply(replace=views.recording_card(session, services.timezone, flow.recording_sentence(services)))
+        session = await workflow.decide_recording(actor, ref, approve, services)
+        return Reply(replace=cards.recording_card(session, services.timezone, workflow.recording_sentence(services)))
 
     @router.verb("recording.approve", roles=("slt",))
     async def approve(actor: Actor, action: CardAction, services: Any) -> Reply:

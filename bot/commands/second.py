@@ -8,7 +8,8 @@ from bot import texts
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import UsageError
-from bot.sessions import flow, views
+from bot.sessions import cards
+from bot.sessions import workflow
 from bot.sessions.model import State
 
 
@@ -16,11 +17,11 @@ def register(router: Router) -> None:
     @router.command("join-as-second", summary=texts.HELP_SUMMARIES["join-as-second"], usage="/join-as-second [S-XXXXXX]", aliases=("join", "second"), roles=("slt", "staff"))
     async def join_as_second(actor: Actor, cmd: Command, services: Any) -> Reply:
         if cmd.args:
-            session = await flow.accept_second(actor, cmd.args[0], services)
-            return Reply(cards=(views.notice_card("Thank you", texts.ACCEPTED.format(ref=session.ref), facts=views.request_facts(session, services.timezone)),))
+            session = await workflow.accept_second(actor, cmd.args[0], services)
+            return Reply(cards=(cards.notice_card("Thank you", texts.ACCEPTED.format(ref=session.ref), facts=cards.request_facts(session, services.timezone)),))
         waiting = await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT)
-        mine = sorted((s for s in waiting if flow.eligible(actor, s)), key=lambda s: s.booking.start)
-        return Reply(cards=(views.request_list_card(mine, services.timezone),))
+        mine = sorted((s for s in waiting if workflow.eligible(actor, s)), key=lambda s: s.booking.start)
+        return Reply(cards=(cards.request_list_card(mine, services.timezone),))
 
     @router.verb("second.accept", roles=("slt", "staff"))
     async def accept(actor: Actor, action: CardAction, services: Any) -> Reply:
@@ -28,7 +29,7 @@ def register(router: Router) -> None:
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
         try:
-            session = await flow.accept_second(actor, ref, services)
-        except flow.AlreadyCovered as exc:
-            return Reply(replace=views.request_card(exc.session, services.timezone, headline=str(exc)))
-        return Reply(replace=views.request_card(session, services.timezone, headline=texts.ACCEPTED.format(ref=session.ref)))
+            session = await workflow.accept_second(actor, ref, services)
+        except workflow.AlreadyCovered as exc:
+            return Reply(replace=cards.request_card(exc.session, services.timezone, headline=str(exc)))
+        return Reply(replace=cards.request_card(session, services.timezone, headline=texts.ACCEPTED.format(ref=session.ref)))

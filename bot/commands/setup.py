@@ -9,7 +9,7 @@ from bot import texts
 from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
 from bot.errors import UsageError
-from bot.sessions import views
+from bot.sessions import cards
 
 log = logging.getLogger(__name__)
 
@@ -24,4 +24,4 @@ def register(router: Router) -> None:
             raise UsageError(texts.SETUP_NOT_CHANNEL)
         await services.messenger.remember(f"channel:{what}", actor.where)
         log.info("channel set up what=%s team=%s channel=%s by=%s", what, actor.where.team_id, actor.where.channel_id, actor.key)
-        return Reply(cards=(views.notice_card("Chaperone is set up", texts.SETUP_DONE.format(what=texts.SETUP_WHAT[what])),))
+        return Reply(cards=(cards.notice_card("Chaperone is set up", texts.SETUP_DONE.format(what=texts.SETUP_WHAT[what])),))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import texts
 from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
-from bot.sessions import views
+from bot.sessions import cards
 
 
 def register(router: Router) -> None:
@@ -23,4 +23,4 @@ def register(router: Router) -> None:
             {"title": f"{s.booking.start.astimezone(tz):%H:%M} {s.ref}", "value": f"{texts.STATE_LABELS[s.state.value]}; {s.organiser.name}; second adult: {s.second_adult.name if s.second_adult else '–'}; {len(s.booking.pupils)} pupil(s)"}
             for s in todays
         ]
-        return Reply(cards=(views.notice_card(texts.TODAY_TITLE.format(date=day.isoformat()), "" if todays else texts.TODAY_NONE, facts=facts),))
+        return Reply(cards=(cards.notice_card(texts.TODAY_TITLE.format(date=day.isoformat()), "" if todays else texts.TODAY_NONE, facts=facts),))

@@ -20,7 +20,7 @@ from bot.consent import ConsentRegistry, parse_csv
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking
 from bot.policy.loader import bundled
-from bot.sessions import views
+from bot.sessions import cards as session_cards
 from bot.sessions.model import PersonRef, Session, State
 from bot.store.tiny import TinyStore
 from tests.policy.helpers import SCHOOL, base
@@ -55,11 +55,11 @@ def all_session_cards() -> list[tuple[str, dict[str, Any]]]:
         if st in (State.SCHEDULED, State.ENDED):
             extra["meeting"] = MEETING
         s = session(st, **extra)
-        out += [(f"status-{st.value}", views.status_card(s, p, TZ)), (f"register-{st.value}", views.register_card(s, p, TZ)), (f"request-{st.value}", views.request_card(s, TZ))]
-    out.append(("status-no-slt", views.status_card(session(State.AWAITING_SECOND_ADULT), p, TZ, slt_channel=False)))
-    out.append(("request-list", views.request_list_card([session(State.AWAITING_SECOND_ADULT)], TZ)))
-    out.append(("request-list-empty", views.request_list_card([], TZ)))
-    out.append(("notice", views.notice_card("Title", "line one", facts=[{"title": "a", "value": "b"}])))
+        out += [(f"status-{st.value}", session_cards.status_card(s, p, TZ)), (f"register-{st.value}", session_cards.register_card(s, p, TZ)), (f"request-{st.value}", session_cards.request_card(s, TZ))]
+    out.append(("status-no-slt", session_cards.status_card(session(State.AWAITING_SECOND_ADULT), p, TZ, slt_channel=False)))
+    out.append(("request-list", session_cards.request_list_card([session(State.AWAITING_SECOND_ADULT)], TZ)))
+    out.append(("request-list-empty", session_cards.request_list_card([], TZ)))
+    out.append(("notice", session_cards.notice_card("Title", "line one", facts=[{"title": "a", "value": "b"}])))
     out.append(("error", error_card(UsageError("Bad."), "abc123")))
     out.append(("error-permit", error_card(NotPermitted("No."), "abc123")))
     return out

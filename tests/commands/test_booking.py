@@ -194,7 +194,7 @@ async def test_cancel_by_the_organiser(harness: Harness) -> None:
 async def test_unanswered_request_reminds_slt_then_tells_the_teacher(harness: Harness) -> None:
     from datetime import timedelta
 
-    from bot.sessions.escalation import sweep
+    from bot.background import sweep
 
     await setup_channels(harness)
     await harness.act("tara", "book.submit", FORM)

@@ -174,7 +174,7 @@ async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness
 async def test_unacknowledged_alert_is_raised_again_once(harness: Harness) -> None:
     from datetime import timedelta
 
-    from bot.sessions.escalation import sweep
+    from bot.background import sweep
 
     await setup_channels(harness)
     await harness.act("tara", "concern.submit", {**CONCERN, "immediate_risk": "true"})

@@ -94,7 +94,7 @@ async def test_installation_refreshes_a_stored_service_url(bot: Bot, connector: 
 
 
 async def test_messenger_posts_and_updates_in_a_channel(bot: Bot, connector: FakeConnector) -> None:
-    from bot.sessions.views import notice_card
+    from bot.sessions.cards import notice_card
 
     await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
     posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first"))

@@ -1,4 +1,4 @@
-"""Card data for sessions: the organiser's status card, the register card and the SLT request card."""
+"""Cards for sessions: the organiser's status card, the register card, the SLT request card and the end form."""
 
 from __future__ import annotations
 
@@ -177,3 +177,17 @@ def notice_card(title: str, *lines: str, facts: list[dict[str, str]] | None = No
 
 def consent_label(c: Consent) -> str:
     return {"signed": "consent signed", "implied": "consent implied", "none": "no consent"}[c.value]
+
+
+def end_form(s: Session, tz: str, values: dict[str, Any] | None = None) -> Card:
+    start, end = s.booking.start.astimezone(ZoneInfo(tz)), s.booking.end.astimezone(ZoneInfo(tz))
+    vals = {"outcome": "completed", "early_reason": "", "actual_start": f"{start:%H:%M}", "actual_end": f"{end:%H:%M}", "note": ""}
+    vals.update({k: v for k, v in (values or {}).items() if k in vals and v is not None})
+    return render(
+        "end_form",
+        {"ref": s.ref, "summary": when(s, tz), "timezone": tz, "values": vals, "pupils": [{"name": p.name} for p in s.booking.pupils], "second_adult": s.second_adult.name if s.second_adult else ""},
+    )
+
+
+def end_list_card(sessions: list[Session], tz: str) -> Card:
+    return render("end_list", {"title": texts.END_LIST_TITLE, "empty": "" if sessions else texts.END_NONE_TODAY, "sessions": [{"ref": s.ref, "summary": when(s, tz)} for s in sessions]})

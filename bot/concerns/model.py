@@ -1,4 +1,4 @@
-"""Safeguarding concerns: the record a DSL asks for (KCSIE; CPOMS and MyConcern guidance), stored in full."""
+"""The Concern record: what a DSL asks for (KCSIE; CPOMS and MyConcern guidance), stored in full."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.chat import CardRef
-from bot.store.records import Records
 
-TABLE = "concerns"
 class Concern(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,19 +39,3 @@ class Concern(BaseModel):
 
     def to_doc(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
-
-
-class Concerns(Records[Concern]):
-    table, prefix, noun = TABLE, "C", "concern"
-
-    def _load(self, doc: dict[str, Any]) -> Concern:
-        return Concern.model_validate(doc)
-
-    async def all(self) -> list[Concern]:
-        return await self._query()
-
-    async def unacknowledged(self) -> list[Concern]:
-        return await self._query({"open": True})
-
-    async def unposted(self) -> list[Concern]:
-        return await self._query({"open": True, "alert_posted": False})

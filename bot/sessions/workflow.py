@@ -1,7 +1,9 @@
-"""The booking workflow: store a booking, post its cards, find the second adult, create the meeting.
+"""The session workflow: every state change of a session and the side effects it owes.
 
-Answer first, slow work after: commands store the session and reply at once; meeting creation
-runs in a tracked background task and updates the cards in place when it is done.
+Book, find the second adult, create the meeting, cancel, end, collect attendance, verify the
+meeting's settings, decide on recording, and escalate unanswered requests. Answer first, slow work
+after: commands call in here, reply at once, and meeting creation runs in a tracked background
+task that updates the cards in place when it is done.
 """
 
 from __future__ import annotations
@@ -9,18 +11,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot import texts
-from bot.chat import Actor, CardRef
-from bot.errors import ChaperoneError, Conflict, ExternalServiceError, GraphError, NotFound, NotPermitted
-from bot.meetings.provider import Invitee, MeetingRequest
+from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef
+from bot.delivery import post_or_none, update_quietly
+from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
+from bot.meetings.provider import Invitee, Meeting, MeetingRequest
 from bot.policy.booking import AdultRole, Booking
-from bot.policy.engine import Decision, quiet_until
+from bot.policy.engine import Decision, breach_notes, quiet_until
 from bot.policy.meeting import meeting_settings
 from bot.policy.messages import who
-from bot.sessions import views
-from bot.sessions.model import PersonRef, Session, State
+from bot.sessions import cards as views
+from bot.sessions.attendance import merge
+from bot.sessions.model import Closure, PersonRef, Session, State
+
+if TYPE_CHECKING:
+    from bot.meetings.provider import Drift
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 SUBMISSIONS = "submissions"
@@ -33,11 +42,11 @@ class AlreadyCovered(Conflict):
         self.session = session
 
 
-def _now(services: Any) -> Any:
+def _now(services: Services) -> datetime:
     return services.clock.now()
 
 
-async def create_session(actor: Actor, booking: Booking, decision: Decision, services: Any, *, submission_key: str | None, status_card: CardRef | None) -> tuple[Session, bool]:
+async def create_session(actor: Actor, booking: Booking, decision: Decision, services: Services, *, submission_key: str | None, status_card: CardRef | None) -> tuple[Session, bool]:
     """Store the accepted booking once. Returns (session, created); a repeated submission of the
     same form returns the session it already made."""
     if submission_key:
@@ -83,28 +92,20 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
     return session, True
 
 
-async def post_card(services: Any, key: str, card: dict[str, Any]) -> CardRef | None:
-    try:
-        posted = await services.messenger.post(key, card)
-    except NotFound:
-        log.warning("no %s conversation is set up; card not posted", key)
-        return None
-    except ChaperoneError as exc:
-        log.warning("posting to %s failed: %s", key, type(exc).__name__)
-        return None
-    return posted
+async def post_card(services: Services, key: str, card: Card) -> CardRef | None:
+    return await post_or_none(services.messenger, key, card)
 
 
-async def announce(session: Session, services: Any) -> Session:
+async def announce(session: Session, services: Services) -> Session:
     """Post the register card (and the SLT request card when needed), once each."""
     tz = services.timezone
-    register = None if session.register_card else await post_card(services, "channel:safeguarding", views.register_card(session, services.profile, tz))
+    register = None if session.register_card else await post_card(services, SAFEGUARDING_CHANNEL, views.register_card(session, services.profile, tz))
     request = None
     if session.state is State.AWAITING_SECOND_ADULT and not session.request_card:
-        request = await post_card(services, "channel:slt", views.request_card(session, tz))
+        request = await post_card(services, SLT_CHANNEL, views.request_card(session, tz))
     recording = None
     if needs_recording_decision(session) and not session.recording_card:
-        recording = await post_card(services, "channel:slt", views.recording_card(session, tz, recording_sentence(services)))
+        recording = await post_card(services, SLT_CHANNEL, views.recording_card(session, tz, recording_sentence(services)))
     if register is None and request is None and recording is None:
         return session
 
@@ -119,7 +120,7 @@ async def announce(session: Session, services: Any) -> Session:
     return await services.sessions.update(session.ref, keep)
 
 
-async def after_booking(ref: str, services: Any) -> None:
+async def after_booking(ref: str, services: Services) -> None:
     """What follows an accepted booking: the register and SLT cards, then the meeting if nothing is awaited."""
     session, _ = await services.sessions.get(ref)
     session = await announce(session, services)
@@ -127,23 +128,19 @@ async def after_booking(ref: str, services: Any) -> None:
         await schedule(ref, services)
 
 
-async def refresh_cards(session: Session, services: Any) -> None:
+async def refresh_cards(session: Session, services: Services) -> None:
     """Update every card of this session in place; a failure is logged, never raised."""
     tz = services.timezone
-    slt = await services.messenger.has("channel:slt")
-    pairs = [
+    slt = await services.messenger.has(SLT_CHANNEL)
+    pairs: list[tuple[CardRef | None, Callable[[], Card]]] = [
         (session.status_card, lambda: views.status_card(session, services.profile, tz, slt_channel=slt)),
         (session.register_card, lambda: views.register_card(session, services.profile, tz)),
         (session.request_card, lambda: views.request_card(session, tz)),
         (session.recording_card, lambda: views.recording_card(session, tz, recording_sentence(services))),
     ]
     for ref, build in pairs:
-        if ref is None:
-            continue
-        try:
-            await services.messenger.update(ref, build())
-        except Exception:  # noqa: BLE001 - a card we cannot update must not break the workflow
-            log.warning("card update failed session=%s conversation=%s", session.ref, ref.conversation_key, exc_info=True)
+        if ref is not None:
+            await update_quietly(services.messenger, ref, build(), record=session.ref)
 
 
 def is_party(actor: Actor, s: Session) -> bool:
@@ -157,7 +154,7 @@ def eligible(actor: Actor, session: Session) -> bool:
     return actor.key != session.organiser.aad_id and any(actor.has(q) for q in session.qualifies if q != AdultRole.PARENT.value)
 
 
-async def accept_second(actor: Actor, ref: str, services: Any) -> Session:
+async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
     """First eligible accept wins (optimistic concurrency on the session record)."""
     if not actor.email:
         raise NotPermitted(texts.NO_EMAIL, hint=texts.NO_EMAIL_HINT)
@@ -183,7 +180,7 @@ async def accept_second(actor: Actor, ref: str, services: Any) -> Session:
     return session
 
 
-def meeting_request(session: Session, services: Any) -> MeetingRequest:
+def meeting_request(session: Session, services: Services) -> MeetingRequest:
     profile, school, b = services.profile, services.school, session.booking
     invite = profile.rule("invite")
     to_pupils = invite is not None and getattr(invite, "to", "") == "pupil_school_email"
@@ -214,7 +211,7 @@ def meeting_request(session: Session, services: Any) -> MeetingRequest:
     )
 
 
-async def schedule(ref: str, services: Any) -> None:
+async def schedule(ref: str, services: Services) -> None:
     """Create the meeting for a confirmed session; retry while Graph is unavailable."""
     session, _ = await services.sessions.get(ref)
     if session.state is not State.CONFIRMED:
@@ -259,23 +256,21 @@ async def schedule(ref: str, services: Any) -> None:
     await refresh_cards(session, services)
 
 
-async def resume(services: Any) -> None:
+async def resume(services: Services) -> None:
     """After a restart: finish what was confirmed but has no meeting yet."""
     for s in await services.sessions.open_sessions(State.CONFIRMED):
         services.tasks.spawn(schedule(s.ref, services), name=f"schedule-{s.ref}")
 
 
-async def cancel(actor: Actor, ref: str, services: Any) -> Session:
+async def cancel(actor: Actor, ref: str, services: Services) -> Session:
     session, _ = await services.sessions.get(ref)
     if actor.key != session.organiser.aad_id and not actor.has("slt"):
         raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
     return await cancel_session(session.ref, services, by=actor.key)
 
 
-async def cancel_session(ref: str, services: Any, *, by: str, comment: str | None = None) -> Session:
+async def cancel_session(ref: str, services: Services, *, by: str, comment: str | None = None) -> Session:
     """Cancel the meeting (families are told by the calendar) and close the session in the register."""
-    from bot.meetings.provider import Meeting
-
     session, _ = await services.sessions.get(ref)
     if not session.open:
         raise Conflict(texts.NOT_OPEN.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
@@ -291,12 +286,9 @@ async def cancel_session(ref: str, services: Any, *, by: str, comment: str | Non
     return session
 
 
-async def collect_attendance(ref: str, services: Any) -> None:
+async def collect_attendance(ref: str, services: Services) -> None:
     """After /end: fetch the attendance report (it appears only after the meeting ends), merge it
     into the register and flag gaps. Retries later without blocking anyone."""
-    from bot.meetings.provider import Meeting
-    from bot.sessions.attendance import merge
-
     session, _ = await services.sessions.get(ref)
     if not session.meeting or session.meeting.get("local"):
         return
@@ -322,10 +314,8 @@ async def collect_attendance(ref: str, services: Any) -> None:
     log.warning("attendance report not available ref=%s; run `chaperone meetings attendance %s` later", ref, ref)
 
 
-async def verify_meeting(ref: str, services: Any, *, by: str) -> tuple[Session, list[Any]]:
+async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Session, list[Drift]]:
     """Re-read the meeting's settings, put back any that drifted, and tell SLT when something had."""
-    from bot.meetings.provider import Meeting
-
     session, _ = await services.sessions.get(ref)
     if session.state is not State.SCHEDULED or not session.meeting:
         raise Conflict(texts.END_NOT_SCHEDULED.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
@@ -334,7 +324,7 @@ async def verify_meeting(ref: str, services: Any, *, by: str) -> tuple[Session, 
     await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
     if drift:
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
-        await post_card(services, "channel:slt", views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
+        await post_card(services, SLT_CHANNEL, views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
     return session, drift
 
 
@@ -342,15 +332,13 @@ def needs_recording_decision(session: Session) -> bool:
     return any(r["kind"] == "recording_approval" for r in session.requirements)
 
 
-def recording_sentence(services: Any) -> str:
+def recording_sentence(services: Services) -> str:
     rule = services.profile.rule("recording")
     return rule.sentence if rule is not None else ""
 
 
-async def decide_recording(actor: Actor, ref: str, approve: bool, services: Any) -> Session:
+async def decide_recording(actor: Actor, ref: str, approve: bool, services: Services) -> Session:
     """SLT approve or decline a recording request; a scheduled meeting's settings follow at once."""
-    from bot.meetings.provider import Meeting
-
     if not actor.has("slt"):
         raise NotPermitted(texts.RECORDING_SLT_ONLY)
 
@@ -379,3 +367,73 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Any)
         session = await services.sessions.update(ref, keep)
     await refresh_cards(session, services)
     return session
+
+
+async def closable(actor: Actor, ref: str, services: Services) -> Session:
+    """The session, if this actor may end it now (its organiser or second adult, and it is scheduled)."""
+    s, _ = await services.sessions.get(ref)
+    if not is_party(actor, s):
+        raise NotPermitted(texts.END_NOT_YOURS.format(ref=s.ref))
+    if s.state is not State.SCHEDULED:
+        raise UsageError(texts.END_NOT_SCHEDULED.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
+    return s
+
+
+async def end_session(actor: Actor, ref: str, closure: Closure, services: Services) -> tuple[Session, list[str]]:
+    """Close the register entry with what /end recorded; returns the session and the protocol's
+    instructions for an early end (e.g. "inform the DSL")."""
+
+    def close(x: Session) -> None:
+        if x.state is not State.SCHEDULED:
+            raise UsageError(texts.END_NOT_SCHEDULED.format(ref=x.ref, state=texts.STATE_LABELS[x.state.value]))
+        x.closure = closure
+        x.move(State.ENDED, at=closure.closed_at, by=actor.key)
+
+    s = await services.sessions.update(ref, close)
+    await services.audit.record(at=closure.closed_at, who=actor.key, action="session.ended", record=s.ref, detail=f"outcome={closure.outcome} reason={closure.early_reason or '-'}")
+    await refresh_cards(s, services)
+    services.tasks.spawn(collect_attendance(s.ref, services), name=f"attendance-{s.ref}")
+    return s, [note for note, _ in breach_notes(services.profile, closure.early_reason)]
+
+
+REMINDED = "reminded"
+
+
+async def sweep(services: Services) -> None:
+    """One pass over sessions waiting for a second adult: remind SLT, or give up before the start."""
+    now = _now(services)
+    rules = services.school.second_adult
+    for s in await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT):
+        if s.booking.start - now <= timedelta(minutes=rules.give_up_before_start_minutes):
+            await _give_up(s.ref, services)
+        elif now - s.created_at >= timedelta(minutes=rules.remind_after_minutes) and not any(e.what == REMINDED for e in s.history):
+            await _remind(s, services)
+
+
+async def _remind(s: Session, services: Services) -> None:
+    card = views.request_card(s, services.timezone, headline=texts.REMINDER_HEADLINE.format(organiser=s.organiser.name))
+    posted = await post_card(services, SLT_CHANNEL, card)
+
+    def mark(x: Session) -> None:
+        x.note(REMINDED, at=_now(services), by=None)
+        if posted and not x.request_card:
+            x.request_card = posted
+
+    await services.sessions.update(s.ref, mark)
+    log.info("second-adult reminder sent ref=%s", s.ref)
+
+
+async def _give_up(ref: str, services: Services) -> None:
+    def cancel(x: Session) -> None:
+        if x.state is not State.AWAITING_SECOND_ADULT:
+            raise Conflict("moved on")
+        x.meeting_error = texts.GAVE_UP.format(ref=x.ref)
+        x.move(State.CANCELLED, at=_now(services), by=None)
+
+    try:
+        s = await services.sessions.update(ref, cancel)
+    except Conflict:
+        return  # someone accepted at the last moment
+    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="no second adult in time")
+    await refresh_cards(s, services)
+    log.info("session cancelled: no second adult ref=%s", ref)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot import texts
 from bot.render import render
-from bot.concerns import Concern
+from bot.concerns.model import Concern
 
 Card = dict[str, Any]
 FORM_FIELDS = ("pupil", "pupil_other", "session", "category", "what", "child_words", "when_date", "when_time", "where", "action_taken", "session_ended", "immediate_risk")
