@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import texts
+
 
 class ChaperoneError(Exception):
     """Base of every error Chaperone raises on purpose. ``str(err)`` is for the user."""
@@ -63,17 +65,19 @@ class ExternalServiceError(ChaperoneError):
 
 
 class GraphError(ExternalServiceError):
+    """A Microsoft Graph failure, by ``reason`` (a code in ``texts.GRAPH_FAILURES``; records store the code)."""
+
     def __init__(
         self,
-        message: str,
+        reason: str,
         *,
         status: int | None = None,
         code: str | None = None,
         request_id: str | None = None,
         retryable: bool = False,
-        hint: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["refused"]), hint=texts.GRAPH_HINTS.get(reason))
+        self.reason = reason
         self.status = status
         self.code = code
         self.request_id = request_id

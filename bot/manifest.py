@@ -68,7 +68,7 @@ def build_manifest(env: Mapping[str, str]) -> dict[str, Any]:
     missing = sorted(set(_PLACEHOLDER.findall(text)) - set(values))
     if missing:
         raise ConfigError(f"No value for {', '.join(missing)} in the manifest template.")
-    manifest = json.loads(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text))
+    manifest: dict[str, Any] = json.loads(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text))
     manifest["bots"][0]["commandLists"] = command_lists()
     return manifest
 

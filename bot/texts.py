@@ -22,8 +22,6 @@ STATUS_TEXT = {
     "scheduled_local": "Local trial: no real meeting or invitation was created (no Microsoft 365 tenant is configured).",
     "ended": "This session is closed in the register.",
     "cancelled": "This session was cancelled; families were told.",
-    "meeting_retry": "Microsoft Teams did not answer in time. Your booking is safe; Chaperone will keep trying and update this card.",
-    "meeting_failed": "The meeting could not be created: {error}",
 }
 SETTING_LABELS = {
     "lobbyBypassSettings": "Who skips the lobby",
@@ -143,3 +141,37 @@ COMMAND_ROLE = '/{name} is for {roles} only.'
 NO_RECORD = "There is no {noun} {ref}."
 RECORD_BUSY = "{noun} {ref} is busy; please try again."
 REF_EXHAUSTED = "Could not allocate a {noun} reference; please try again."
+
+
+# Microsoft Graph failures, by GraphError.reason (sessions store the code, never the sentence).
+GRAPH_FAILURES = {
+    "timeout": "Microsoft Teams did not answer in time.",
+    "unreachable": "Chaperone could not reach Microsoft Teams.",
+    "no_event": "Microsoft Teams created no calendar event.",
+    "no_meeting_yet": "Microsoft Teams has not made the meeting for this event yet.",
+    "meeting_unreadable": "The Teams meeting could not be read.",
+    "forbidden": "Microsoft Teams refused Chaperone access to this teacher's meetings.",
+    "unknown_organiser": "Microsoft 365 does not know this organiser or meeting; check the teacher's school account.",
+    "busy": "Microsoft Teams is busy; Chaperone will try again.",
+    "refused": "Microsoft Teams refused the request.",
+    "unknown": "The meeting could not be created.",
+}
+GRAPH_HINTS = {
+    "forbidden": "Your school's Teams admin must run the setup in infra/ (an application access policy for Chaperone); it can take 30 minutes to apply.",
+    "unknown_organiser": "Ask IT to check the teacher's account is licensed for Teams and in the group the application access policy covers.",
+}
+MEETING_RETRYING = "Microsoft Teams did not answer in time. Your booking is safe; Chaperone will keep trying and update this card."
+MEETING_FAILED = "The meeting could not be created: {error}"
+
+
+def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> str:
+    """The status sentence for a session's stored MeetingProblem code."""
+    if code == "quiet_hours":
+        return HELD_FOR_QUIET_HOURS.format(until=until)
+    if code == "retrying":
+        return MEETING_RETRYING
+    if code == "no_second_adult":
+        return GAVE_UP.format(ref=ref)
+    reason = error or "unknown"
+    detail = " ".join(x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x)
+    return MEETING_FAILED.format(error=detail)

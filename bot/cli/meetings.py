@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.cli.common import cli_actor
@@ -13,6 +13,9 @@ from bot.config import Settings
 from bot.errors import ChaperoneError, UsageError
 from bot.sessions import workflow
 from bot.sessions.model import State
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 def register(sub: Any) -> None:
@@ -49,7 +52,7 @@ def _verify(args: argparse.Namespace) -> int:
     if not args.ref and not args.today:
         raise UsageError("Name a session (S-XXXXXX) or use --today.")
 
-    async def go(services: Any) -> int:
+    async def go(services: Services) -> int:
         if args.ref:
             refs = [args.ref]
         else:
@@ -76,7 +79,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    async def go(services: Any) -> int:
+    async def go(services: Services) -> int:
         session = await workflow.cancel_session(args.ref, services, by=cli_actor(), comment=args.comment)
         print(f"{session.ref}: cancelled")
         return 0
@@ -85,7 +88,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def _attendance(args: argparse.Namespace) -> int:
-    async def go(services: Any) -> int:
+    async def go(services: Services) -> int:
         services.meeting_retry_delays = ()
         await workflow.collect_attendance(args.ref, services)
         session, _ = await services.sessions.get(args.ref)

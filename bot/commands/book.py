@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from bot.policy.engine import evaluate
 from bot.sessions import cards
 from bot.sessions import workflow
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 FIELDS = ("title", "type", "reason", "date", "time", "duration", "pupils", "others", "recording", "chat")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
@@ -29,7 +32,7 @@ def offers(profile: Any) -> tuple[bool, bool]:
     return (rec is not None and rec.mode == "slt_approval", chat is None or chat.mode == "during_session")
 
 
-async def form_card(services: Any, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     registry = await services.consents.all()
     offer_rec, offer_chat = offers(services.profile)
     vals: dict[str, Any] = {k: "" for k in FIELDS}
@@ -62,7 +65,7 @@ def _flag(value: Any) -> bool | None:
     raise UsageError(texts.FORM_FLAG.format(value=value))
 
 
-async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booking:
+async def parse_form(actor: Actor, data: dict[str, Any], services: Services) -> Booking:
     """The submitted form as a Booking, or a UsageError naming every problem."""
     email = actor.email or actor.upn
     if not email:
@@ -110,10 +113,10 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booki
         raise UsageError(" ".join(problems), hint=texts.FORM_FIX_HINT)
     try:
         return Booking(
-            organiser={"name": actor.name, "email": email},  # type: ignore[arg-type]
+            organiser={"name": actor.name, "email": email},
             type=data["type"],
             reason=data["reason"],
-            start=start,  # type: ignore[arg-type]
+            start=start,
             duration_minutes=duration,
             pupils=pupils,
             recording=recording,
@@ -127,14 +130,14 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Any) -> Booki
 
 def register(router: Router) -> None:
     @router.command("book", summary=texts.HELP_SUMMARIES["book"], roles=("staff",))
-    async def book(actor: Actor, cmd: Command, services: Any) -> Reply:
+    async def book(actor: Actor, cmd: Command, services: Services) -> Reply:
         form = await form_card(services)
         if actor.where.kind != "personal":
             return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY),), private=(form,))
         return Reply(cards=(form,))
 
     @router.verb("book.submit", roles=("staff",))
-    async def submit(actor: Actor, action: CardAction, services: Any) -> Reply:
+    async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
         booking = await parse_form(actor, action.data, services)
         decision = evaluate(services.profile, services.school, booking, services.clock.now())
         if not decision.allowed:
@@ -151,7 +154,7 @@ def register(router: Router) -> None:
         return Reply(replace=card) if status_ref else Reply(cards=(card,))
 
     @router.verb("session.cancel", roles=("staff",))
-    async def cancel(actor: Actor, action: CardAction, services: Any) -> Reply:
+    async def cancel(actor: Actor, action: CardAction, services: Services) -> Reply:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
@@ -159,7 +162,7 @@ def register(router: Router) -> None:
         return Reply(replace=cards.status_card(session, services.profile, services.timezone))
 
     @router.verb("session.checklist", roles=("staff",))
-    async def checklist(actor: Actor, action: CardAction, services: Any) -> Reply:
+    async def checklist(actor: Actor, action: CardAction, services: Services) -> Reply:
         session, _ = await services.sessions.get(str(action.data.get("ref") or ""))
         if not workflow.is_party(actor, session) and not actor.has("slt"):
             raise NotPermitted(texts.END_NOT_YOURS.format(ref=session.ref))

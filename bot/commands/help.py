@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from bot import texts
 from bot.render import render
 from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
 from bot.errors import ChaperoneError, Conflict, NotFound, NotPermitted, PolicyViolation, UsageError
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 TITLES: list[tuple[type[ChaperoneError], str]] = [
     (UsageError, "That didn't work"),
@@ -26,17 +29,17 @@ def error_card(exc: ChaperoneError, reference: str) -> dict[str, Any]:
     return render("error", {"title": title, "message": str(exc), "hint": exc.hint, "reference": reference})
 
 
-def help_card(router: Router, actor: Actor, services: Any, unknown: str = "") -> dict[str, Any]:
+def help_card(router: Router, actor: Actor, services: Services, unknown: str = "") -> dict[str, Any]:
     commands = [{"usage": c.usage, "summary": c.summary} for c in router.available(actor)]
     return render("help", {"unknown": unknown, "school": services.school.school.name, "profile": services.profile.name, "commands": commands})
 
 
 def register(router: Router) -> None:
     @router.command("help", summary=texts.HELP_SUMMARIES["help"], aliases=("start", "hi", "hello", "?"))
-    async def help_(actor: Actor, cmd: Command, services: Any) -> Reply:
+    async def help_(actor: Actor, cmd: Command, services: Services) -> Reply:
         return Reply(cards=(help_card(router, actor, services),))
 
-    async def unknown(actor: Actor, cmd: Command, services: Any) -> Reply:
+    async def unknown(actor: Actor, cmd: Command, services: Services) -> Reply:
         return Reply(cards=(help_card(router, actor, services, texts.UNKNOWN_COMMAND.format(name=cmd.name[:40])),))
 
     router.unknown = unknown

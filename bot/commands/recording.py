@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from bot import texts
 from bot.commands.router import Router
@@ -11,9 +11,12 @@ from bot.errors import UsageError
 from bot.sessions import cards
 from bot.sessions import workflow
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 
 def register(router: Router) -> None:
-    async def decide(actor: Actor, action: CardAction, services: Any, approve: bool) -> Reply:
+    async def decide(actor: Actor, action: CardAction, services: Services, approve: bool) -> Reply:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
@@ -21,9 +24,9 @@ def register(router: Router) -> None:
         return Reply(replace=cards.recording_card(session, services.timezone, workflow.recording_sentence(services)))
 
     @router.verb("recording.approve", roles=("slt",))
-    async def approve(actor: Actor, action: CardAction, services: Any) -> Reply:
+    async def approve(actor: Actor, action: CardAction, services: Services) -> Reply:
         return await decide(actor, action, services, True)
 
     @router.verb("recording.decline", roles=("slt",))
-    async def decline(actor: Actor, action: CardAction, services: Any) -> Reply:
+    async def decline(actor: Actor, action: CardAction, services: Services) -> Reply:
         return await decide(actor, action, services, False)

@@ -11,16 +11,19 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TYPE_CHECKING
 
 from bot import texts
 from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import ChaperoneError, NotPermitted, UsageError
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[Actor, Command, Any], Awaitable[Reply]]
-VerbHandler = Callable[[Actor, CardAction, Any], Awaitable[Reply]]
+CommandHandler = Callable[[Actor, Command, "Services"], Awaitable[Reply]]
+VerbHandler = Callable[[Actor, CardAction, "Services"], Awaitable[Reply]]
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -44,7 +47,7 @@ class Router:
     aliases: dict[str, str] = field(default_factory=dict)
     verbs: dict[str, VerbSpec] = field(default_factory=dict)
     #: Builds the reply for an unknown command (the help card); set by the registry.
-    unknown: Callable[[Actor, Command, Any], Awaitable[Reply]] | None = None
+    unknown: CommandHandler | None = None
     #: Builds the error card; set by the registry.
     error_card: Callable[[ChaperoneError, str], dict[str, Any]] | None = None
     #: Turns handled at once. Each turn does a little CPU work between its awaits; when hundreds
@@ -79,13 +82,13 @@ class Router:
     def available(self, actor: Actor) -> list[CommandSpec]:
         return [c for c in self.commands.values() if self.allowed(c, actor)]
 
-    async def dispatch(self, actor: Actor, inp: Command | CardAction, services: Any) -> Reply:
+    async def dispatch(self, actor: Actor, inp: Command | CardAction, services: Services) -> Reply:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         async with self._slots:
             return await self._dispatch(actor, inp, services)
 
-    async def _dispatch(self, actor: Actor, inp: Command | CardAction, services: Any) -> Reply:
+    async def _dispatch(self, actor: Actor, inp: Command | CardAction, services: Services) -> Reply:
         actor = replace(actor, roles=services.school.roles_of(actor.email, actor.upn, actor.aad_id))
         try:
             if isinstance(inp, Command):

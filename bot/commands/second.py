@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from bot import texts
 from bot.commands.router import Router
@@ -12,10 +12,13 @@ from bot.sessions import cards
 from bot.sessions import workflow
 from bot.sessions.model import State
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 
 def register(router: Router) -> None:
     @router.command("join-as-second", summary=texts.HELP_SUMMARIES["join-as-second"], usage="/join-as-second [S-XXXXXX]", aliases=("join", "second"), roles=("slt", "staff"))
-    async def join_as_second(actor: Actor, cmd: Command, services: Any) -> Reply:
+    async def join_as_second(actor: Actor, cmd: Command, services: Services) -> Reply:
         if cmd.args:
             session = await workflow.accept_second(actor, cmd.args[0], services)
             return Reply(cards=(cards.notice_card("Thank you", texts.ACCEPTED.format(ref=session.ref), facts=cards.request_facts(session, services.timezone)),))
@@ -24,7 +27,7 @@ def register(router: Router) -> None:
         return Reply(cards=(cards.request_list_card(mine, services.timezone),))
 
     @router.verb("second.accept", roles=("slt", "staff"))
-    async def accept(actor: Actor, action: CardAction, services: Any) -> Reply:
+    async def accept(actor: Actor, action: CardAction, services: Services) -> Reply:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from bot import texts
 from bot.commands.router import Router
@@ -11,12 +11,15 @@ from bot.chat import Actor, Command, Reply
 from bot.errors import UsageError
 from bot.sessions import cards
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger(__name__)
 
 
 def register(router: Router) -> None:
     @router.command("setup", summary=texts.HELP_SUMMARIES["setup"], usage="/setup safeguarding | slt", roles=("admin",))
-    async def setup(actor: Actor, cmd: Command, services: Any) -> Reply:
+    async def setup(actor: Actor, cmd: Command, services: Services) -> Reply:
         what = cmd.args[0].lower() if cmd.args else ""
         if what not in texts.SETUP_WHAT:
             raise UsageError(texts.SETUP_USAGE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import texts
@@ -11,10 +11,13 @@ from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
 from bot.sessions import cards
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 
 def register(router: Router) -> None:
     @router.command("today", summary=texts.HELP_SUMMARIES["today"], roles=("slt", "dsl", "admin"))
-    async def today(actor: Actor, cmd: Command, services: Any) -> Reply:
+    async def today(actor: Actor, cmd: Command, services: Services) -> Reply:
         tz = ZoneInfo(services.timezone)
         day = services.clock.now().astimezone(tz).date()
         near = await services.sessions.on_days((day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ def form_card(*, categories: tuple[str, ...], pupils: list[str], sessions: list[
     )
 
 
-def _local(dt: Any, tz: str) -> str:
+def _local(dt: datetime, tz: str) -> str:
     return dt.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
 
 

@@ -52,15 +52,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SCOPES = ["https://graph.microsoft.com/.default"]
 RETRYABLE = {408, 429, 500, 502, 503, 504}
-SETUP_HINT = "Your school's Teams admin must run the setup in infra/ (an application access policy for Chaperone); it can take 30 minutes to apply."
-
-
 def graph_client(base_url: str, auth: AuthenticationProvider | None = None, *, timeout: float = 30.0, retry_delay: float = 3.0, max_retries: int = 3) -> tuple[GraphServiceClient, Callable[[], Awaitable[None]]]:
     """A GraphServiceClient with the SDK's middleware (retry honouring Retry-After) kept, and a
     function that closes its connections."""
     options = {RetryHandlerOption.get_key(): RetryHandlerOption(delay=retry_delay, max_retries=max_retries)}
     inner = httpx.AsyncHTTPTransport()
-    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(transport=inner, timeout=httpx.Timeout(timeout)), options=options)  # type: ignore[arg-type]
+    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(transport=inner, timeout=httpx.Timeout(timeout)), options=options)
     adapter = GraphRequestAdapter(auth or AnonymousAuthenticationProvider(), client=http)
     adapter.base_url = base_url.rstrip("/")
 
@@ -166,10 +163,10 @@ class GraphMeetings:
             raise _graph_error(what, exc) from exc
         except httpx.TimeoutException as exc:
             log.warning("graph %s timed out", what)
-            raise GraphError("Microsoft Teams did not answer in time.", retryable=True) from exc
+            raise GraphError("timeout", retryable=True) from exc
         except httpx.TransportError as exc:
             log.warning("graph %s failed: %s", what, type(exc).__name__)
-            raise GraphError("Chaperone could not reach Microsoft Teams.", retryable=True) from exc
+            raise GraphError("unreachable", retryable=True) from exc
 
     async def create(self, request: MeetingRequest) -> Meeting:
         user = self._graph.users.by_user_id(request.organiser_id)
@@ -188,10 +185,10 @@ class GraphMeetings:
         )
         created = await self._call("create event", lambda: user.events.post(event))
         if created is None or not created.id:
-            raise GraphError("Microsoft Teams created no calendar event.", retryable=True)
+            raise GraphError("no_event", retryable=True)
         join_url = created.online_meeting.join_url if created.online_meeting else None
         if not join_url:
-            raise GraphError("The calendar event has no Teams meeting yet.", retryable=True)
+            raise GraphError("no_meeting_yet", retryable=True)
         log.info("graph event ready booking=%s event=%s", request.booking_id, created.id)
         meeting = await self._find_meeting(request.organiser_id, join_url)
         await self._call("apply settings", lambda: user.online_meetings.by_online_meeting_id(meeting.id or "").patch(meeting_body(request.settings)))
@@ -206,7 +203,7 @@ class GraphMeetings:
         found = await self._call("find meeting", lambda: self._graph.users.by_user_id(organiser_id).online_meetings.get(request_configuration=config))
         meetings = (found.value if found else None) or []
         if not meetings:
-            raise GraphError("Microsoft Teams has not made the meeting for this event yet.", retryable=True)
+            raise GraphError("no_meeting_yet", retryable=True)
         return meetings[0]
 
     async def cancel(self, meeting: Meeting, *, organiser_id: str, comment: str) -> None:
@@ -217,7 +214,7 @@ class GraphMeetings:
         item = self._graph.users.by_user_id(organiser_id).online_meetings.by_online_meeting_id(meeting.meeting_id)
         current = await self._call("read meeting", lambda: item.get())
         if current is None:
-            raise GraphError("The Teams meeting could not be read.", retryable=True)
+            raise GraphError("meeting_unreadable", retryable=True)
         found = settings_of(current, list(meeting.settings))
         drift = [Drift(name, want, found.get(name)) for name, want in meeting.settings.items() if found.get(name) != want]
         if drift and repair:
@@ -256,10 +253,9 @@ def _graph_error(what: str, exc: ODataError) -> GraphError:
     request_id = request_id or (headers.get("request-id") if hasattr(headers, "get") else None)
     log.warning("graph %s failed status=%s code=%s request_id=%s", what, status, code, request_id)
     if status == 403:
-        return GraphError("Microsoft Teams refused Chaperone access to this teacher's meetings.", status=status, code=code, request_id=request_id, hint=SETUP_HINT)
+        return GraphError("forbidden", status=status, code=code, request_id=request_id)
     if status == 404:
-        return GraphError("Microsoft 365 does not know this organiser or meeting; check the teacher's school account.", status=status, code=code, request_id=request_id,
-                          hint="Ask IT to check the teacher's account is licensed for Teams and in the group the application access policy covers.")
+        return GraphError("unknown_organiser", status=status, code=code, request_id=request_id)
     if status in RETRYABLE:
-        return GraphError("Microsoft Teams is busy; Chaperone will try again.", status=status, code=code, request_id=request_id, retryable=True)
-    return GraphError(f"Microsoft Teams refused the request ({status} {code}).", status=status, code=code, request_id=request_id)
+        return GraphError("busy", status=status, code=code, request_id=request_id, retryable=True)
+    return GraphError("refused", status=status, code=code, request_id=request_id)

@@ -3,7 +3,6 @@ join link that says plainly it is local, so nobody mistakes a trial run for a re
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from bot.errors import Conflict, NotFound
@@ -22,7 +21,7 @@ class LocalMeetings:
     async def create(self, request: MeetingRequest) -> Meeting:
         existing = await self._store.get(TABLE, request.booking_id)
         if existing is not None:
-            return Meeting(**existing.doc["meeting"])
+            return Meeting.model_validate(existing.doc["meeting"])
         meeting = Meeting(
             booking_id=request.booking_id,
             join_url=f"{self._base}/{request.booking_id}?local=1",
@@ -34,12 +33,12 @@ class LocalMeetings:
         )
         try:
             await self._store.insert(
-                TABLE, request.booking_id, {"meeting": dataclasses.asdict(meeting), "cancelled": False, "open": False, "day": request.start.date().isoformat()}
+                TABLE, request.booking_id, {"meeting": meeting.model_dump(mode="json"), "cancelled": False, "open": False, "day": request.start.date().isoformat()}
             )
         except Conflict:  # a concurrent create for the same booking won; return its meeting
             stored = await self._store.get(TABLE, request.booking_id)
             assert stored is not None
-            return Meeting(**stored.doc["meeting"])
+            return Meeting.model_validate(stored.doc["meeting"])
         log.info("local meeting created booking=%s", request.booking_id)
         return meeting
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
 
 @dataclass(frozen=True)
 class Invitee:
@@ -41,8 +43,10 @@ class MeetingRequest:
     settings: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Meeting:
+class Meeting(BaseModel):
+    """A created meeting, as the session record stores it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     booking_id: str
     join_url: str
     event_id: str

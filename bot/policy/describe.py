@@ -66,14 +66,14 @@ def summary(rule: Any) -> str:
     if k == "lobby":
         return f"bypass: {rule.bypass}; admit: {rule.admitters}"
     if k == "presenters":
-        return rule.who
+        return str(rule.who)
     if k == "microphones":
         return "attendees may unmute" if rule.attendees_may_unmute else "locked on entry"
     if k == "breach":
         return f"on {', '.join(x.replace('_', ' ') for x in rule.reasons)}: {rule.note}"
     if k == "cameras":
         return "attendees may turn on" if rule.attendees_may_enable else "locked off"
-    return k
+    return str(k)
 
 
 def show(profile: m.Profile) -> str:

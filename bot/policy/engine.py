@@ -299,7 +299,7 @@ def evaluate(profile: Profile, school: SchoolConfig, booking: Booking, now: date
                 findings.append(Violation("chaperone.consent", fmt("consent_none", pupil=p.name), Source(file=BASELINE_FILE, text=BASELINE["consent"])))
     extra = school_hours_rule(school)
     for rule in (*profile.rules, *((extra,) if extra else ())):
-        findings.extend(CHECKS[rule.kind](c, rule))  # type: ignore[union-attr]
+        findings.extend(CHECKS[rule.kind](c, rule))
     violations = tuple(f for f in findings if isinstance(f, Violation))
     requirements = tuple(f for f in findings if isinstance(f, Requirement))
     return Decision(

@@ -280,10 +280,10 @@ class Profile(_Strict):
         return self
 
     def rule(self, kind: str) -> _Rule | None:
-        return next((r for r in self.rules if r.kind == kind), None)  # type: ignore[attr-defined]
+        return next((r for r in self.rules if r.kind == kind), None)
 
     def rules_of(self, kind: str) -> list[_Rule]:
-        return [r for r in self.rules if r.kind == kind]  # type: ignore[attr-defined]
+        return [r for r in self.rules if r.kind == kind]
 
     def source_of(self, rule: _Rule | ChecklistItem) -> Source:
         return rule.source(self.source)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
 from bot.render import render
+from bot.meetings.provider import Meeting
 from bot.policy.booking import Consent
 from bot.policy.meeting import explain_settings
 from bot.policy.messages import who
@@ -46,11 +48,15 @@ def _consents(session: Session) -> str:
     return ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "–"
 
 
-def settings_facts(meeting: dict[str, Any] | None) -> list[dict[str, str]]:
+def _hhmm(at: datetime | None, tz: str) -> str:
+    return f"{at.astimezone(ZoneInfo(tz)):%H:%M}" if at else ""
+
+
+def settings_facts(meeting: Meeting | None) -> list[dict[str, str]]:
     if not meeting:
         return []
     out = []
-    for key, value in meeting.get("settings", {}).items():
+    for key, value in meeting.settings.items():
         if isinstance(value, dict):
             value = value.get("scope", "")
         elif isinstance(value, bool):
@@ -64,10 +70,10 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
     text = texts.STATUS_TEXT[state]
     if session.state is State.AWAITING_SECOND_ADULT and not slt_channel:
         text = texts.STATUS_TEXT["awaiting_second_adult_no_slt"]
-    if session.state is State.SCHEDULED and session.meeting and session.meeting.get("local"):
+    if session.state is State.SCHEDULED and session.meeting and session.meeting.local:
         text = f"{text} {texts.STATUS_TEXT['scheduled_local']}"
-    if session.state in (State.CONFIRMED, State.CANCELLED) and session.meeting_error:
-        text = session.meeting_error
+    if session.state in (State.CONFIRMED, State.CANCELLED) and session.problem:
+        text = texts.meeting_problem(session.problem.code, until=_hhmm(session.problem.until, tz), error=session.problem.error, ref=session.ref)
     meeting = session.meeting if session.state is State.SCHEDULED else None
     return render(
         "status",
@@ -82,10 +88,10 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
                 {"title": "Second adult", "value": _second(session)},
                 {"title": "Protocol", "value": profile.name},
             ],
-            "requirements": [recording_line(session) if r["kind"] == "recording_approval" else r["detail"] for r in session.requirements],
-            "meeting": meeting,
+            "requirements": [recording_line(session) if r.kind == "recording_approval" else r.detail for r in session.requirements],
+            "meeting": meeting.model_dump() if meeting else None,
             "settings": settings_facts(meeting),
-            "join_title": texts.LOCAL_JOIN if meeting and meeting.get("local") else texts.JOIN,
+            "join_title": texts.LOCAL_JOIN if meeting and meeting.local else texts.JOIN,
             "checklist": [c.text for c in profile.checklist if c.when == "before"] if meeting else [],
             "can_cancel": session.open,
         },
@@ -128,7 +134,7 @@ def recording_line(session: Session) -> str:
         return texts.RECORDING_APPROVED.format(name=who_)
     if session.recording_decision == "declined":
         return texts.RECORDING_DECLINED.format(name=who_)
-    return next(r["detail"] for r in session.requirements if r["kind"] == "recording_approval")
+    return next(r.detail for r in session.requirements if r.kind == "recording_approval")
 
 
 def recording_card(session: Session, tz: str, sentence: str) -> Card:

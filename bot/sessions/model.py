@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.chat import CardRef
 from bot.errors import Conflict
+from bot.meetings.provider import Meeting
 from bot.policy.booking import Booking
 
 
@@ -46,7 +47,32 @@ class Event(BaseModel):
     by: str | None = None  # an actor key (AAD id), never a name
 
 
-EARLY_REASONS = ("behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical")
+EarlyReason = Literal["behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical"]
+EARLY_REASONS: tuple[EarlyReason, ...] = ("behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical")
+Outcome = Literal["completed", "ended_early"]
+RecordingDecision = Literal["approved", "declined"]
+
+
+class Requirement(BaseModel):
+    """Something the protocol requires of this session beyond the booking itself (rule kind + its sentence)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: str
+    detail: str
+
+
+class MeetingProblem(BaseModel):
+    """Why a confirmed session has no meeting yet, as a code (the card renders the sentence).
+
+    ``quiet_hours``: held until ``until``; ``retrying``: Microsoft Teams is unavailable and
+    Chaperone keeps trying; ``failed``: a lasting error, ``error`` its code (bot.errors.GraphError.reason);
+    ``no_second_adult``: nobody accepted in time, so the session was cancelled.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Literal["quiet_hours", "retrying", "failed", "no_second_adult"]
+    until: datetime | None = None
+    error: str | None = None
 
 
 class PupilAttendance(BaseModel):
@@ -61,8 +87,8 @@ class Closure(BaseModel):
     """What /end records: the register's evidence that the protocol was followed."""
 
     model_config = ConfigDict(extra="forbid")
-    outcome: str  # completed | ended_early
-    early_reason: str | None = None
+    outcome: Outcome
+    early_reason: EarlyReason | None = None
     actual_start: datetime
     actual_end: datetime
     pupils: list[PupilAttendance]
@@ -86,14 +112,14 @@ class Session(BaseModel):
     second_adult: PersonRef | None = None
     needs_second_adult: bool = False
     qualifies: list[str] = Field(default_factory=list)
-    requirements: list[dict[str, str]] = Field(default_factory=list)
-    meeting: dict[str, Any] | None = None
-    meeting_error: str | None = None
+    requirements: list[Requirement] = Field(default_factory=list)
+    meeting: Meeting | None = None
+    problem: MeetingProblem | None = None
     status_card: CardRef | None = None
     register_card: CardRef | None = None
     request_card: CardRef | None = None
     #: SLT's decision on a recording request (profiles where recording needs SLT approval).
-    recording_decision: str | None = None  # "approved" | "declined"
+    recording_decision: RecordingDecision | None = None
     recording_decided_by: PersonRef | None = None
     recording_card: CardRef | None = None
     history: list[Event] = Field(default_factory=list)
@@ -103,6 +129,17 @@ class Session(BaseModel):
     # store hints: hot data is what is open; closed records move to their day's partition
     open: bool = True
     day: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, doc: Any) -> Any:
+        """Records stored before problems were codes held a sentence in ``meeting_error``."""
+        if isinstance(doc, dict) and "meeting_error" in doc:
+            doc = dict(doc)
+            legacy = doc.pop("meeting_error")
+            if legacy and "problem" not in doc:
+                doc["problem"] = {"code": "failed", "error": "unknown"}
+        return doc
 
     def move(self, to: State, *, at: datetime, by: str | None) -> None:
         if to not in TRANSITIONS[self.state]:

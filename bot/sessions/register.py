@@ -22,7 +22,7 @@ def _settings(s: Session) -> str:
     if not s.meeting:
         return ""
     parts = []
-    for k, v in s.meeting.get("settings", {}).items():
+    for k, v in s.meeting.settings.items():
         if isinstance(v, dict):
             v = v.get("scope", "")
         parts.append(f"{k}={str(v).lower() if isinstance(v, bool) else v}")

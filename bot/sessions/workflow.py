@@ -9,7 +9,6 @@ task that updates the cards in place when it is done.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
@@ -18,14 +17,14 @@ from bot import texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef
 from bot.delivery import post_or_none, update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
-from bot.meetings.provider import Invitee, Meeting, MeetingRequest
+from bot.meetings.provider import Invitee, MeetingRequest
 from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, breach_notes, quiet_until
 from bot.policy.meeting import meeting_settings
 from bot.policy.messages import who
 from bot.sessions import cards as views
 from bot.sessions.attendance import merge
-from bot.sessions.model import Closure, PersonRef, Session, State
+from bot.sessions.model import Closure, MeetingProblem, PersonRef, Requirement, Session, State
 
 if TYPE_CHECKING:
     from bot.meetings.provider import Drift
@@ -69,7 +68,7 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
             second_adult=PersonRef(name=named.name, email=named.email, role=named.role.value) if named else None,
             needs_second_adult=needs,
             qualifies=list(second.data.get("qualifies", [])) if second else [],
-            requirements=[{"kind": r.kind, "detail": r.detail} for r in decision.requirements],
+            requirements=[Requirement(kind=r.kind, detail=r.detail) for r in decision.requirements],
             status_card=status_card,
             created_at=now,
             updated_at=now,
@@ -191,10 +190,10 @@ def meeting_request(session: Session, services: Services) -> MeetingRequest:
         elif p.parent_email:
             attendees.append(Invitee(p.parent_name or f"Parent of {p.name}", p.parent_email))
     cc: tuple[Invitee, ...] = ()
-    if any(r["kind"] == "copy_slt" for r in session.requirements):
+    if any(r.kind == "copy_slt" for r in session.requirements):
         cc = tuple(Invitee(m, m) for m in school.roles.slt if "@" in m)
     second = Invitee(session.second_adult.name, session.second_adult.email) if session.second_adult and session.second_adult.email else None
-    notes = tuple(r["detail"] for r in session.requirements if r["kind"] == "tell_parents")
+    notes = tuple(r.detail for r in session.requirements if r.kind == "tell_parents")
     return MeetingRequest(
         booking_id=session.ref,
         subject=b.title or f"{school.school.name}: {b.reason.value} session",
@@ -220,7 +219,7 @@ async def schedule(ref: str, services: Services) -> None:
     until = quiet_until(services.profile, services.school, _now(services))
     if until is not None:  # the protocol's quiet hours: invitations to families wait
         def hold(s: Session) -> None:
-            s.meeting_error = texts.HELD_FOR_QUIET_HOURS.format(until=until.strftime("%H:%M"))
+            s.problem = MeetingProblem(code="quiet_hours", until=until)
 
         session = await services.sessions.update(ref, hold)
         await refresh_cards(session, services)
@@ -232,11 +231,11 @@ async def schedule(ref: str, services: Services) -> None:
             break
         except ExternalServiceError as exc:
             retry = bool(getattr(exc, "retryable", True)) and bool(delays)
-            message = texts.STATUS_TEXT["meeting_retry"] if retry else texts.STATUS_TEXT["meeting_failed"].format(error=f"{exc} {exc.hint}".strip())
+            problem = MeetingProblem(code="retrying") if retry else MeetingProblem(code="failed", error=getattr(exc, "reason", "unknown"))
             log.warning("meeting create failed ref=%s retry=%s status=%s request_id=%s", ref, retry, getattr(exc, "status", None), getattr(exc, "request_id", None))
 
-            def flag(s: Session, message: str = message) -> None:
-                s.meeting_error = message
+            def flag(s: Session, problem: MeetingProblem = problem) -> None:
+                s.problem = problem
 
             session = await services.sessions.update(ref, flag)
             await refresh_cards(session, services)
@@ -246,8 +245,8 @@ async def schedule(ref: str, services: Services) -> None:
 
     def done(s: Session) -> None:
         if s.state is State.CONFIRMED:
-            s.meeting = dataclasses.asdict(meeting)
-            s.meeting_error = None
+            s.meeting = meeting
+            s.problem = None
             s.move(State.SCHEDULED, at=_now(services), by=None)
 
     session = await services.sessions.update(ref, done)
@@ -275,7 +274,7 @@ async def cancel_session(ref: str, services: Services, *, by: str, comment: str 
     if not session.open:
         raise Conflict(texts.NOT_OPEN.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
     if session.meeting and session.state is State.SCHEDULED:
-        await services.meetings.cancel(Meeting(**session.meeting), organiser_id=session.organiser.aad_id or session.organiser.email or "", comment=comment or texts.CANCEL_COMMENT.format(ref=session.ref))
+        await services.meetings.cancel(session.meeting, organiser_id=session.organiser.aad_id or session.organiser.email or "", comment=comment or texts.CANCEL_COMMENT.format(ref=session.ref))
 
     def change(s: Session) -> None:
         s.move(State.CANCELLED, at=_now(services), by=by)
@@ -290,9 +289,9 @@ async def collect_attendance(ref: str, services: Services) -> None:
     """After /end: fetch the attendance report (it appears only after the meeting ends), merge it
     into the register and flag gaps. Retries later without blocking anyone."""
     session, _ = await services.sessions.get(ref)
-    if not session.meeting or session.meeting.get("local"):
+    if not session.meeting or session.meeting.local:
         return
-    meeting = Meeting(**session.meeting)
+    meeting = session.meeting
     for delay in (0.0, *services.meeting_retry_delays):
         await asyncio.sleep(delay)
         try:
@@ -319,7 +318,7 @@ async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Sess
     session, _ = await services.sessions.get(ref)
     if session.state is not State.SCHEDULED or not session.meeting:
         raise Conflict(texts.END_NOT_SCHEDULED.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
-    drift = await services.meetings.verify(Meeting(**session.meeting), organiser_id=session.organiser.aad_id or "", repair=True)
+    drift = await services.meetings.verify(session.meeting, organiser_id=session.organiser.aad_id or "", repair=True)
     fields = ", ".join(d.field for d in drift)
     await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
     if drift:
@@ -329,7 +328,7 @@ async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Sess
 
 
 def needs_recording_decision(session: Session) -> bool:
-    return any(r["kind"] == "recording_approval" for r in session.requirements)
+    return any(r.kind == "recording_approval" for r in session.requirements)
 
 
 def recording_sentence(services: Services) -> str:
@@ -357,12 +356,12 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Serv
     await services.audit.record(at=_now(services), who=actor.key, action=f"recording.{session.recording_decision}", record=session.ref)
     if approve and session.state is State.SCHEDULED and session.meeting:
         settings = meeting_settings(services.profile, session.booking, recording_approved=True)
-        meeting = Meeting(**{**session.meeting, "settings": settings})
+        meeting = session.meeting.model_copy(update={"settings": settings})
         await services.meetings.verify(meeting, organiser_id=session.organiser.aad_id or "", repair=True)
 
         def keep(s: Session) -> None:
             assert s.meeting is not None
-            s.meeting = {**s.meeting, "settings": settings}
+            s.meeting = s.meeting.model_copy(update={"settings": settings})
 
         session = await services.sessions.update(ref, keep)
     await refresh_cards(session, services)
@@ -427,7 +426,7 @@ async def _give_up(ref: str, services: Services) -> None:
     def cancel(x: Session) -> None:
         if x.state is not State.AWAITING_SECOND_ADULT:
             raise Conflict("moved on")
-        x.meeting_error = texts.GAVE_UP.format(ref=x.ref)
+        x.problem = MeetingProblem(code="no_second_adult")
         x.move(State.CANCELLED, at=_now(services), by=None)
 
     try:

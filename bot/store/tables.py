@@ -43,7 +43,7 @@ def _entity(key: str, doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _record(entity: Mapping[str, Any]) -> Record:
-    etag = entity.metadata["etag"] if hasattr(entity, "metadata") else entity["etag"]  # type: ignore[union-attr]
+    etag = entity.metadata["etag"] if hasattr(entity, "metadata") else entity["etag"]
     return Record(key=unquote(entity["RowKey"]), doc=json.loads(entity["doc"]), etag=str(etag))
 
 

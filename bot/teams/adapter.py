@@ -21,7 +21,7 @@ def _fast_retry_policy() -> None:
     from msrest.universal_http.requests import ClientRetryPolicy
 
     if not isinstance(ClientRetryPolicy.safe_codes, frozenset):
-        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]
+        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)
 
 
 _fast_retry_policy()

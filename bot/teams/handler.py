@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -15,6 +15,9 @@ from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Reply
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 MEMBER_TTL = 15 * 60.0
@@ -29,7 +32,7 @@ class _Member:
 
 
 class ChaperoneBot:
-    def __init__(self, router: Router, services: Any, messenger: TeamsMessenger) -> None:
+    def __init__(self, router: Router, services: Services, messenger: TeamsMessenger) -> None:
         self.router = router
         self.services = services
         self.messenger = messenger

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,12 +14,15 @@ from bot.teams.handler import ChaperoneBot
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.route import messages_route
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 
 class TeamsTransport:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.adapter = build_adapter(settings)
         self.messenger = TeamsMessenger(self.adapter, store, settings.app_id)
 
-    def route(self, router: Router, services: Any) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def route(self, router: Router, services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
         bot = ChaperoneBot(router, services, self.messenger)
         return messages_route(self.adapter, bot.on_turn)

@@ -21,7 +21,7 @@ from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking
 from bot.policy.loader import bundled
 from bot.sessions import cards as session_cards
-from bot.sessions.model import PersonRef, Session, State
+from bot.sessions.model import PersonRef, Requirement, Session, State
 from bot.store.tiny import TinyStore
 from tests.policy.helpers import SCHOOL, base
 from tests.support.schemas import assert_valid_card, card_text, inputs
@@ -36,7 +36,7 @@ def session(state: State, **extra: Any) -> Session:
     s = Session(
         ref="S-ABC234", state=state, profile_id="000-two-staff", booking=Booking.model_validate(base()),
         organiser=PersonRef(name="Tara Teacher", email="tara.teacher@example.org", aad_id="aad-tara"),
-        needs_second_adult=True, qualifies=["slt"], requirements=[{"kind": "tell_parents", "detail": "Two members of staff will be there."}],
+        needs_second_adult=True, qualifies=["slt"], requirements=[Requirement(kind="tell_parents", detail="Two members of staff will be there.")],
         created_at=NOW, updated_at=NOW, day="2026-11-25", **extra,
     )
     return s

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.chat import Where
+from bot.sessions.cards import status_card
 from bot.sessions.model import State
 from tests.commands.conftest import FORM, Harness
 from tests.support.schemas import card_text, inputs, nodes
@@ -77,7 +78,7 @@ async def test_first_accept_wins_and_the_meeting_is_created(harness: Harness) ->
     await harness.services.tasks.drain()
     [s] = await sessions(harness)
     assert s.state is State.SCHEDULED and s.second_adult.name in ("Sam Senior", "Sian Second")
-    assert s.meeting["local"] is True and s.meeting["settings"]["allowMeetingChat"] == "disabled"
+    assert s.meeting.local is True and s.meeting.settings["allowMeetingChat"] == "disabled"
     status = harness.messenger.updated("form-1")[-1]
     assert "Join" in card_text(status) and "Before the session" in card_text(status)
     request = harness.messenger.updated(s.request_card.activity_id)[-1]
@@ -236,7 +237,8 @@ async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
     assert "creating the Teams meeting" in card_text(reply.replace)
     await asyncio.sleep(0.05)
     [s] = await sessions(harness)
-    assert s.state is State.CONFIRMED and "will be created at 07:00" in s.meeting_error
+    assert s.state is State.CONFIRMED and s.problem is not None and s.problem.code == "quiet_hours"
+    assert "will be created at 07:00" in card_text(status_card(s, harness.services.profile, harness.services.timezone))
     await harness.services.tasks.close()  # still waiting for 07:00: nothing was sent
     assert s.meeting is None
 
@@ -248,7 +250,7 @@ async def test_recording_needs_slt_approval_and_then_the_meeting_allows_it(harne
     assert "Recording needs SLT approval" in card_text(reply.replace)
     await harness.services.tasks.drain()
     [s] = await sessions(harness)
-    assert s.state is State.SCHEDULED and s.meeting["settings"]["allowRecording"] is False
+    assert s.state is State.SCHEDULED and s.meeting.settings["allowRecording"] is False
     [card] = [c for c in harness.messenger.posted_to("channel:slt") if "Recording approval" in card_text(c)]
     assert "approved by the SLT in consideration of the views" in card_text(card)
     refused = await harness.act("oli", "recording.approve", {"ref": s.ref}, kind="execute")
@@ -256,7 +258,7 @@ async def test_recording_needs_slt_approval_and_then_the_meeting_allows_it(harne
     approved = await harness.act("sam", "recording.approve", {"ref": s.ref}, kind="execute")
     assert "Recording approved by Sam Senior" in card_text(approved.replace)
     [s] = await sessions(harness)
-    assert s.meeting["settings"]["allowRecording"] is True
+    assert s.meeting.settings["allowRecording"] is True
     stored = await harness.services.store.get("meetings", s.ref)
     assert stored.doc["meeting"]["settings"]["allowRecording"] is True  # the meeting itself was changed
     assert "Recording approved by Sam Senior" in card_text(harness.messenger.updated("form-1")[-1])

@@ -54,7 +54,7 @@ async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeG
     ref = await book_and_accept(h)
     await h.services.tasks.drain()
     s, _ = await h.services.sessions.get(ref)
-    assert s.state is State.SCHEDULED and not s.meeting["local"]
+    assert s.state is State.SCHEDULED and not s.meeting.local
     [event] = graph.events.values()
     assert event["transactionId"] == ref
     assert {a["emailAddress"]["address"] for a in event["attendees"] if a["type"] == "optional"} == {"sam.senior@example.org", "sian.second@example.org"}
@@ -100,7 +100,7 @@ async def test_attendance_is_merged_into_the_register_after_end(h: Harness, grap
     ref = await book_and_accept(h)
     await h.services.tasks.drain()
     s, _ = await h.services.sessions.get(ref)
-    graph.reports[s.meeting["meeting_id"]] = [
+    graph.reports[s.meeting.meeting_id] = [
         {"emailAddress": "tara.teacher@example.org", "role": "Organizer", "identity": {"displayName": "Tara Teacher"},
          "attendanceIntervals": [{"joinDateTime": "2026-11-25T10:00:00Z", "leaveDateTime": "2026-11-25T10:45:00Z", "durationInSeconds": 2700}]},
         {"emailAddress": "sam.senior@example.org", "role": "Attendee", "identity": {"displayName": "Sam Senior"},
