@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from bot.config import Settings
+from typing import TYPE_CHECKING
+
 from bot.errors import ConfigError
 from bot.meetings.local import LocalMeetings
 from bot.meetings.provider import MeetingProvider
 from bot.store.base import Store
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def meetings_for(settings: Settings, store: Store) -> MeetingProvider:
