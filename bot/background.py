@@ -34,4 +34,4 @@ async def resume_all(services: Services, *, every: float = 60.0) -> None:
     """At start-up: finish what was interrupted (meetings, concern alerts) and start the sweep."""
     await sessions.resume(services)
     await concerns.resume(services)
-    services.tasks.spawn(run_forever(services, every=every), name="sweep")
+    services.tasks.spawn(run_forever(services, every=every), name="sweep", daemon=True)
