@@ -34,7 +34,10 @@ from bot.policy.loader import bundled  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.sessions.model import PersonRef, Session, State  # noqa: E402
 from bot.store.tiny import TinyStore  # noqa: E402
-from tests.commands.conftest import CSV, FORM, RecordingMessenger, actor, school_with  # noqa: E402
+from tests.support.forms import CSV, FORM  # noqa: E402
+from tests.support.harness import school_with  # noqa: E402
+from tests.support.messenger import RecordingMessenger  # noqa: E402
+from tests.support.people import actor  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
 

@@ -26,10 +26,11 @@ from bot.app import SERVICES, create_app  # noqa: E402
 from bot.clock import FixedClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
-from tests.commands.conftest import CSV, FORM  # noqa: E402
+from tests.support.forms import CSV, FORM  # noqa: E402
 from tests.support.serve import serve  # noqa: E402
 from tests.teams import activities as act  # noqa: E402
-from tests.teams.conftest import CONFIG, NOW  # noqa: E402
+from tests.support.bot import CONFIG  # noqa: E402
+from tests.support.people import NOW  # noqa: E402
 from tests.teams.connector import FakeConnector  # noqa: E402
 
 

@@ -23,7 +23,8 @@ from book_cost import build  # noqa: E402
 
 from bot.commands.registry import build_router  # noqa: E402
 from bot.chat import CardAction  # noqa: E402
-from tests.commands.conftest import FORM, actor  # noqa: E402
+from tests.support.forms import FORM  # noqa: E402
+from tests.support.people import actor  # noqa: E402
 
 
 async def main(burst: int, past: int) -> None:

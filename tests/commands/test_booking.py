@@ -7,16 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.chat import Where
 from bot.sessions.cards import status_card
 from bot.sessions.model import State
-from tests.commands.conftest import FORM, Harness
+from tests.support.forms import FORM
+from tests.support.harness import Harness, setup_channels
 from tests.support.schemas import card_text, inputs, nodes
-
-
-async def setup_channels(h: Harness) -> None:
-    await h.messenger.remember("channel:safeguarding", Where("channel", "chan-safe", team_id="team-1", channel_id="chan-safe"))
-    await h.messenger.remember("channel:slt", Where("channel", "chan-slt", team_id="team-1", channel_id="chan-slt"))
 
 
 async def sessions(h: Harness) -> list[Any]:

@@ -9,27 +9,9 @@ import pytest
 
 from bot.audit import Audit
 from bot.sessions.model import State
-from tests.commands.conftest import FORM, Harness
-from tests.commands.test_booking import setup_channels
+from tests.support.forms import CONCERN, END
+from tests.support.harness import Harness, scheduled, setup_channels
 from tests.support.schemas import card_text, inputs, nodes
-
-END = {"outcome": "completed", "early_reason": "", "actual_start": "10:02", "actual_end": "10:44", "present_0": "true", "parent_start_0": "true", "parent_end_0": "true",
-       "present_1": "false", "parent_start_1": "false", "parent_end_1": "false", "second_throughout": "true", "note": "Went well."}
-CONCERN = {"pupil": "Pip Example", "pupil_other": "", "session": "", "category": "Disclosure", "what": "Pip said something worrying about home.",
-           "child_words": "I don't want to go home tonight", "when_date": "2026-11-25", "when_time": "10:30", "where": "In the online session",
-           "action_taken": "Ended the session", "session_ended": "true", "immediate_risk": "false"}
-
-
-async def scheduled(h: Harness) -> Any:
-    await setup_channels(h)
-    await h.book()
-    [s] = await h.services.sessions.all()
-    await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
-    await h.services.tasks.drain()
-    s, _ = await h.services.sessions.get(s.ref)
-    assert s.state is State.SCHEDULED
-    return s
-
 
 async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) -> None:
     s = await scheduled(harness)

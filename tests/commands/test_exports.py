@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.commands.conftest import Harness
-from tests.commands.test_end_and_concern import CONCERN, END, scheduled
+from tests.support.forms import CONCERN, END
+from tests.support.harness import Harness, scheduled
 
 
 @pytest.fixture

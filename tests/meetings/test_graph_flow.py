@@ -17,9 +17,10 @@ from bot.policy.loader import bundled
 from bot.services import Services
 from bot.sessions.model import State
 from bot.store.tiny import TinyStore
-from tests.commands.conftest import CSV, FORM, NOW, Harness, RecordingMessenger, school_with
-from tests.commands.test_booking import setup_channels
-from tests.commands.test_end_and_concern import END
+from tests.support.forms import CSV, END, FORM
+from tests.support.harness import Harness, school_with, setup_channels
+from tests.support.messenger import RecordingMessenger
+from tests.support.people import NOW
 from tests.fakes.graph_server import FakeGraph
 from tests.support.schemas import card_text
 

@@ -4,7 +4,6 @@ fixture fails: CI installs it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from bot.app import SERVICES, create_app
 from bot.clock import FixedClock
@@ -16,11 +15,12 @@ from bot.config import Settings
 from bot.consent import ConsentRegistry, parse_csv
 from bot.sessions.model import State
 from bot.store.tables import AzureTableStore
-from tests.commands.conftest import CSV, FORM
+from tests.support.forms import CSV, FORM
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.teams.conftest import CONFIG, NOW
+from tests.support.bot import CONFIG
+from tests.support.people import NOW
 from tests.teams.connector import FakeConnector
 
 

@@ -1,5 +1,4 @@
-"""HTTP-level fixtures: the real aiohttp app and CloudAdapter on a loopback port, talking to a
-loopback Bot Connector (tests.teams.connector).
+"""HTTP-level fixtures over tests/support/bot.py (names re-exported for older imports).
 
     async def test_x(bot, connector):
         status, body = await bot.post(activities.message("/help", service_url=connector.url))
@@ -8,39 +7,17 @@ loopback Bot Connector (tests.teams.connector).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
-import aiohttp
 import pytest
-from aiohttp import web
 
-from bot.app import SERVICES, create_app
-from bot.clock import FixedClock
-from bot.config import Settings
-from bot.consent import ConsentRegistry, parse_csv
-from tests.commands.conftest import CSV
+from tests.support.bot import CONFIG, Bot, start_bot
+from tests.support.people import NOW
 from tests.support.serve import serve
 from tests.teams.connector import FakeConnector
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
-CONFIG = """
-[school]
-name = "Oakfield Primary (example)"
-tenant_id = "00000000-0000-0000-0000-0000000000001"
-profile = "{profile}"
-staff_domains = ["example.org"]
-pupil_domains = ["pupils.example.org"]
-
-[roles]
-admin = ["ivy.admin@example.org"]
-slt = ["sam.senior@example.org", "aad-dee"]
-dsl = ["dee.lead@example.org"]
-"""
-
-
+__all__ = ["CONFIG", "NOW", "Bot"]
 
 
 @pytest.fixture
@@ -50,25 +27,6 @@ async def connector() -> AsyncIterator[FakeConnector]:
     fake.url = url
     yield fake
     await runner.cleanup()
-
-
-@dataclass
-class Bot:
-    url: str
-    app: web.Application
-    session: aiohttp.ClientSession
-
-    @property
-    def services(self) -> Any:
-        return self.app[SERVICES]
-
-    async def post(self, activity: dict[str, Any], *, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        async with self.session.post(f"{self.url}/api/messages", json=activity, headers=headers or {}) as r:
-            text = await r.text()
-            try:
-                return r.status, (await r.json(content_type=None)) if text else None
-            except ValueError:
-                return r.status, text
 
 
 @pytest.fixture
@@ -83,13 +41,5 @@ def app_id() -> str:
 
 @pytest.fixture
 async def bot(tmp_path: Path, profile_id: str, app_id: str) -> AsyncIterator[Bot]:
-    config = tmp_path / "chaperone.toml"
-    config.write_text(CONFIG.format(profile=profile_id), encoding="utf-8")
-    settings = Settings(app_id=app_id, app_password="not-a-real-secret" if app_id else "", config_path=config, data_dir=tmp_path / "data")
-    app = create_app(settings, clock=FixedClock(NOW), background=False)
-    app[SERVICES].meeting_retry_delays = (0.01, 0.01)
-    await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
-    runner, url = await serve(app)
-    async with aiohttp.ClientSession() as session:
-        yield Bot(url, app, session)
-    await runner.cleanup()
+    async with start_bot(tmp_path, profile_id=profile_id, app_id=app_id) as b:
+        yield b

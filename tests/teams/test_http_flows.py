@@ -10,35 +10,11 @@ import pytest
 
 from bot.audit import Audit
 from bot.sessions.model import State
-from tests.commands.conftest import FORM
-from tests.commands.test_end_and_concern import CONCERN, END
+from tests.support.bot import Bot, book, only_session, set_up_channels
+from tests.support.forms import CONCERN, END, FORM
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.teams.conftest import Bot
 from tests.teams.connector import FakeConnector
-
-
-async def set_up_channels(bot: Bot, connector: FakeConnector) -> None:
-    for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-        status, _ = await bot.post(act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel))
-        assert status == 200
-        assert "Chaperone is set up" in card_text(connector.cards(channel)[-1])
-
-
-async def book(bot: Bot, connector: FakeConnector, form: dict[str, Any] = FORM) -> str:
-    """/book in personal chat, submit the form; returns the form's (now the status card's) activity id."""
-    await bot.post(act.message("/book", service_url=connector.url))
-    form_post = connector.posts("a:personal-29:tara")[-1]
-    assert "Book a session" in card_text(form_post.card)
-    status, _ = await bot.post(act.submit({"verb": "book.submit", **form}, reply_to=form_post.activity_id, service_url=connector.url))
-    assert status == 200
-    await bot.services.tasks.drain()  # the channel cards follow the answer
-    return form_post.activity_id
-
-
-async def only_session(bot: Bot) -> Any:
-    [s] = await bot.services.sessions.all()
-    return s
 
 
 async def test_setup_needs_an_admin(bot: Bot, connector: FakeConnector) -> None:

@@ -20,14 +20,13 @@ from bot.errors import GraphError
 from bot.meetings.local import LocalMeetings
 from bot.meetings.provider import Meeting, MeetingRequest
 from bot.sessions.model import State
-from tests.commands.conftest import CSV, FORM
-from tests.commands.test_end_and_concern import CONCERN
+from tests.support.forms import CONCERN, CSV
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.teams.conftest import CONFIG, NOW, Bot
+from tests.support.bot import CONFIG, Bot, book, set_up_channels
+from tests.support.people import NOW
 from tests.teams.connector import FakeConnector
-from tests.teams.test_http_flows import book, set_up_channels
 
 
 class TeamsRefuses(LocalMeetings):

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.teams.conftest import Bot
+from tests.support.bot import Bot
 from tests.teams.connector import FakeConnector
 
 
