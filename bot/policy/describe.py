@@ -8,72 +8,13 @@ from bot.policy import model as m
 from bot.policy.loader import bundled, bundled_ids
 from bot.policy.meeting import explain_settings
 
-AREAS: list[tuple[str, str]] = [
-    ("hours", "Days and hours"),
-    ("quiet_hours", "Quiet hours for messages to families"),
-    ("notice", "Notice"),
-    ("duration", "Maximum length"),
-    ("one_to_one", "1:1 sessions"),
-    ("group_size", "Group size"),
-    ("second_adult", "Second adult"),
-    ("consent", "Parental consent"),
-    ("staff_account", "Staff on school accounts"),
-    ("invite", "Who is invited"),
-    ("copy_slt", "SLT copied"),
-    ("tell_parents", "What parents are told"),
-    ("recording", "Recording"),
-    ("chat", "Meeting chat"),
-    ("lobby", "Lobby"),
-    ("presenters", "Who presents"),
-    ("microphones", "Microphones"),
-    ("cameras", "Cameras"),
-    ("breach", "When a session ends early"),
-]
+#: Each rule kind with its heading, in the order of the profile's rule union.
+AREAS: list[tuple[str, str]] = [(cls.kind_name(), cls.area) for cls in m.RULE_CLASSES]
 
 
-def summary(rule: Any) -> str:
-    k = rule.kind
-    if k == "hours":
-        return f"{', '.join(d.value.title() for d in rule.days)} {rule.start:%H:%M}–{rule.end:%H:%M}"
-    if k == "quiet_hours":
-        return f"no messages {rule.start:%H:%M}–{rule.end:%H:%M}"
-    if k == "notice":
-        return f"at least {rule.min_minutes} minutes"
-    if k == "duration":
-        return f"at most {rule.max_minutes} minutes"
-    if k == "one_to_one":
-        if not rule.allowed:
-            return "not allowed"
-        return "allowed for " + (", ".join(r.value for r in rule.reasons) if rule.reasons else "any reason")
-    if k == "group_size":
-        return f"at least {rule.min_pupils} pupils" + (f", at most {rule.max_pupils}" if rule.max_pupils else "")
-    if k == "second_adult":
-        return f"required: {rule.required}; qualifies: {', '.join(q.value for q in rule.qualifies)}"
-    if k == "consent":
-        return "accepted: " + ", ".join(c.value for c in rule.accept)
-    if k == "staff_account":
-        return "organiser's email on a staff domain"
-    if k == "invite":
-        return "parent's email" if rule.to == "parent_email" else "pupil's school account"
-    if k == "copy_slt":
-        return "SLT optional attendees"
-    if k == "tell_parents":
-        return f"({rule.when}) {rule.note}"
-    if k == "recording":
-        return {"forbidden": "forbidden", "automatic": "automatic", "slt_approval": "only with SLT approval"}[rule.mode]
-    if k == "chat":
-        return "off" if rule.mode == "disabled" else "may be on, during the session only"
-    if k == "lobby":
-        return f"bypass: {rule.bypass}; admit: {rule.admitters}"
-    if k == "presenters":
-        return rule.who
-    if k == "microphones":
-        return "attendees may unmute" if rule.attendees_may_unmute else "locked on entry"
-    if k == "breach":
-        return f"on {', '.join(x.replace('_', ' ') for x in rule.reasons)}: {rule.note}"
-    if k == "cameras":
-        return "attendees may turn on" if rule.attendees_may_enable else "locked off"
-    return k
+def summary(rule: m.RuleBase) -> str:
+    """A rule's setting in a few words (each rule kind says its own)."""
+    return rule.summary()
 
 
 def show(profile: m.Profile) -> str:
@@ -122,7 +63,7 @@ def matrix() -> str:
     for kind, title in AREAS:
         out += ["", f"## {title}", "", "| profile | rule | setting | protocol sentence |", "|---|---|---|---|"]
         for p in profiles:
-            rules = p.rules_of(kind)
+            rules = p.rules_of(m.KINDS[kind])
             if not rules:
                 out.append(f"| `{p.id}` | – | – | – |")
             for r in rules:

@@ -18,17 +18,14 @@ def explain_settings(profile: m.Profile, booking: Booking | None = None, *, reco
     entry and exit announced (keeps the register honest).
     """
 
-    def pick(kind: str) -> Any:
-        return profile.rule(kind)
+    lobby = profile.rule(m.LobbyRule)
+    presenters = profile.rule(m.PresentersRule)
+    chat = profile.rule(m.ChatRule)
+    rec = profile.rule(m.RecordingRule)
+    mic = profile.rule(m.MicrophoneRule)
+    cam = profile.rule(m.CameraRule)
 
-    lobby: m.LobbyRule | None = pick("lobby")
-    presenters: m.PresentersRule | None = pick("presenters")
-    chat: m.ChatRule | None = pick("chat")
-    rec: m.RecordingRule | None = pick("recording")
-    mic: m.MicrophoneRule | None = pick("microphones")
-    cam: m.CameraRule | None = pick("cameras")
-
-    def src(rule: m._Rule | None) -> str:
+    def src(rule: m.LobbyRule | m.PresentersRule | m.ChatRule | m.RecordingRule | m.MicrophoneRule | m.CameraRule | None) -> str:
         return rule.id if rule is not None else DEFAULT
 
     chat_asked = bool(booking and booking.chat)

@@ -19,6 +19,7 @@ from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, quiet_until
 from bot.policy.meeting import meeting_settings
 from bot.policy.messages import who
+from bot.policy.model import InviteRule, RecordingRule
 from bot.sessions import views
 from bot.sessions.model import CardRef, PersonRef, Session, State
 
@@ -185,8 +186,8 @@ async def accept_second(actor: Actor, ref: str, services: Any) -> Session:
 
 def meeting_request(session: Session, services: Any) -> MeetingRequest:
     profile, school, b = services.profile, services.school, session.booking
-    invite = profile.rule("invite")
-    to_pupils = invite is not None and getattr(invite, "to", "") == "pupil_school_email"
+    invite = profile.rule(InviteRule)
+    to_pupils = invite is not None and invite.to == "pupil_school_email"
     attendees = []
     for p in b.pupils:
         if to_pupils and p.school_email:
@@ -220,7 +221,7 @@ async def schedule(ref: str, services: Any) -> None:
     if session.state is not State.CONFIRMED:
         return
     request = meeting_request(session, services)
-    until = quiet_until(services.profile, services.school, _now(services))
+    until = quiet_until(services.profile, services.school.policy_facts(), _now(services))
     if until is not None:  # the protocol's quiet hours: invitations to families wait
         def hold(s: Session) -> None:
             s.meeting_error = texts.HELD_FOR_QUIET_HOURS.format(until=until.strftime("%H:%M"))
@@ -343,7 +344,7 @@ def needs_recording_decision(session: Session) -> bool:
 
 
 def recording_sentence(services: Any) -> str:
-    rule = services.profile.rule("recording")
+    rule = services.profile.rule(RecordingRule)
     return rule.sentence if rule is not None else ""
 
 

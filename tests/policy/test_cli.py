@@ -59,7 +59,11 @@ def test_try_refused_exits_1_with_rule_and_sentence(tmp_path: Path, capsys: pyte
         {
             "rule": "000.chat-off",
             "message": "Meeting chat must be off under your school's protocol.",
-            "source": {"file": "000_915df2ef5569bdfd.txt", "text": "Make sure the chat function is turned off for the session."},
+            "source": {
+                    "file": "000_915df2ef5569bdfd.txt",
+                    "text": "Make sure the chat function is turned off for the session.",
+                    "title": "Code of conduct for school staff delivering 1:1 or small group zoom sessions",
+                },
         }
     ]
 

@@ -11,7 +11,9 @@ import pytest
 
 from bot.policy.booking import Booking
 from bot.policy.loader import bundled, bundled_ids
-from bot.policy.model import normalise_sentence
+from bot.policy.describe import AREAS
+from bot.policy.loader import _UNION_TAGS
+from bot.policy.model import KINDS, RULE_CLASSES, SINGLE_KINDS, normalise_sentence
 from tests.policy.helpers import NOW, base, decide
 
 SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"
@@ -80,6 +82,19 @@ BREAKERS: dict[str, Mutation] = {
     "recording": _recording,
     "chat": _chat,
 }
+
+
+#: Kinds no booking can break: each shows its requirement or meeting setting (see below).
+SHOWN_NOT_BROKEN = {"quiet_hours", "copy_slt", "tell_parents", "lobby", "presenters", "microphones", "cameras", "breach", "concern_route"}
+
+
+def test_every_kind_is_checked_described_and_broken_here_or_listed_as_unbreakable() -> None:
+    assert set(KINDS) == set(BREAKERS) | SHOWN_NOT_BROKEN and not set(BREAKERS) & SHOWN_NOT_BROKEN
+    assert {k for k, cls in KINDS.items() if cls.unbreakable} == SHOWN_NOT_BROKEN
+    assert [k for k, _ in AREAS] == list(KINDS)
+    for cls in RULE_CLASSES:
+        assert "check" in vars(cls) and "summary" in vars(cls) and cls.area, cls.__name__
+    assert set(_UNION_TAGS) == set(KINDS) and SINGLE_KINDS <= set(KINDS)
 
 
 def _breakable(rule: Any) -> bool:
@@ -190,6 +205,14 @@ def test_every_sentence_is_quoted_exactly_from_its_seed(pid: str) -> None:
 
 
 @pytest.mark.parametrize("pid", PROFILES)
+def test_each_profile_names_its_protocol_by_the_seed_title(pid: str) -> None:
+    profile = bundled(pid)
+    seed = normalise_sentence((SEEDS / profile.source).read_text(encoding="utf-8"))
+    assert profile.title and normalise_sentence(profile.title) in seed
+    assert profile.source_of(profile.rules[0]).name == profile.title
+
+
+@pytest.mark.parametrize("pid", PROFILES)
 def test_every_profile_has_checklists_for_each_moment(pid: str) -> None:
     whens = {c.when for c in bundled(pid).checklist}
     assert {"before", "during", "after"} <= whens
@@ -258,7 +281,7 @@ def test_school_hours_from_config_narrow_the_profile() -> None:
     data = SCHOOL.model_dump()
     data["school"]["hours"] = {"start": "09:00:00", "end": "10:30:00"}
     school = SchoolConfig.model_validate(data)
-    d = evaluate(bundled("003-crossways"), school, Booking.model_validate(base()), NOW)
+    d = evaluate(bundled("003-crossways"), school.policy_facts(), Booking.model_validate(base()), NOW)
     assert [v.rule for v in d.violations] == ["school.hours"]
 
 
