@@ -6,7 +6,9 @@ from typing import Any
 
 from bot.policy import model as m
 from bot.policy.loader import bundled, bundled_ids
+from bot.policy.concerns import routing, tell_in_words
 from bot.policy.meeting import explain_settings
+from bot.policy.messages import ALLEGATION_GUIDANCE, CONCERN_CASES
 
 #: Each rule kind with its heading, in the order of the profile's rule union.
 AREAS: list[tuple[str, str]] = [(cls.kind_name(), cls.area) for cls in m.RULE_CLASSES]
@@ -26,6 +28,14 @@ def show(profile: m.Profile) -> str:
     out.append("Meeting settings:")
     for name, value, src in explain_settings(profile):
         out.append(f"  {name} = {value}   ({src})")
+    out.append("")
+    out.append("Concern routing (who is told personally):")
+    for case, route in routing(profile):
+        channel = "the safeguarding channel is alerted" if route.channel else "never the safeguarding channel"
+        out.append(f"  {CONCERN_CASES[case]}: {tell_in_words(route)}; {channel}   ({route.rule})")
+        out.append(f'      "{route.sentence}"')
+        if route.named:
+            out.append(f'      and the {route.named.name}: "{route.named.text}"')
     for when in ("before", "during", "after"):
         items = [c for c in profile.checklist if c.when == when]
         if items:
@@ -68,6 +78,23 @@ def matrix() -> str:
                 out.append(f"| `{p.id}` | – | – | – |")
             for r in rules:
                 out.append(f"| `{p.id}` | `{r.id}` | {_cell(summary(r))} | {_cell(r.sentence)} |")
+    out += [
+        "",
+        "## Concern routing",
+        "",
+        "Who `/concern` tells personally, by what the concern is about. A concern about an adult never goes to",
+        "the safeguarding channel; one naming the headteacher goes to the chair of governors instead, and one",
+        "naming the DSL bypasses the DSL and deputies. With every concern about an adult Chaperone shows:",
+        "",
+        *(f"- {g}" for g in ALLEGATION_GUIDANCE),
+        "",
+        "| profile | concern | told personally | safeguarding channel | rule | sentence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in profiles:
+        for case, route in routing(p):
+            cells = [f"`{p.id}`", CONCERN_CASES[case], tell_in_words(route), "alerted" if route.channel else "never", f"`{route.rule}`", f"{route.sentence} ({route.source.name})" + (f"; {route.named.text} ({route.named.name})" if route.named else "")]
+            out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out += ["", "## Meeting settings applied (Graph onlineMeeting)", "", "| setting | " + " | ".join(f"`{p.id}`" for p in profiles) + " |", "|---" * (len(profiles) + 1) + "|"]
     explained = [explain_settings(p) for p in profiles]
     for i, (name, _, _) in enumerate(explained[0]):

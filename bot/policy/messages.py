@@ -35,13 +35,31 @@ MESSAGES: dict[str, str] = {
     "req_quiet_hours": "It is quiet hours ({start}–{end}): invitations to families wait until {end}.",
 }
 
+CONCERN_ROLE_NAMES = {"dsl": "the DSL", "dsl_deputy": "the deputy DSLs", "head": "the headteacher", "chair": "the chair of governors"}
+CONCERN_CASES = {
+    "child": "A concern about a child or family",
+    "staff": "A concern about a member of staff",
+    "head": "A concern about the headteacher",
+    "dsl": "A concern about the DSL",
+}
 ROLE_NAMES = {"slt": "a member of SLT", "staff": "a member of staff", "parent": "a parent on another device"}
 BASELINE_FILE = "Chaperone baseline"
 BASELINE = {
     "past": "A session can only be booked for a time that has not yet passed.",
     "recording": "Chaperone records a session only where the school's protocol provides for it.",
     "consent": "Chaperone books a pupil only with parental consent on record (signed, or implied where the protocol allows it).",
+    # Keeping Children Safe in Education: concerns about a child go to the DSL; allegations about
+    # staff go to the headteacher (the chair of governors when about the head), who tells the LADO.
+    "concern_child": "A concern about a child goes without delay to the designated safeguarding lead (DSL) or a deputy (Keeping Children Safe in Education).",
+    "concern_named": "A concern about the headteacher goes to the chair of governors, and a concern about the DSL bypasses the DSL (Keeping Children Safe in Education, Part 4).",
+    "concern_adult": "A concern or allegation about a member of staff goes to the headteacher, or to the chair of governors when it is about the headteacher (Keeping Children Safe in Education, Part 4).",
 }
+
+#: Shown with every concern about an adult (the allegations procedure).
+ALLEGATION_GUIDANCE = (
+    "This is an allegation about an adult: it is handled under the school's allegations procedure, not by the safeguarding team. Do not investigate it or tell the adult concerned; write down what you saw and heard.",
+    "The headteacher (or the chair of governors, when it is about the headteacher) tells the local authority designated officer (LADO) within one working day.",
+)
 
 
 def fmt(key: str, **values: object) -> str:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.policy.booking import AdultRole, Booking, Consent, Pupil, Reason, SessionType
 from bot.policy.facts import Weekday
 from bot.policy.findings import Checker, Context, Finding, Requirement, Source, hhmm, span
-from bot.policy.messages import fmt, who
+from bot.policy.messages import CONCERN_ROLE_NAMES, fmt, who
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 ConcernRole = Literal["dsl", "dsl_deputy", "head", "chair"]
@@ -462,9 +462,8 @@ class ConcernRouteRule(RuleBase):
         return iter(())  # used when a concern is raised (see bot.policy.concerns)
 
     def summary(self) -> str:
-        names = {"dsl": "the DSL", "dsl_deputy": "deputy DSLs", "head": "the headteacher", "chair": "the chair of governors"}
         about = "about a child or family" if self.about == "child" else "about a member of staff"
-        return f"{about}: tell " + ", ".join(names[t] for t in self.tell)
+        return f"{about}: tell " + ", ".join(CONCERN_ROLE_NAMES[t] for t in self.tell)
 
 
 #: Every rule kind; the order is the order `policy show` and the matrix present them.
