@@ -7,7 +7,7 @@ from typing import Any
 from bot.policy import model as m
 from bot.policy.loader import bundled, bundled_ids
 from bot.policy.concerns import routing, tell_in_words
-from bot.policy.meeting import explain_settings
+from bot.policy.meeting import explain_settings, setting_in_words
 from bot.policy.messages import ALLEGATION_GUIDANCE, CONCERN_CASES
 
 #: Each rule kind with its heading, in the order of the profile's rule union.
@@ -20,7 +20,7 @@ def summary(rule: m.RuleBase) -> str:
 
 
 def show(profile: m.Profile) -> str:
-    out = [f"{profile.id}: {profile.name}", f"source: {profile.source}   time zone: {profile.timezone}", "", "Rules:"]
+    out = [f"{profile.id}: {profile.name}", f"protocol: {profile.protocol}", f"source: {profile.source}   time zone: {profile.timezone}", "", "Rules:"]
     for r in profile.rules:
         out.append(f"  {r.id} [{r.kind}] {summary(r)}")
         out.append(f'      "{r.sentence}"')
@@ -28,6 +28,7 @@ def show(profile: m.Profile) -> str:
     out.append("Meeting settings:")
     for name, value, src in explain_settings(profile):
         out.append(f"  {name} = {value}   ({src})")
+        out.extend(f"      {sentence}" for sentence in setting_in_words(name, value))
     out.append("")
     out.append("Concern routing (who is told personally):")
     for case, route in routing(profile):
@@ -66,10 +67,10 @@ def matrix() -> str:
         "the Chaperone baseline refuses a session in the past, a pupil with no consent on record where the",
         "profile has no consent rule, and recording where the profile does not provide for it.",
         "",
-        "| profile | protocol |",
-        "|---|---|",
+        "| profile | protocol | source |",
+        "|---|---|---|",
     ]
-    out += [f"| `{p.id}` | {_cell(p.name)} (`{p.source}`) |" for p in profiles]
+    out += [f"| `{p.id}` | {_cell(p.protocol)} | {_cell(p.name)} (`{p.source}`) |" for p in profiles]
     for kind, title in AREAS:
         out += ["", f"## {title}", "", "| profile | rule | setting | protocol sentence |", "|---|---|---|---|"]
         for p in profiles:

@@ -66,7 +66,7 @@ def test_try_refused_exits_1_with_rule_and_sentence(tmp_path: Path, capsys: pyte
     assert out["violations"] == [
         {
             "rule": "000.chat-off",
-            "message": "Meeting chat must be off under your school's protocol.",
+            "message": "Meeting chat must be off under your school's protocol. Turn meeting chat off.",
             "source": {
                     "file": "000_915df2ef5569bdfd.txt",
                     "text": "Make sure the chat function is turned off for the session.",

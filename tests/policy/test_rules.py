@@ -3,6 +3,7 @@ rule's id and sentence; rules that cannot be broken show their requirement or me
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -302,3 +303,13 @@ def test_no_consent_on_record_is_refused_even_where_the_protocol_is_silent() -> 
     assert [v.rule for v in d.violations] == ["chaperone.consent"] and "Pip Example" in d.violations[0].message
     booking["pupils"][0]["consent"] = "implied"
     assert decide("003-crossways", booking).allowed
+
+
+def test_every_refusal_says_what_to_change() -> None:
+    from bot.policy.messages import MESSAGES
+
+    refusals = {k: v for k, v in MESSAGES.items() if not k.startswith("req_")}
+    verbs = ("Choose", "Shorten", "Book", "Add", "Remove", "Enter", "Ask", "Sign in", "Turn", "Leave", "If the session")
+    for key, message in refusals.items():
+        last = re.split(r"(?<=\.) ", message)[-1]
+        assert last.startswith(verbs), (key, message)
