@@ -12,7 +12,7 @@ from typing import Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
-from bot.policy.model import Weekday
+from bot.policy.facts import Hours, PolicyFacts, Weekday
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "example" / "chaperone.toml"
 
@@ -94,6 +94,18 @@ class SchoolConfig(_Strict):
         if any(self.is_staff_email(i) for i in ids if i) or held:
             held.add("staff")
         return frozenset(held)
+
+    def policy_facts(self) -> PolicyFacts:
+        """What the rules engine needs to know about this school."""
+        h = self.school.hours
+        return PolicyFacts(
+            staff_domains=self.school.staff_domains,
+            pupil_domains=self.school.pupil_domains,
+            slt=self.roles.slt,
+            timezone=self.school.timezone,
+            hours=Hours(days=h.days, start=h.start, end=h.end) if h else None,
+            source=self.path or "school config",
+        )
 
     def is_staff_email(self, email: str | None) -> bool:
         return bool(email) and email.rsplit("@", 1)[-1].lower() in self.school.staff_domains  # type: ignore[union-attr]

@@ -90,7 +90,7 @@ def _try(args: argparse.Namespace) -> int:
             where = ".".join(str(x) for x in e["loc"]) or "booking"
             print(f"{args.booking}: {where}: {e['msg']}", file=sys.stderr)
         return 2
-    decision = evaluate(profile, school, booking, now)
+    decision = evaluate(profile, school.policy_facts(), booking, now)
     json.dump(decision.to_json(), sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0 if decision.allowed else 1

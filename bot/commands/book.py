@@ -21,6 +21,7 @@ from bot.sessions import workflow
 
 if TYPE_CHECKING:
     from bot.services import Services
+from bot.policy.model import ChatRule, RecordingRule
 
 FIELDS = ("title", "type", "reason", "date", "time", "duration", "pupils", "others", "recording", "chat")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -28,7 +29,7 @@ _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 def offers(profile: Any) -> tuple[bool, bool]:
     """(offer recording, offer chat): a choice appears only where the profile leaves one."""
-    rec, chat = profile.rule("recording"), profile.rule("chat")
+    rec, chat = profile.rule(RecordingRule), profile.rule(ChatRule)
     return (rec is not None and rec.mode == "slt_approval", chat is None or chat.mode == "during_session")
 
 
@@ -139,7 +140,7 @@ def register(router: Router) -> None:
     @router.verb("book.submit", roles=("staff",))
     async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
         booking = await parse_form(actor, action.data, services)
-        decision = evaluate(services.profile, services.school, booking, services.clock.now())
+        decision = evaluate(services.profile, services.school.policy_facts(), booking, services.clock.now())
         if not decision.allowed:
             values = {k: action.data.get(k) for k in FIELDS}
             return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations]))

@@ -6,78 +6,21 @@ from typing import Any
 
 from bot.policy import model as m
 from bot.policy.loader import bundled, bundled_ids
-from bot.policy.meeting import explain_settings
+from bot.policy.concerns import routing, tell_in_words
+from bot.policy.meeting import explain_settings, setting_in_words
+from bot.policy.messages import ALLEGATION_GUIDANCE, CONCERN_CASES
 
-AREAS: list[tuple[str, str]] = [
-    ("hours", "Days and hours"),
-    ("quiet_hours", "Quiet hours for messages to families"),
-    ("notice", "Notice"),
-    ("duration", "Maximum length"),
-    ("one_to_one", "1:1 sessions"),
-    ("group_size", "Group size"),
-    ("second_adult", "Second adult"),
-    ("consent", "Parental consent"),
-    ("staff_account", "Staff on school accounts"),
-    ("invite", "Who is invited"),
-    ("copy_slt", "SLT copied"),
-    ("tell_parents", "What parents are told"),
-    ("recording", "Recording"),
-    ("chat", "Meeting chat"),
-    ("lobby", "Lobby"),
-    ("presenters", "Who presents"),
-    ("microphones", "Microphones"),
-    ("cameras", "Cameras"),
-    ("breach", "When a session ends early"),
-]
+#: Each rule kind with its heading, in the order of the profile's rule union.
+AREAS: list[tuple[str, str]] = [(cls.kind_name(), cls.area) for cls in m.RULE_CLASSES]
 
 
-def summary(rule: Any) -> str:
-    k = rule.kind
-    if k == "hours":
-        return f"{', '.join(d.value.title() for d in rule.days)} {rule.start:%H:%M}–{rule.end:%H:%M}"
-    if k == "quiet_hours":
-        return f"no messages {rule.start:%H:%M}–{rule.end:%H:%M}"
-    if k == "notice":
-        return f"at least {rule.min_minutes} minutes"
-    if k == "duration":
-        return f"at most {rule.max_minutes} minutes"
-    if k == "one_to_one":
-        if not rule.allowed:
-            return "not allowed"
-        return "allowed for " + (", ".join(r.value for r in rule.reasons) if rule.reasons else "any reason")
-    if k == "group_size":
-        return f"at least {rule.min_pupils} pupils" + (f", at most {rule.max_pupils}" if rule.max_pupils else "")
-    if k == "second_adult":
-        return f"required: {rule.required}; qualifies: {', '.join(q.value for q in rule.qualifies)}"
-    if k == "consent":
-        return "accepted: " + ", ".join(c.value for c in rule.accept)
-    if k == "staff_account":
-        return "organiser's email on a staff domain"
-    if k == "invite":
-        return "parent's email" if rule.to == "parent_email" else "pupil's school account"
-    if k == "copy_slt":
-        return "SLT optional attendees"
-    if k == "tell_parents":
-        return f"({rule.when}) {rule.note}"
-    if k == "recording":
-        return {"forbidden": "forbidden", "automatic": "automatic", "slt_approval": "only with SLT approval"}[rule.mode]
-    if k == "chat":
-        return "off" if rule.mode == "disabled" else "may be on, during the session only"
-    if k == "lobby":
-        return f"bypass: {rule.bypass}; admit: {rule.admitters}"
-    if k == "presenters":
-        return str(rule.who)
-    if k == "microphones":
-        return "attendees may unmute" if rule.attendees_may_unmute else "locked on entry"
-    if k == "breach":
-        return f"on {', '.join(x.replace('_', ' ') for x in rule.reasons)}: {rule.note}"
-    if k == "cameras":
-        return "attendees may turn on" if rule.attendees_may_enable else "locked off"
-    return str(k)
+def summary(rule: m.RuleBase) -> str:
+    """A rule's setting in a few words (each rule kind says its own)."""
+    return rule.summary()
 
 
 def show(profile: m.Profile) -> str:
-    out = [f"{profile.id}: {profile.name}", f"source: {profile.source}   time zone: {profile.timezone}", "", "Rules:"]
+    out = [f"{profile.id}: {profile.name}", f"protocol: {profile.protocol}", f"source: {profile.source}   time zone: {profile.timezone}", "", "Rules:"]
     for r in profile.rules:
         out.append(f"  {r.id} [{r.kind}] {summary(r)}")
         out.append(f'      "{r.sentence}"')
@@ -85,6 +28,15 @@ def show(profile: m.Profile) -> str:
     out.append("Meeting settings:")
     for name, value, src in explain_settings(profile):
         out.append(f"  {name} = {value}   ({src})")
+        out.extend(f"      {sentence}" for sentence in setting_in_words(name, value))
+    out.append("")
+    out.append("Concern routing (who is told personally):")
+    for case, route in routing(profile):
+        channel = "the safeguarding channel is alerted" if route.channel else "never the safeguarding channel"
+        out.append(f"  {CONCERN_CASES[case]}: {tell_in_words(route)}; {channel}   ({route.rule})")
+        out.append(f'      "{route.sentence}"')
+        if route.named:
+            out.append(f'      and the {route.named.name}: "{route.named.text}"')
     for when in ("before", "during", "after"):
         items = [c for c in profile.checklist if c.when == when]
         if items:
@@ -115,18 +67,35 @@ def matrix() -> str:
         "the Chaperone baseline refuses a session in the past, a pupil with no consent on record where the",
         "profile has no consent rule, and recording where the profile does not provide for it.",
         "",
-        "| profile | protocol |",
-        "|---|---|",
+        "| profile | protocol | source |",
+        "|---|---|---|",
     ]
-    out += [f"| `{p.id}` | {_cell(p.name)} (`{p.source}`) |" for p in profiles]
+    out += [f"| `{p.id}` | {_cell(p.protocol)} | {_cell(p.name)} (`{p.source}`) |" for p in profiles]
     for kind, title in AREAS:
         out += ["", f"## {title}", "", "| profile | rule | setting | protocol sentence |", "|---|---|---|---|"]
         for p in profiles:
-            rules = p.rules_of(kind)
+            rules = p.rules_of(m.KINDS[kind])
             if not rules:
                 out.append(f"| `{p.id}` | – | – | – |")
             for r in rules:
                 out.append(f"| `{p.id}` | `{r.id}` | {_cell(summary(r))} | {_cell(r.sentence)} |")
+    out += [
+        "",
+        "## Concern routing",
+        "",
+        "Who `/concern` tells personally, by what the concern is about. A concern about an adult never goes to",
+        "the safeguarding channel; one naming the headteacher goes to the chair of governors instead, and one",
+        "naming the DSL bypasses the DSL and deputies. With every concern about an adult Chaperone shows:",
+        "",
+        *(f"- {g}" for g in ALLEGATION_GUIDANCE),
+        "",
+        "| profile | concern | told personally | safeguarding channel | rule | sentence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in profiles:
+        for case, route in routing(p):
+            cells = [f"`{p.id}`", CONCERN_CASES[case], tell_in_words(route), "alerted" if route.channel else "never", f"`{route.rule}`", f"{route.sentence} ({route.source.name})" + (f"; {route.named.text} ({route.named.name})" if route.named else "")]
+            out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out += ["", "## Meeting settings applied (Graph onlineMeeting)", "", "| setting | " + " | ".join(f"`{p.id}`" for p in profiles) + " |", "|---" * (len(profiles) + 1) + "|"]
     explained = [explain_settings(p) for p in profiles]
     for i, (name, _, _) in enumerate(explained[0]):

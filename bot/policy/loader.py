@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from bot.errors import ConfigError, NotFound
-from bot.policy.model import Profile
+from bot.policy.model import KINDS, Profile
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -85,11 +85,7 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
     return best
 
 
-_UNION_TAGS = {
-    "hours", "notice", "duration", "one_to_one", "group_size", "second_adult", "consent",
-    "staff_account", "invite", "copy_slt", "tell_parents", "recording", "chat", "lobby",
-    "presenters", "microphones", "cameras", "quiet_hours", "breach",
-}
+_UNION_TAGS = frozenset(KINDS)
 
 
 def problems_from(text: str, err: ValidationError) -> list[Problem]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.policy import model as m
 from bot.policy.booking import Booking
+from bot.policy.messages import SETTING_UNKNOWN, SETTING_WORDS
 
 DEFAULT = "chaperone default"
 
@@ -18,17 +20,14 @@ def explain_settings(profile: m.Profile, booking: Booking | None = None, *, reco
     entry and exit announced (keeps the register honest).
     """
 
-    def pick(kind: str) -> Any:
-        return profile.rule(kind)
+    lobby = profile.rule(m.LobbyRule)
+    presenters = profile.rule(m.PresentersRule)
+    chat = profile.rule(m.ChatRule)
+    rec = profile.rule(m.RecordingRule)
+    mic = profile.rule(m.MicrophoneRule)
+    cam = profile.rule(m.CameraRule)
 
-    lobby: m.LobbyRule | None = pick("lobby")
-    presenters: m.PresentersRule | None = pick("presenters")
-    chat: m.ChatRule | None = pick("chat")
-    rec: m.RecordingRule | None = pick("recording")
-    mic: m.MicrophoneRule | None = pick("microphones")
-    cam: m.CameraRule | None = pick("cameras")
-
-    def src(rule: m._Rule | None) -> str:
+    def src(rule: m.LobbyRule | m.PresentersRule | m.ChatRule | m.RecordingRule | m.MicrophoneRule | m.CameraRule | None) -> str:
         return rule.id if rule is not None else DEFAULT
 
     chat_asked = bool(booking and booking.chat)
@@ -51,6 +50,35 @@ def explain_settings(profile: m.Profile, booking: Booking | None = None, *, reco
         ("allowAttendeeToEnableMic", mic.attendees_may_unmute if mic else True, src(mic)),
         ("allowParticipantsToChangeName", False, DEFAULT),
         ("isEntryExitAnnounced", True, DEFAULT),
+    ]
+
+
+def _value_key(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def setting_in_words(name: str, value: Any) -> list[str]:
+    """One meeting setting (Graph name and value) as the sentence(s) a teacher reads."""
+    if name == "lobbyBypassSettings" and isinstance(value, dict):
+        out = setting_in_words(name, value.get("scope"))
+        if "isDialInBypassEnabled" in value:
+            out += setting_in_words("isDialInBypassEnabled", value["isDialInBypassEnabled"])
+        return out
+    words = SETTING_WORDS.get(name, {}).get(_value_key(value))
+    return [words] if words else [SETTING_UNKNOWN.format(name=name, value=_value_key(value))]
+
+
+def settings_in_words(settings: Mapping[str, Any]) -> list[str]:
+    """Meeting settings (an onlineMeeting body, or a session's stored settings) in a teacher's words."""
+    return [sentence for name, value in settings.items() for sentence in setting_in_words(name, value)]
+
+
+def explain_in_words(profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False) -> list[tuple[str, str]]:
+    """Each setting the session will have, in words, with the rule id that set it (or 'chaperone default')."""
+    return [
+        (sentence, src)
+        for name, value, src in explain_settings(profile, booking, recording_approved=recording_approved)
+        for sentence in setting_in_words(name, value)
     ]
 
 

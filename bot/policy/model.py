@@ -9,223 +9,54 @@ before, during or after the session.
 from __future__ import annotations
 
 import re
-from datetime import time
-from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.policy.booking import AdultRole, Consent, Reason
+from bot.policy.facts import Weekday
+from bot.policy.findings import Source
+from bot.policy.rules import (
+    KINDS,
+    RULE_CLASSES,
+    SINGLE_KINDS,
+    BreachRule,
+    CameraRule,
+    ChatRule,
+    ConcernRouteRule,
+    ConsentRule,
+    CopySltRule,
+    DurationRule,
+    GroupSizeRule,
+    HoursRule,
+    InviteRule,
+    LobbyRule,
+    MicrophoneRule,
+    NoticeRule,
+    OneToOneRule,
+    PresentersRule,
+    QuietHoursRule,
+    RecordingRule,
+    Rule,
+    SecondAdultRule,
+    StaffAccountRule,
+    TellParentsRule,
+    RuleBase,
+)
+
+__all__ = [
+    "KINDS", "RULE_CLASSES", "SINGLE_KINDS", "BreachRule", "CameraRule", "ChatRule", "ChecklistItem",
+    "ConcernRouteRule", "ConsentRule", "CopySltRule", "DurationRule", "GroupSizeRule", "HoursRule",
+    "InviteRule", "LobbyRule", "MicrophoneRule", "NoticeRule", "OneToOneRule", "PresentersRule",
+    "Profile", "QuietHoursRule", "RecordingRule", "Retention", "Rule", "RuleBase", "SecondAdultRule", "Source",
+    "StaffAccountRule", "TellParentsRule", "Weekday", "normalise_sentence",
+]
+
+R = TypeVar("R", bound=RuleBase)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Weekday(str, Enum):
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
-
-
-class Source(_Strict):
-    file: str
-    text: str
-
-
-RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
-
-
-class _Rule(_Strict):
-    id: RuleId
-    sentence: str = Field(min_length=3)
-    file: str | None = None
-
-    def source(self, default_file: str) -> Source:
-        return Source(file=self.file or default_file, text=self.sentence)
-
-
-class HoursRule(_Rule):
-    """Sessions start and end inside these days and local hours."""
-
-    kind: Literal["hours"]
-    days: tuple[Weekday, ...] = Field(min_length=1)
-    start: time
-    end: time
-
-    @model_validator(mode="after")
-    def _order(self) -> "HoursRule":
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
-
-
-class NoticeRule(_Rule):
-    """Bookings need this much notice (a booking in the past is always refused)."""
-
-    kind: Literal["notice"]
-    min_minutes: int = Field(ge=0)
-
-
-class DurationRule(_Rule):
-    kind: Literal["duration"]
-    max_minutes: int = Field(gt=0)
-
-
-class OneToOneRule(_Rule):
-    """Whether 1:1 sessions are allowed, and for which reasons (None: any reason)."""
-
-    kind: Literal["one_to_one"]
-    allowed: bool = True
-    reasons: tuple[Reason, ...] | None = None
-
-
-class GroupSizeRule(_Rule):
-    kind: Literal["group_size"]
-    min_pupils: int = Field(default=2, ge=1)
-    max_pupils: int | None = Field(default=None, ge=1)
-
-
-class SecondAdultRule(_Rule):
-    """A second adult must attend; who qualifies."""
-
-    kind: Literal["second_adult"]
-    required: Literal["always", "one_to_one", "group", "never"] = "always"
-    qualifies: tuple[AdultRole, ...] = Field(min_length=1)
-
-
-class ConsentRule(_Rule):
-    """Which parental consent states allow a pupil to be booked."""
-
-    kind: Literal["consent"]
-    accept: tuple[Consent, ...] = (Consent.SIGNED,)
-
-    @field_validator("accept")
-    @classmethod
-    def _never_none(cls, v: tuple[Consent, ...]) -> tuple[Consent, ...]:
-        if Consent.NONE in v:
-            raise ValueError("'none' cannot be an accepted consent state")
-        return v
-
-
-class StaffAccountRule(_Rule):
-    """Staff use school accounts: the organiser's (and a staff second adult's) email domain."""
-
-    kind: Literal["staff_account"]
-
-
-class InviteRule(_Rule):
-    """Who receives the invitation: the parent's email, or the pupil's school account."""
-
-    kind: Literal["invite"]
-    to: Literal["parent_email", "pupil_school_email"]
-
-
-class CopySltRule(_Rule):
-    """SLT are copied on the invitation (optional attendees) with the date and time."""
-
-    kind: Literal["copy_slt"]
-
-
-class TellParentsRule(_Rule):
-    """A plain sentence the invitation must carry, always or only for group sessions."""
-
-    kind: Literal["tell_parents"]
-    note: str = Field(min_length=3)
-    when: Literal["always", "group", "one_to_one"] = "always"
-
-
-class RecordingRule(_Rule):
-    kind: Literal["recording"]
-    mode: Literal["forbidden", "automatic", "slt_approval"]
-
-
-class ChatRule(_Rule):
-    """'disabled': no chat. 'during_session': teacher may allow chat, limited to the meeting."""
-
-    kind: Literal["chat"]
-    mode: Literal["disabled", "during_session"]
-
-
-class LobbyRule(_Rule):
-    kind: Literal["lobby"]
-    bypass: Literal["organizer", "invited", "organization"] = "organizer"
-    admitters: Literal["organizerAndCoOrganizers", "organizerAndCoOrganizersAndPresenters"] = (
-        "organizerAndCoOrganizers"
-    )
-
-
-class PresentersRule(_Rule):
-    kind: Literal["presenters"]
-    who: Literal["organizer", "roleIsPresenter"] = "organizer"
-
-
-class MicrophoneRule(_Rule):
-    """Attendees' microphones locked until staff allow them (Graph has no 'muted on entry')."""
-
-    kind: Literal["microphones"]
-    attendees_may_unmute: bool
-
-
-class CameraRule(_Rule):
-    kind: Literal["cameras"]
-    attendees_may_enable: bool
-
-
-class BreachRule(_Rule):
-    """What the teacher must do when a session ends early for one of these reasons."""
-
-    kind: Literal["breach"]
-    reasons: tuple[Literal["behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical"], ...] = Field(min_length=1)
-    note: str = Field(min_length=3)
-
-
-class QuietHoursRule(_Rule):
-    """No messages to families between start and end (local time); invitations wait."""
-
-    kind: Literal["quiet_hours"]
-    start: time
-    end: time
-
-
-Rule = Annotated[
-    Union[
-        HoursRule,
-        NoticeRule,
-        DurationRule,
-        OneToOneRule,
-        GroupSizeRule,
-        SecondAdultRule,
-        ConsentRule,
-        StaffAccountRule,
-        InviteRule,
-        CopySltRule,
-        TellParentsRule,
-        RecordingRule,
-        ChatRule,
-        LobbyRule,
-        PresentersRule,
-        MicrophoneRule,
-        CameraRule,
-        QuietHoursRule,
-        BreachRule,
-    ],
-    Field(discriminator="kind"),
-]
-
-#: Kinds a profile may hold at most once (two would contradict each other).
-SINGLE_KINDS = frozenset(
-    {
-        "hours", "notice", "duration", "one_to_one", "group_size", "second_adult", "consent",
-        "staff_account", "invite", "copy_slt", "recording", "chat", "lobby", "presenters",
-        "microphones", "cameras", "quiet_hours",
-    }
-)
 
 
 class ChecklistItem(_Strict):
@@ -234,8 +65,10 @@ class ChecklistItem(_Strict):
     sentence: str = Field(min_length=3)
     file: str | None = None
 
-    def source(self, default_file: str) -> Source:
-        return Source(file=self.file or default_file, text=self.sentence)
+    def source(self, default_file: str, title: str | None = None) -> Source:
+        if self.file:
+            return Source(file=self.file, text=self.sentence, title=self.file)
+        return Source(file=default_file, text=self.sentence, title=title)
 
 
 class Retention(_Strict):
@@ -249,6 +82,8 @@ class Retention(_Strict):
 class Profile(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     name: str = Field(min_length=3)
+    #: The protocol's own title, quoted from its source, so refusals can name it as a teacher knows it.
+    title: str = ""
     school: str = ""
     source: str = Field(min_length=1, description="seed file the sentences come from")
     timezone: str = "Europe/London"
@@ -277,16 +112,25 @@ class Profile(_Strict):
         twice = sorted({k for k in kinds if kinds.count(k) > 1})
         if twice:
             raise ValueError(f"rule kind(s) given more than once: {', '.join(twice)}")
+        routes = [r.about for r in self.rules if isinstance(r, ConcernRouteRule)]
+        if len(routes) != len(set(routes)):
+            raise ValueError("more than one concern_route rule for the same 'about'")
         return self
 
-    def rule(self, kind: str) -> _Rule | None:
-        return next((r for r in self.rules if r.kind == kind), None)
+    def rule(self, cls: type[R]) -> R | None:
+        """The profile's rule of this kind, if any (the first, for kinds allowed more than once)."""
+        return next((r for r in self.rules if isinstance(r, cls)), None)
 
-    def rules_of(self, kind: str) -> list[_Rule]:
-        return [r for r in self.rules if r.kind == kind]
+    def rules_of(self, cls: type[R]) -> list[R]:
+        return [r for r in self.rules if isinstance(r, cls)]
 
-    def source_of(self, rule: _Rule | ChecklistItem) -> Source:
-        return rule.source(self.source)
+    @property
+    def protocol(self) -> str:
+        """The protocol's name as a teacher knows it: its title, else the profile's name."""
+        return self.title or self.name
+
+    def source_of(self, rule: RuleBase | ChecklistItem) -> Source:
+        return rule.source(self.source, self.protocol)
 
 
 def normalise_sentence(text: str) -> str:

@@ -29,6 +29,7 @@ from bot.sessions.model import Closure, MeetingProblem, PersonRef, Requirement, 
 if TYPE_CHECKING:
     from bot.meetings.provider import Drift
     from bot.services import Services
+from bot.policy.model import InviteRule, RecordingRule
 
 log = logging.getLogger(__name__)
 SUBMISSIONS = "submissions"
@@ -181,8 +182,8 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
 
 def meeting_request(session: Session, services: Services) -> MeetingRequest:
     profile, school, b = services.profile, services.school, session.booking
-    invite = profile.rule("invite")
-    to_pupils = invite is not None and getattr(invite, "to", "") == "pupil_school_email"
+    invite = profile.rule(InviteRule)
+    to_pupils = invite is not None and invite.to == "pupil_school_email"
     attendees = []
     for p in b.pupils:
         if to_pupils and p.school_email:
@@ -216,7 +217,7 @@ async def schedule(ref: str, services: Services) -> None:
     if session.state is not State.CONFIRMED:
         return
     request = meeting_request(session, services)
-    until = quiet_until(services.profile, services.school, _now(services))
+    until = quiet_until(services.profile, services.school.policy_facts(), _now(services))
     if until is not None:  # the protocol's quiet hours: invitations to families wait
         def hold(s: Session) -> None:
             s.problem = MeetingProblem(code="quiet_hours", until=until)
@@ -332,7 +333,7 @@ def needs_recording_decision(session: Session) -> bool:
 
 
 def recording_sentence(services: Services) -> str:
-    rule = services.profile.rule("recording")
+    rule = services.profile.rule(RecordingRule)
     return rule.sentence if rule is not None else ""
 
 

@@ -226,7 +226,7 @@ async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
     from bot.policy.engine import quiet_until
 
     harness.services.clock.at = datetime(2026, 11, 23, 19, 30, tzinfo=timezone.utc)  # 19:30 in London
-    until = quiet_until(harness.services.profile, harness.services.school, harness.services.clock.now())
+    until = quiet_until(harness.services.profile, harness.services.school.policy_facts(), harness.services.clock.now())
     assert until is not None and until.isoformat() == "2026-11-24T07:00:00+00:00"
     reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"})
     assert "creating the Teams meeting" in card_text(reply.replace)

@@ -36,4 +36,4 @@ def base() -> dict[str, Any]:
 
 
 def decide(profile_id: str, booking: dict[str, Any], now: datetime = NOW) -> Decision:
-    return evaluate(bundled(profile_id), SCHOOL, Booking.model_validate(booking), now)
+    return evaluate(bundled(profile_id), SCHOOL.policy_facts(), Booking.model_validate(booking), now)

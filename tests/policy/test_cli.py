@@ -34,6 +34,14 @@ def test_show_prints_rules_with_sentences_and_checklists(capsys: pytest.CaptureF
     assert "Checklist, before the session:" in out and "Checklist, after the session:" in out
 
 
+def test_show_lists_the_concern_routing_with_its_sentences(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "show", "002-lobby-two-staff"]) == 0
+    out = capsys.readouterr().out
+    assert "A concern about a child or family: the headteacher; the safeguarding channel is alerted   (002.concern-child)" in out
+    assert "A concern about the headteacher: the chair of governors; never the safeguarding channel" in out
+    assert "inform the headteacher immediately and record it on CPOMS." in out
+
+
 def test_show_unknown_profile_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "show", "999-nope"]) == 2
     assert "000-two-staff" in capsys.readouterr().err
@@ -58,8 +66,12 @@ def test_try_refused_exits_1_with_rule_and_sentence(tmp_path: Path, capsys: pyte
     assert out["violations"] == [
         {
             "rule": "000.chat-off",
-            "message": "Meeting chat must be off under your school's protocol.",
-            "source": {"file": "000_915df2ef5569bdfd.txt", "text": "Make sure the chat function is turned off for the session."},
+            "message": "Meeting chat must be off under your school's protocol. Turn meeting chat off.",
+            "source": {
+                    "file": "000_915df2ef5569bdfd.txt",
+                    "text": "Make sure the chat function is turned off for the session.",
+                    "title": "Code of conduct for school staff delivering 1:1 or small group zoom sessions",
+                },
         }
     ]
 

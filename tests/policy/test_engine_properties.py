@@ -47,8 +47,8 @@ def test_engine_never_raises_and_is_deterministic(raw: dict, now: datetime, pid:
         booking = Booking.model_validate(raw)
     except ValidationError:
         return  # malformed bookings are refused before the engine (exit 2 / an error card)
-    first = evaluate(bundled(pid), SCHOOL, booking, now)
-    second = evaluate(bundled(pid), SCHOOL, booking, now)
+    first = evaluate(bundled(pid), SCHOOL.policy_facts(), booking, now)
+    second = evaluate(bundled(pid), SCHOOL.policy_facts(), booking, now)
     assert first == second
     assert first.allowed is (not first.violations)
     for v in first.violations:
