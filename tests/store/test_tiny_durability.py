@@ -52,8 +52,8 @@ async def test_damage_inside_the_journal_is_reported(tmp_path: Path) -> None:
     await s.close()
     log = tmp_path / "sessions" / "hot.log"
     lines = log.read_text().splitlines(keepends=True)
-    log.write_text(lines[0].replace("S-1", "S-X") + lines[1])  # checksum no longer matches
-    with pytest.raises(StoreCorrupt, match="line 1"):
+    log.write_text(lines[0] + lines[1].replace("S-1", "S-X") + lines[2])  # after the header: checksum no longer matches
+    with pytest.raises(StoreCorrupt, match="line 2"):
         await TinyStore(tmp_path).get("sessions", "S-2")
 
 
