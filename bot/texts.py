@@ -155,3 +155,4 @@ STORE_TOO_LARGE_HINT = "Shorten the longest text you entered and try again."
 STORE_CORRUPT_HINT = ("Stop Chaperone, restore that file (or the whole data folder) from the latest backup, "
                       "then run `chaperone store check` until it reports the store healthy. Chaperone does not start on a damaged store.")
 STORE_REIMPORTED = "The consent registry was re-imported while this was being saved. Nothing was stored; please try again."
+STORE_NOT_STARTING = "The store is damaged, so Chaperone does not start (it never starts with records missing)."
