@@ -80,6 +80,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def sync(fd: int) -> None:
+    """fsync, as one named step (fault-injection tests replace it)."""
+    os.fsync(fd)
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Replace ``path`` with ``data`` durably: the old content or the new, never a mix."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -232,7 +237,7 @@ class Journal:
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
             write_all(fd, line_of(entry))
-            os.fsync(fd)
+            sync(fd)
         except OSError:
             self._roll_back(fd, start)
             raise
