@@ -193,6 +193,7 @@ class _Table:
         self._keys_sig: tuple[int, int] | None = None
         self.manifest: set[str] = set()
         self.legacy = False
+        self.has_manifest = False
         self.tails: dict[str, list[int]] = {}
         self._meta_sig: tuple[tuple[int, int], tuple[int, int]] | None = None
 
@@ -212,6 +213,7 @@ class _Table:
             if not isinstance(files, list):
                 raise corrupt(f"The store manifest {self.folder / MANIFEST} is damaged; Chaperone has not changed it.")
             self.manifest, self.legacy = {str(f) for f in files}, False
+        self.has_manifest = manifest is not None
         try:
             tails = read_json_file(self.folder / TAILS)
         except StoreCorrupt:
@@ -226,7 +228,7 @@ class _Table:
         files = sorted(self.manifest | {name})
         atomic_write(self.folder / MANIFEST, json.dumps({"format": FORMAT, "files": files}, indent=1))
         self.manifest = set(files)
-        self._meta_sig = None
+        self._meta_seen()
 
     def check_tail(self, journal: Journal) -> None:
         seen = self.tails.get(journal.path.name)
@@ -248,7 +250,12 @@ class _Table:
                 os.close(fd)
         except OSError as exc:
             log.warning("journal length not recorded file=%s error=%s", self.folder / TAILS, type(exc).__name__)
-        self._meta_sig = None
+        self._meta_seen()
+
+    def _meta_seen(self) -> None:
+        """Our own manifest and tails writes need no re-reading."""
+        if self._meta_sig is not None:
+            self._meta_sig = (_stat(self.folder / MANIFEST), _stat(self.folder / TAILS))
 
     # --- loading ------------------------------------------------------------------------
     def refresh(self, listed: bool) -> None:
@@ -488,7 +495,7 @@ class TinyStore:
                 fd = None  # a read-only copy: no writer can be running on it
         try:
             table.refresh(listed)
-            if write and (table.legacy or not (table.folder / MANIFEST).exists()):
+            if write and (table.legacy or not table.has_manifest):
                 if table.legacy:
                     table.upgrade()
                 else:
