@@ -233,7 +233,7 @@ class _Table:
     def check_tail(self, journal: Journal) -> None:
         seen = self.tails.get(journal.path.name)
         if seen and journal.gen == seen[0] and journal.size < seen[1]:
-            raise corrupt(f"The journal {journal.path} ends early: {journal.size} bytes where {seen[1]} were acknowledged, so it was cut or replaced; Chaperone has not changed it.")
+            raise corrupt(f"The journal {journal.path} ends early: {journal.size} bytes where {seen[1]} were acknowledged, so it was cut or replaced; Chaperone has not changed it. (If you restored it from a backup on purpose, restore the whole folder, or delete {self.folder / TAILS}.)")
 
     def note_tail(self, journal: Journal) -> None:
         """Record the journal's acknowledged length (no fsync: after a power cut the check is only weaker)."""
@@ -496,10 +496,10 @@ class TinyStore:
         try:
             table.refresh(listed)
             if write and (table.legacy or not table.has_manifest):
+                self._list_table(None)  # store.json exists before any table manifest
                 if table.legacy:
                     table.upgrade()
                 else:
-                    self._list_table(None)
                     atomic_write(table.folder / MANIFEST, json.dumps({"format": FORMAT, "files": []}, indent=1))
                     table._meta_sig = None
                 table.refresh(False)
