@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, unquote
 
 import json
@@ -223,7 +223,7 @@ class AzureTableStore:
         if chunk:
             await client.submit_transaction(chunk)
 
-    async def _drop_partitions(self, client: TableClient, doomed: Any) -> None:
+    async def _drop_partitions(self, client: TableClient, doomed: Callable[[str], bool]) -> None:
         """Delete every record partition ``doomed(name)`` picks (housekeeping: failures are left for next time)."""
         try:
             by_part: dict[str, list[tuple[str, dict[str, Any]]]] = {}

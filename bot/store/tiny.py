@@ -66,7 +66,7 @@ def partition_of(doc: Mapping[str, Any]) -> str:
 
 
 def hot_only(where: Mapping[str, Any] | None) -> bool:
-    return bool(where) and (where.get("open") is True or where.get("pending") is True)  # type: ignore[union-attr]
+    return where is not None and (where.get("open") is True or where.get("pending") is True)
 
 
 def _corrupt_missing(path: Path, what: str = "file") -> StoreCorrupt:
@@ -482,6 +482,7 @@ class TinyStore:
             raise corrupt(f"The store folder {table.folder} is missing ({STORE_FILE} lists it); Chaperone has not changed anything.")
         fd: int | None = None
         if write:
+            private_dir(self._dir)
             private_dir(table.folder)
             fd = open_private(table.folder / LOCK, os.O_RDWR | os.O_CREAT)
             fcntl.flock(fd, fcntl.LOCK_EX)
