@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -156,11 +156,15 @@ async def test_real_import_under_injected_enospc_is_all_or_none_and_never_replay
 
 
 @pytest.fixture
-def read_only_copy(tmp_path: Path) -> Iterator[tuple[Path, list[str], Path]]:
+async def read_only_copy(tmp_path: Path) -> AsyncIterator[tuple[Path, list[str], Path]]:
     """A populated data folder with no write bits; as root the CLI runs without the capabilities that
     override file modes (setpriv), so the folder is as read-only to it as to any other user."""
     data = tmp_path / "data"
     assert _chaperone(["consent", "import", str(_csv(tmp_path / "a.csv", 20, "2026-09-01"))], data).returncode == 0
+    s = TinyStore(data)  # and an audit trail (sessions are covered by the export's own tests)
+    for i in range(3):
+        await s.append("audit", {"at": f"2026-11-23T09:0{i}:00+00:00", "who": "cli:test", "action": "concern.exported", "record": "*", "detail": "", "day": "2026-11-23"})
+    await s.close()
     for p in [data, *data.rglob("*")]:
         os.chmod(p, 0o500 if p.is_dir() else 0o400)
     prefix: list[str] = []
@@ -186,5 +190,5 @@ def test_read_only_cli_commands_work_on_a_read_only_folder(read_only_copy: tuple
     errors = run.stderr.split("=== end")
     assert codes[0] != "0" and "read-only" in errors[0] and "Nothing was stored" in errors[0], errors[0]
     assert codes[1:] == ["0"] * 5, run.stdout + run.stderr
-    assert "20 pupil(s)" in run.stdout
+    assert "20 pupil(s)" in run.stdout and "3 entries" in run.stdout
     assert sorted((str(p), p.stat().st_mtime_ns) for p in data.rglob("*")) == before
