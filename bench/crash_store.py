@@ -4,8 +4,9 @@ that every write it had acknowledged is there and the store opens.
     .venv/bin/python bench/crash_store.py [--rounds 200] [--seed 1]
 
 Each round starts a child process that inserts sessions, closes some (moving them to their
-month's partition, the riskiest write), upserts a hot record and appends audit entries, printing
-each key only after the store acknowledged it. The parent kills the child after a random delay,
+month's partition, the riskiest write), upserts a hot record, appends audit entries and every
+fifth step rewrites a 300-row registry in one batch (``upsert_many``, as the consent import does),
+printing each key only after the store acknowledged it. A batch must be found whole or not at all. The parent kills the child after a random delay,
 reopens the store, and checks every acknowledged key and value. Prints the totals; exits 1 on any
 loss or unreadable store.
 """
@@ -46,6 +47,9 @@ async def main(folder, start):
         print(json.dumps(["upsert", "channel:safeguarding", i]), flush=True)
         k = await s.append("audit", {"record": key, "n": i, "day": "2026-11-25"})
         print(json.dumps(["append", k, i]), flush=True)
+        if i % 5 == 0:
+            await s.upsert_many("consents", {f"pupil {p:03d}": {"n": i, "p": p} for p in range(300)})
+            print(json.dumps(["batch", "consents", i]), flush=True)
         i += 1
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2])))
@@ -59,7 +63,7 @@ async def verify(folder: Path, acked: list[list]) -> list[str]:
     s = TinyStore(folder)
     try:
         expected: dict[str, dict] = {}
-        last_upsert = -1
+        last_upsert = last_batch = -1
         appended = set()
         for op, key, n in acked:
             if op == "insert":
@@ -68,6 +72,8 @@ async def verify(folder: Path, acked: list[list]) -> list[str]:
                 expected[key] = {"open": False, "n": n, "closed": True}
             elif op == "upsert":
                 last_upsert = n
+            elif op == "batch":
+                last_batch = n
             else:
                 appended.add(key)
         for key, want in expected.items():
@@ -81,6 +87,12 @@ async def verify(folder: Path, acked: list[list]) -> list[str]:
         conv = await s.get("conversations", "channel:safeguarding")
         if last_upsert >= 0 and (conv is None or conv.doc["n"] < last_upsert):
             problems.append(f"upsert {last_upsert} lost: {conv and conv.doc}")
+        rows = await s.query("consents")
+        batches = {r.doc["n"] for r in rows}
+        if rows and (len(rows) != 300 or len(batches) != 1):
+            problems.append(f"a batch is torn: {len(rows)} rows from batches {sorted(batches)[:5]}")
+        elif last_batch >= 0 and (not rows or min(batches) < last_batch):
+            problems.append(f"batch {last_batch} lost: found {sorted(batches)}")
         audit = {r.key for r in await s.query("audit")}
         problems += [f"audit {k} lost" for k in appended - audit]
         opened = {r.key for r in await s.query("sessions", {"open": True})}
@@ -126,7 +138,8 @@ def main() -> int:
             failures += 1
             print(f"round {r}: " + "; ".join(problems[:5]), file=sys.stderr)
     writes = len(acked)
-    print(f"crash test: {a.rounds} rounds, {writes} acknowledged writes, {failures} rounds with a lost write or unreadable store ({time.monotonic() - t0:.0f} s)")
+    batches = sum(1 for x in acked if x[0] == "batch")
+    print(f"crash test: {a.rounds} rounds, {writes} acknowledged writes ({batches} batches of 300 rows), {failures} rounds with a lost write or unreadable store ({time.monotonic() - t0:.0f} s)")
     return 1 if failures else 0
 
 

@@ -110,9 +110,8 @@ class ConsentRegistry:
         self._store = store
 
     async def import_records(self, records: list[ConsentRecord]) -> int:
-        for r in records:
-            await self._store.upsert(TABLE, r.key, r.model_dump(mode="json"))
-        return len(records)
+        """Store every row as one atomic write: a crash or a full disk leaves all of them or none."""
+        return await self._store.upsert_many(TABLE, {r.key: r.model_dump(mode="json") for r in records})
 
     async def all(self) -> list[ConsentRecord]:
         return [ConsentRecord.model_validate(r.doc) for r in await self._store.query(TABLE)]

@@ -175,3 +175,16 @@ def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> st
     reason = error or "unknown"
     detail = " ".join(x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x)
     return MEETING_FAILED.format(error=detail)
+# The store (bot/store/): what a teacher reads when a write or read failed, and what an admin reads about damage.
+STORE_DISK_FULL = "Chaperone could not save this because the server's disk is full. Nothing was stored."
+STORE_READ_ONLY = "Chaperone could not save this because its data folder is read-only. Nothing was stored."
+STORE_WRITE_FAILED = "Chaperone could not save this (the server reported {error}). Nothing was stored."
+STORE_READ_FAILED = "Chaperone could not read its records (the server reported {error}). Nothing was changed."
+STORE_FAILED_HINT = "Try again in a few minutes. If it keeps happening, tell your IT team the reference below."
+STORE_CLOSED = "Chaperone is shutting down and did not store this. Nothing was stored; try again in a minute."
+STORE_TOO_LARGE = "This record is too large to store ({size} characters; the most is {limit}). Nothing was stored."
+STORE_TOO_LARGE_HINT = "Shorten the longest text you entered and try again."
+STORE_CORRUPT_HINT = ("Stop Chaperone, restore that file (or the whole data folder) from the latest backup, "
+                      "then run `chaperone store check` until it reports the store healthy. Chaperone does not start on a damaged store.")
+STORE_REIMPORTED = "The consent registry was re-imported while this was being saved. Nothing was stored; please try again."
+STORE_NOT_STARTING = "The store is damaged, so Chaperone does not start (it never starts with records missing)."

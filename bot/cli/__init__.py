@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot's HTTP server (/api/messages, /healthz)")
     serve.set_defaults(func=_serve)
     policy_cli.register(sub)
-    for name in ("consent", "register", "concern", "audit", "meetings"):
+    for name in ("consent", "register", "concern", "audit", "meetings", "store"):
         try:
             module = __import__(f"bot.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError:
@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.app import run
+    from bot.cli.store import refuse_if_damaged
+    from bot.config import Settings
+
+    if refuse_if_damaged(Settings.from_env()):
+        return EXIT_REFUSED
 
     run()
     return EXIT_OK

@@ -6,12 +6,39 @@ document with ``"open": False`` and ``"day": "YYYY-MM-DD"`` is history: implemen
 it out of the hot set (the second-adult request lives on its session record). Every write returns a new
 ``etag``; ``replace`` with a stale etag raises :class:`bot.errors.Conflict`, which is how two
 instances (or two clicks) can never both win the same second-adult request.
+
+Every single ``insert``/``replace``/``upsert`` is one atomic durable write (TinyStore: one journal
+line and one fsync; Azure Tables: one entity operation), so a record's state change, its applied
+idempotency keys and its owed jobs belong in one document. ``upsert_many`` writes many records
+all or none. A document may serialise to at most :data:`MAX_DOC_CHARS` characters of JSON (the
+Azure store spreads it over several 64 KiB properties); a larger one is refused with StoreError
+before anything is written. A document with ``"pending": True`` stays hot, so the query
+``where={"pending": True}`` is cheap on both stores.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, runtime_checkable
+
+from bot import texts
+from bot.errors import StoreError
+
+#: The largest document (characters of compact JSON) either store takes: 12 Azure properties of 16,000 characters.
+MAX_DOC_CHARS = 192_000
+
+
+def doc_json(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def check_size(key: str, doc: Mapping[str, Any]) -> str:
+    """The document's JSON, or StoreError when it is larger than both stores take."""
+    text = doc_json(doc)
+    if len(text) > MAX_DOC_CHARS:
+        raise StoreError(texts.STORE_TOO_LARGE.format(size=len(text), limit=MAX_DOC_CHARS), hint=texts.STORE_TOO_LARGE_HINT)
+    return text
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,10 @@ class Store(Protocol):
 
     async def upsert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
         """Create or overwrite, last writer wins (for conversation references and the like)."""
+
+    async def upsert_many(self, table: str, docs: Mapping[str, dict[str, Any]]) -> int:
+        """Create or overwrite every document as one atomic write: after a crash or an error, all
+        are stored or none are. For tables of hot records written whole (the consent registry)."""
 
     async def delete(self, table: str, key: str) -> None:
         """Remove if present."""

@@ -1,40 +1,60 @@
 """AzureTableStore: the Store on Azure Table Storage (or Cosmos DB's Table API), for several instances.
 
 Each logical table is one Azure table (``chaperone<name>``); a record is one entity in partition
-``c`` whose ``doc`` property holds the document as JSON (Azure limits a property to 64 KiB and an
-entity to 1 MiB; Chaperone's largest documents, concerns, stay well under that). Top-level scalar
-fields are copied into ``f_<name>`` properties so ``where`` and ``days`` filter on the server.
-Optimistic concurrency uses the entity ETag: a replace with a stale ETag is refused by the service
-(HTTP 412) and becomes :class:`bot.errors.Conflict`, so two bot instances can never both accept
-the same second-adult request.
+``c`` whose ``doc`` property holds the document as JSON. Azure limits a string property to 64 KiB
+(32,000 UTF-16 units) and an entity to 1 MiB, so a long document is spread over ``doc``, ``doc1``,
+``doc2``... of at most 16,000 characters each (64,000 bytes even if every character needs two
+UTF-16 units), up to :data:`bot.store.base.MAX_DOC_CHARS`; a larger one is refused before any
+write. Top-level scalar fields are copied into ``f_<name>`` properties so ``where`` and ``days``
+filter on the server. Optimistic concurrency uses the entity ETag: a replace with a stale ETag is
+refused by the service (HTTP 412) and becomes :class:`bot.errors.Conflict`, so two bot instances
+can never both accept the same second-adult request.
+
+Batch writes (``upsert_many``, the consent import) must be all or none, but an entity-group
+transaction holds at most 100 operations. So a *generational* table (``consents``) keeps its rows
+in a partition named by a pointer entity (``meta``/``current``): an import copies the current rows
+and the new ones into a fresh partition ``g<generation>-<id>`` (in transactions of up to 100), then
+flips the pointer with one ETag-checked replace, the commit point. Readers read the pointer first,
+so they see the old generation or the new one whole; a crash before the flip leaves an orphan
+partition nobody reads. Partitions older than the previous generation are deleted by the next
+import (the previous one is kept for readers that read the pointer just before the flip).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import quote, unquote
+
+import json
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from bot import texts
 from bot.errors import Conflict, NotFound, StoreError
-from bot.store.base import Record
+from bot.store.base import Record, check_size
 
 PARTITION = "c"
+META, POINTER = "meta", "current"
+GENERATIONAL = ("consents",)
 _MAX_INDEXED = 1024  # longer strings are not copied into filterable properties
+_PART_CHARS = 16_000  # characters of JSON per doc property (<= 64,000 bytes in UTF-16)
+_TX_OPS, _TX_CHARS = 100, 2_000_000  # an entity-group transaction: at most 100 operations and 4 MiB
 
 
 def _row(key: str) -> str:
     return quote(key, safe="")  # RowKey may not contain / \\ # ? or control characters
 
 
-def _entity(key: str, doc: Mapping[str, Any]) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": _row(key), "doc": json.dumps(doc, ensure_ascii=False, separators=(",", ":"))}
+def _entity(key: str, doc: Mapping[str, Any], partition: str = PARTITION) -> dict[str, Any]:
+    text = check_size(key, doc)
+    entity: dict[str, Any] = {"PartitionKey": partition, "RowKey": _row(key)}
+    for i in range(0, max(len(text), 1), _PART_CHARS):
+        entity["doc" if i == 0 else f"doc{i // _PART_CHARS}"] = text[i:i + _PART_CHARS]
     for name, value in doc.items():
         if isinstance(value, bool) or isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= _MAX_INDEXED):
             if name.isidentifier():
@@ -42,16 +62,37 @@ def _entity(key: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     return entity
 
 
+def _doc_text(entity: Mapping[str, Any]) -> str:
+    parts, i = [str(entity["doc"])], 1
+    while f"doc{i}" in entity:
+        parts.append(str(entity[f"doc{i}"]))
+        i += 1
+    return "".join(parts)
+
+
 def _record(entity: Mapping[str, Any]) -> Record:
     etag = entity.metadata["etag"] if hasattr(entity, "metadata") else entity["etag"]
-    return Record(key=unquote(entity["RowKey"]), doc=json.loads(entity["doc"]), etag=str(etag))
+    return Record(key=unquote(entity["RowKey"]), doc=json.loads(_doc_text(entity)), etag=str(etag))
+
+
+def _generation(partition: str) -> int:
+    """g00000003-ab12cd34 -> 3; the original partition ``c`` is generation 0."""
+    try:
+        return int(partition[1:].split("-", 1)[0]) if partition.startswith("g") else 0
+    except ValueError:
+        return 0
+
+
+def _write_failed(exc: AzureError) -> StoreError:
+    return StoreError(texts.STORE_WRITE_FAILED.format(error=f"Azure Table Storage: {type(exc).__name__}"), hint=texts.STORE_FAILED_HINT)
 
 
 class AzureTableStore:
-    def __init__(self, connection_string: str, *, prefix: str = "chaperone") -> None:
+    def __init__(self, connection_string: str, *, prefix: str = "chaperone", generational: tuple[str, ...] = GENERATIONAL) -> None:
         self._service = TableServiceClient.from_connection_string(connection_string)
         self._prefix = prefix
         self._clients: dict[str, TableClient] = {}
+        self._generational = frozenset(generational)
 
     async def _table(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -64,10 +105,30 @@ class AzureTableStore:
             client = self._clients[name] = self._service.get_table_client(table_name)
         return client
 
+    async def _pointer(self, client: TableClient) -> Mapping[str, Any] | None:
+        try:
+            return await client.get_entity(META, POINTER)  # type: ignore[no-any-return]
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise StoreError(f"Azure Table Storage did not answer ({type(exc).__name__}).") from exc
+
+    async def _partition(self, table: str, client: TableClient) -> str:
+        """The partition holding the table's records now (generational tables: the pointer's)."""
+        if table not in self._generational:
+            return PARTITION
+        pointer = await self._pointer(client)
+        return str(pointer["part"]) if pointer else PARTITION
+
+    async def _moved(self, table: str, client: TableClient, part: str) -> bool:
+        """After a single write to a generational table: did an import flip the pointer meanwhile?"""
+        return table in self._generational and await self._partition(table, client) != part
+
     async def get(self, table: str, key: str) -> Record | None:
         client = await self._table(table)
+        part = await self._partition(table, client)
         try:
-            return _record(await client.get_entity(PARTITION, _row(key)))
+            return _record(await client.get_entity(part, _row(key)))
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
@@ -75,46 +136,122 @@ class AzureTableStore:
 
     async def insert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
         client = await self._table(table)
+        part = await self._partition(table, client)
         try:
-            meta = await client.create_entity(_entity(key, doc))
+            meta = await client.create_entity(_entity(key, doc, part))
         except ResourceExistsError as exc:
             raise Conflict(f"A record {key} already exists.") from exc
         except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not accept the write ({type(exc).__name__}).") from exc
+            raise _write_failed(exc) from exc
+        if await self._moved(table, client, part):
+            raise Conflict(texts.STORE_REIMPORTED)
         return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
 
     async def replace(self, table: str, key: str, doc: dict[str, Any], *, etag: str) -> Record:
         client = await self._table(table)
+        part = await self._partition(table, client)
         try:
-            meta = await client.update_entity(_entity(key, doc), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified)
+            meta = await client.update_entity(_entity(key, doc, part), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError as exc:
             raise Conflict(f"Record {key} was changed by someone else.") from exc
         except ResourceNotFoundError as exc:
             raise NotFound(f"No record {key}.") from exc
         except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not accept the write ({type(exc).__name__}).") from exc
+            raise _write_failed(exc) from exc
+        if await self._moved(table, client, part):
+            raise Conflict(texts.STORE_REIMPORTED)
         return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
 
     async def upsert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
         client = await self._table(table)
+        for _ in range(5):
+            part = await self._partition(table, client)
+            try:
+                meta = await client.upsert_entity(_entity(key, doc, part), mode=UpdateMode.REPLACE)
+            except AzureError as exc:
+                raise _write_failed(exc) from exc
+            if not await self._moved(table, client, part):
+                return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
+        raise Conflict(texts.STORE_REIMPORTED)
+
+    async def upsert_many(self, table: str, docs: Mapping[str, dict[str, Any]]) -> int:
+        """Write a new generation (current rows + ``docs``) and flip the pointer to it: all or none."""
+        if table not in self._generational:
+            raise ValueError(f"upsert_many needs a generational table ({', '.join(sorted(self._generational))}), not {table}")
+        if not docs:
+            return 0
+        client = await self._table(table)
+        for _ in range(3):
+            pointer = await self._pointer(client)
+            old = str(pointer["part"]) if pointer else PARTITION
+            gen = _generation(old) + 1
+            new = f"g{gen:08d}-{uuid.uuid4().hex[:8]}"
+            try:
+                rows: dict[str, dict[str, Any]] = {}
+                async for e in client.query_entities("PartitionKey eq @pk", parameters={"pk": old}):
+                    rows[e["RowKey"]] = {**{k: v for k, v in e.items()}, "PartitionKey": new}
+                for key, doc in docs.items():
+                    rows[_row(key)] = _entity(key, doc, new)
+                await self._transact(client, [("upsert", row) for row in rows.values()])
+                flip = {"PartitionKey": META, "RowKey": POINTER, "part": new, "gen": gen}
+                if pointer is None:
+                    await client.create_entity(flip)
+                else:
+                    await client.update_entity(flip, mode=UpdateMode.REPLACE, etag=pointer.metadata["etag"], match_condition=MatchConditions.IfNotModified)  # type: ignore[attr-defined]
+            except (ResourceExistsError, ResourceModifiedError):
+                await self._drop_partitions(client, lambda p: p == new)  # another import won: ours is an orphan
+                continue
+            except AzureError as exc:
+                await self._drop_partitions(client, lambda p: p == new)
+                raise _write_failed(exc) from exc
+            await self._drop_partitions(client, lambda p: _generation(p) < gen - 1)
+            return len(docs)
+        raise Conflict(texts.STORE_REIMPORTED)
+
+    @staticmethod
+    async def _transact(client: TableClient, ops: list[tuple[str, dict[str, Any]]]) -> None:
+        """Run ``ops`` (one partition) as entity-group transactions of up to 100 operations and ~4 MiB."""
+        chunk: list[tuple[str, dict[str, Any]]] = []
+        size = 0
+        for op in ops:
+            weight = sum(len(v) for v in op[1].values() if isinstance(v, str)) + 200
+            if chunk and (len(chunk) == _TX_OPS or size + weight > _TX_CHARS):
+                await client.submit_transaction(chunk)
+                chunk, size = [], 0
+            chunk.append(op)
+            size += weight
+        if chunk:
+            await client.submit_transaction(chunk)
+
+    async def _drop_partitions(self, client: TableClient, doomed: Callable[[str], bool]) -> None:
+        """Delete every record partition ``doomed(name)`` picks (housekeeping: failures are left for next time)."""
         try:
-            meta = await client.upsert_entity(_entity(key, doc), mode=UpdateMode.REPLACE)
-        except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not accept the write ({type(exc).__name__}).") from exc
-        return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
+            by_part: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            async for e in client.query_entities("PartitionKey ne @meta", parameters={"meta": META}, select=["PartitionKey", "RowKey"]):
+                if doomed(e["PartitionKey"]):
+                    by_part.setdefault(e["PartitionKey"], []).append(("delete", {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]}))
+            for ops in by_part.values():
+                await self._transact(client, ops)
+        except AzureError:
+            pass
 
     async def delete(self, table: str, key: str) -> None:
         client = await self._table(table)
-        try:
-            await client.delete_entity(PARTITION, _row(key))
-        except ResourceNotFoundError:
-            return
-        except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not accept the delete ({type(exc).__name__}).") from exc
+        for _ in range(5):
+            part = await self._partition(table, client)
+            try:
+                await client.delete_entity(part, _row(key))
+            except ResourceNotFoundError:
+                pass
+            except AzureError as exc:
+                raise StoreError(f"Azure Table Storage did not accept the delete ({type(exc).__name__}).") from exc
+            if not await self._moved(table, client, part):
+                return
+        raise Conflict(texts.STORE_REIMPORTED)
 
     async def query(self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None) -> list[Record]:
         client = await self._table(table)
-        clauses, params = [f"PartitionKey eq @pk"], {"pk": PARTITION}
+        clauses, params = ["PartitionKey eq @pk"], {"pk": await self._partition(table, client)}
         for i, (name, value) in enumerate((where or {}).items()):
             clauses.append(f"f_{name} eq @w{i}")
             params[f"w{i}"] = value

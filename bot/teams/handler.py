@@ -13,6 +13,7 @@ from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Reply
+from bot.errors import ChaperoneError
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
 
@@ -65,10 +66,16 @@ class ChaperoneBot:
             await self.messenger.remember(f"user:{activity.from_property.aad_object_id}", where, user_id=activity.from_property.id, bot_id=bot_id)
 
     async def _remember(self, actor: Actor, activity: Activity) -> None:
+        """Keep the conversation reference current. A failed write (disk full, read-only store) is
+        logged and the turn goes on: the router still answers, with an error card if the command
+        itself cannot write."""
         bot_id = activity.recipient.id if activity.recipient else None
-        await self.messenger.remember(f"conv:{actor.where.conversation_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
-        if actor.where.kind == "personal" and actor.aad_id:
-            await self.messenger.remember(f"user:{actor.aad_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
+        try:
+            await self.messenger.remember(f"conv:{actor.where.conversation_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
+            if actor.where.kind == "personal" and actor.aad_id:
+                await self.messenger.remember(f"user:{actor.aad_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
+        except ChaperoneError as exc:
+            log.warning("conversation reference not stored user=%s error=%s", actor.user_id, type(exc).__name__)
 
     async def _actor(self, ctx: TurnContext, where: Any) -> Actor:
         who = ctx.activity.from_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,65 @@ async def test_append_only_log(store: Store) -> None:
     assert k1 < k2
     assert [r.doc["action"] for r in await store.query("audit", {"record": "C-1"})] == ["raised", "viewed"]
     assert len(await store.query("audit")) == 3
+
+
+async def test_upsert_many_writes_every_row_and_keeps_the_others(store: Store) -> None:
+    await store.upsert("consents", "old pupil", {"consent": "signed", "n": 0})
+    await store.upsert("consents", "pupil 0001", {"consent": "none", "n": 0})
+    rows = {f"pupil {i:04d}": {"consent": "signed", "n": 1, "note": "é" * (i % 7)} for i in range(250)}  # more than one 100-operation transaction
+    assert await store.upsert_many("consents", rows) == 250
+    found = {r.key: r.doc for r in await store.query("consents")}
+    assert found == {**rows, "old pupil": {"consent": "signed", "n": 0}}
+    assert (await store.get("consents", "pupil 0001")).doc == rows["pupil 0001"]  # type: ignore[union-attr]
+    assert [r.key for r in await store.query("consents", {"n": 0})] == ["old pupil"]
+    await store.upsert_many("consents", {"pupil 0002": {"consent": "none", "n": 2}})  # again: a third generation, the first is cleaned up
+    await store.upsert("consents", "pupil 0003", {"consent": "implied", "n": 3})
+    await store.delete("consents", "old pupil")
+    found = {r.key: r.doc for r in await store.query("consents")}
+    assert len(found) == 250 and found["pupil 0002"]["n"] == 2 and found["pupil 0003"]["n"] == 3 and "old pupil" not in found
+
+
+async def test_a_document_up_to_the_limit_round_trips_and_a_larger_one_is_refused(store: Store) -> None:
+    from bot.errors import StoreError
+    from bot.store.base import MAX_DOC_CHARS
+
+    narrative = "Ünïcode 🙂 and a long account. " * 2200  # ~70,000 characters: more than one 64 KiB property
+    rec = await store.insert("concerns", "C-BIG", {"open": True, "what": narrative})
+    assert (await store.get("concerns", "C-BIG")).doc["what"] == narrative  # type: ignore[union-attr]
+    await store.replace("concerns", "C-BIG", {"open": True, "what": narrative[:100]}, etag=rec.etag)  # shrinking drops the extra parts
+    assert (await store.get("concerns", "C-BIG")).doc["what"] == narrative[:100]  # type: ignore[union-attr]
+    with pytest.raises(StoreError, match="too large"):
+        await store.insert("concerns", "C-HUGE", {"what": "x" * MAX_DOC_CHARS})
+    assert await store.get("concerns", "C-HUGE") is None
+
+
+async def test_pending_records_stay_hot_and_are_found_by_the_pending_query(store: Store) -> None:
+    await store.insert("sessions", "S-p", {"open": False, "day": "2026-10-02", "pending": True, "jobs": [{"kind": "card.update"}]})
+    await store.insert("sessions", "S-q", {"open": False, "day": "2026-10-03", "pending": False})
+    assert [r.key for r in await store.query("sessions", {"pending": True})] == ["S-p"]
+    assert [r.key for r in await store.query("sessions", days=("2026-10-01", "2026-10-31"))] == ["S-p", "S-q"]
+
+
+async def test_an_azure_import_that_fails_midway_leaves_the_old_generation_whole(azurite: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azure.core.exceptions import ServiceRequestError
+    from azure.data.tables.aio import TableClient
+
+    from bot.errors import StoreError
+    from bot.store.tables import AzureTableStore
+
+    store = AzureTableStore(azurite, prefix="midway")
+    await store.upsert_many("consents", {f"pupil {i:04d}": {"n": 1} for i in range(150)})
+    real, calls = TableClient.submit_transaction, []
+
+    async def flaky(self: TableClient, ops: Any, **kw: Any) -> Any:
+        calls.append(len(list(ops)))
+        if len(calls) == 2:  # the connection drops after the first 100 rows of the new generation
+            raise ServiceRequestError("connection reset")
+        return await real(self, ops, **kw)
+
+    monkeypatch.setattr(TableClient, "submit_transaction", flaky)
+    with pytest.raises(StoreError, match="Nothing was stored"):
+        await store.upsert_many("consents", {f"pupil {i:04d}": {"n": 2} for i in range(150)})
+    monkeypatch.setattr(TableClient, "submit_transaction", real)
+    assert {r.doc["n"] for r in await store.query("consents")} == {1} and len(await store.query("consents")) == 150
+    await store.close()

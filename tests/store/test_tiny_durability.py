@@ -52,8 +52,8 @@ async def test_damage_inside_the_journal_is_reported(tmp_path: Path) -> None:
     await s.close()
     log = tmp_path / "sessions" / "hot.log"
     lines = log.read_text().splitlines(keepends=True)
-    log.write_text(lines[0].replace("S-1", "S-X") + lines[1])  # checksum no longer matches
-    with pytest.raises(StoreCorrupt, match="line 1"):
+    log.write_text(lines[0] + lines[1].replace("S-1", "S-X") + lines[2])  # after the header: checksum no longer matches
+    with pytest.raises(StoreCorrupt, match="line 2"):
         await TinyStore(tmp_path).get("sessions", "S-2")
 
 
@@ -97,3 +97,32 @@ async def test_files_are_tinydb_databases(tmp_path: Path) -> None:
     await s.close()
     db = TinyDB(tmp_path / "sessions" / "2026-01.json", storage=AtomicJSONStorage)
     assert len(db.all()) == 10 and json.loads((tmp_path / "sessions" / "2026-01.json").read_text())["_default"]
+
+
+async def test_a_folder_from_before_manifests_is_read_and_upgraded_by_the_first_write(tmp_path: Path) -> None:
+    from bot.store.journal import line_of
+
+    sessions, audit = tmp_path / "sessions", tmp_path / "audit"
+    sessions.mkdir(parents=True)
+    audit.mkdir()
+    raw = lambda key, **doc: {**doc, "_key": key, "_etag": f"e-{key}"}  # noqa: E731
+    (sessions / "hot.json").write_text(json.dumps({"_default": {"1": raw("S-1", open=True)}}))
+    (sessions / "hot.log").write_bytes(line_of({"op": "put", "key": "S-2", "doc": raw("S-2", open=True)}))
+    (sessions / "2026-10.log").write_bytes(line_of({"op": "put", "key": "S-3", "doc": raw("S-3", open=False, day="2026-10-01")}))
+    (sessions / "keys.log").write_bytes(line_of({"key": "S-3", "part": "2026-10"}))
+    (audit / "append-2026-11.log").write_bytes(line_of({"op": "put", "key": "k1", "doc": raw("k1", record="S-1", day="2026-11-23")}))
+    s = TinyStore(tmp_path)
+    assert [r.key for r in await s.query("sessions")] == ["S-1", "S-2", "S-3"] and len(await s.query("audit")) == 1
+    assert not (tmp_path / "store.json").exists()  # reading wrote nothing
+    await s.insert("sessions", "S-4", {"open": True})
+    await s.append("audit", {"record": "S-4", "day": "2026-11-23"})
+    await s.close()
+    assert json.loads((tmp_path / "store.json").read_text())["tables"] == ["audit", "sessions"]
+    assert "keys.log" in json.loads((sessions / "manifest.json").read_text())["files"]
+    s = TinyStore(tmp_path)
+    assert [r.key for r in await s.query("sessions")] == ["S-1", "S-2", "S-3", "S-4"] and len(await s.query("audit")) == 2
+    assert not s.check_sync().problems
+    await s.close()
+    (sessions / "2026-10.log").unlink()  # now that the manifest lists it, a missing file is damage
+    with pytest.raises(StoreCorrupt, match="2026-10"):
+        await TinyStore(tmp_path).query("sessions")

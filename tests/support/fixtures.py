@@ -1,0 +1,51 @@
+"""The suite's shared fixtures (registered for every test by tests/conftest.py).
+
+    harness     router-level: the real router, commands, store and local meetings, a recording Messenger
+    connector   a loopback Bot Connector (tests/teams/connector.py)
+    bot         the real aiohttp app and CloudAdapter on a loopback port, talking to ``connector``
+    profile_id  the bundled policy profile (override in a module or parametrize)
+    app_id      the bot's app id; empty is local mode
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from tests.support.bot import Bot, start_bot
+from tests.support.harness import Harness, start_harness
+from tests.support.serve import serve
+from tests.teams.connector import FakeConnector
+
+
+@pytest.fixture
+def profile_id() -> str:
+    return "000-two-staff"
+
+
+@pytest.fixture
+def app_id() -> str:
+    return ""
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, profile_id: str) -> AsyncIterator[Harness]:
+    async with start_harness(tmp_path / "data", profile_id) as h:
+        yield h
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeConnector]:
+    fake = FakeConnector()
+    runner, url = await serve(fake.app())
+    fake.url = url
+    yield fake
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, profile_id: str, app_id: str) -> AsyncIterator[Bot]:
+    async with start_bot(tmp_path, profile_id=profile_id, app_id=app_id) as b:
+        yield b
