@@ -7,6 +7,10 @@ fields are copied into ``f_<name>`` properties so ``where`` and ``days`` filter 
 Optimistic concurrency uses the entity ETag: a replace with a stale ETag is refused by the service
 (HTTP 412) and becomes :class:`bot.errors.Conflict`, so two bot instances can never both accept
 the same second-adult request.
+
+In Azure the store reaches the account with a token (the App Service's user-assigned managed
+identity holding Storage Table Data Contributor), never a key: :meth:`AzureTableStore.with_identity`.
+A connection string stays for Azurite and development.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
@@ -47,11 +52,36 @@ def _record(entity: Mapping[str, Any]) -> Record:
     return Record(key=unquote(entity["RowKey"]), doc=json.loads(entity["doc"]), etag=str(etag))
 
 
+def identity_credential(client_id: str = "") -> AsyncTokenCredential:
+    """The managed identity with this client id (a user-assigned identity, as the deployment
+    template makes), or without one DefaultAzureCredential (a developer's `az login`, ...)."""
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    if client_id:
+        return ManagedIdentityCredential(client_id=client_id)
+    return DefaultAzureCredential()
+
+
 class AzureTableStore:
-    def __init__(self, connection_string: str, *, prefix: str = "chaperone") -> None:
-        self._service = TableServiceClient.from_connection_string(connection_string)
+    def __init__(self, connection_string: str = "", *, prefix: str = "chaperone", service: TableServiceClient | None = None,
+                 credential: AsyncTokenCredential | None = None) -> None:
+        if service is None and not connection_string:
+            raise StoreError("Azure Table Storage needs an endpoint and identity, or a connection string.")
+        self._service = service or TableServiceClient.from_connection_string(connection_string)
+        self._credential = credential  # owned: closed with the store
         self._prefix = prefix
         self._clients: dict[str, TableClient] = {}
+
+    @classmethod
+    def with_identity(cls, endpoint: str, credential: AsyncTokenCredential | None = None, *, client_id: str = "", prefix: str = "chaperone", **options: Any) -> "AzureTableStore":
+        """The store at ``endpoint`` (``https://<account>.table.core.windows.net``) reached with a
+        token credential: ``credential``, else :func:`identity_credential` (``client_id``). No key:
+        the account may have shared-key access switched off. ``options`` go to the SDK client
+        (e.g. ``connection_verify`` with a CA bundle)."""
+        if not endpoint.startswith("https://"):
+            raise StoreError("CHAPERONE_TABLES_ENDPOINT must be an https:// address (tokens are never sent in clear).")
+        credential = credential or identity_credential(client_id)
+        return cls(prefix=prefix, service=TableServiceClient(endpoint, credential=credential, **options), credential=credential)
 
     async def _table(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -136,3 +166,6 @@ class AzureTableStore:
         for client in self._clients.values():
             await client.close()
         await self._service.close()
+        close = getattr(self._credential, "close", None)
+        if close is not None:
+            await close()
