@@ -147,8 +147,14 @@ class GraphMeetings:
     @classmethod
     def from_environment(cls, base_url: str, env: dict[str, str] | None = None) -> "GraphMeetings":
         """Graph with the credential :func:`graph_credential` chooses (never logged)."""
-        auth = AzureIdentityAuthenticationProvider(graph_credential(dict(os.environ if env is None else env)), scopes=SCOPES)
-        return cls.at(base_url, auth)
+        credential = graph_credential(dict(os.environ if env is None else env))
+        client, close_http = graph_client(base_url, AzureIdentityAuthenticationProvider(credential, scopes=SCOPES))
+
+        async def close() -> None:
+            await close_http()
+            await credential.close()  # its own HTTP session (token requests)
+
+        return cls(client, close)
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
