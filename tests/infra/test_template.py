@@ -189,3 +189,18 @@ def test_the_schemas_are_really_applied(resource_type: str, path: tuple[str, ...
         node = node[key]
     node[path[-1]] = bad
     assert _validate(resource, schema_url(resource_type, resource["apiVersion"])) != []
+
+
+def test_the_guide_documents_the_deployment() -> None:
+    guide = (ROOT / "infra" / "README.md").read_text(encoding="utf-8")
+    script = (ROOT / "infra" / "tenant-setup.ps1").read_text(encoding="utf-8")
+    from urllib.parse import unquote
+
+    [button] = re.findall(r"\(https://portal\.azure\.com/#create/Microsoft\.Template/uri/([^)\s]+)\)", guide)
+    assert unquote(button).startswith("https://raw.githubusercontent.com/") and unquote(button).endswith("/infra/azuredeploy.json")
+    for name in example().app_settings():
+        assert f"`{name}`" in guide or name in PLATFORM_SETTINGS, f"{name} is not explained in infra/README.md"
+    for permission in ("GroupMember.Read.All", "Calendars.ReadWrite", "OnlineMeetings.ReadWrite.All", "OnlineMeetingArtifact.Read.All"):
+        assert f'"{permission}"' in script and f"`{permission}`" in guide
+    for step in ("Deploy the template", "tenant set-up script", "app package", "staff team", "/setup", "consents", "/help"):
+        assert step in guide
