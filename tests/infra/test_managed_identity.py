@@ -29,7 +29,8 @@ def _claims(token: str) -> dict[str, Any]:
     import json
 
     payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
 
 
 async def test_the_table_store_uses_the_identity_the_template_names(azurite_oauth: tuple[str, Path], identity_endpoint: IdentityEndpoint) -> None:

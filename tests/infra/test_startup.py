@@ -180,5 +180,5 @@ async def test_sigterm_lets_background_work_finish(gunicorn: tuple[Gunicorn, str
     await g.reader
     assert await g.proc.wait() == 0
     [register] = connector.channel_posts(act.SAFEGUARDING)
-    assert "P.E., Q.E." in card_text(register.card)
+    assert register.card is not None and "P.E., Q.E." in card_text(register.card)
     assert not any("Traceback" in line or "CancelledError" in line for line in g.lines), "\n".join(g.lines)

@@ -204,3 +204,27 @@ def test_the_guide_documents_the_deployment() -> None:
         assert f'"{permission}"' in script and f"`{permission}`" in guide
     for step in ("Deploy the template", "tenant set-up script", "app package", "staff team", "/setup", "consents", "/help"):
         assert step in guide
+
+
+async def test_the_template_settings_build_a_bot_that_demands_authentication(tmp_path: Path) -> None:
+    """With the template's settings (UserAssignedMSI) the app builds without a password and refuses
+    an activity that carries no Bot Framework token: fail closed."""
+    import aiohttp
+
+    from bot.app import create_app
+    from bot.meetings.local import LocalMeetings
+    from bot.store.tiny import TinyStore
+    from tests.support.serve import serve
+    from tests.teams import activities as act
+
+    settings = Settings.from_env(example().app_settings())
+    store = TinyStore(tmp_path / "data")
+    runner, url = await serve(create_app(settings, store=store, meetings=LocalMeetings(store), background=False))
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{url}/healthz") as r:
+                assert r.status == 200
+            async with session.post(f"{url}/api/messages", json=act.message("/help", service_url="http://127.0.0.1:9/")) as r:
+                assert r.status == 401
+    finally:
+        await runner.cleanup()
