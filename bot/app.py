@@ -10,7 +10,7 @@ from bot.clock import Clock, SystemClock
 from bot.background import resume_all
 from bot.commands.registry import build_router
 from bot.commands.router import Router
-from bot.config import Settings, load_school_config
+from bot.config import Settings
 from bot.meetings.factory import meetings_for
 from bot.meetings.provider import MeetingProvider
 from bot.services import Services, profile_for
@@ -25,7 +25,7 @@ ROUTER = web.AppKey("router", Router)
 
 def build_services(settings: Settings, *, store: Store | None = None, meetings: MeetingProvider | None = None, clock: Clock | None = None) -> tuple[Services, TeamsTransport]:
     """Everything a command needs, wired from the settings (also used by the CLI)."""
-    school = load_school_config(settings.config_path)
+    school = settings.school_config()
     store = store or open_store(settings)
     transport = TeamsTransport(settings, store)
     services = Services(
@@ -43,7 +43,10 @@ def create_app(
     clock: Clock | None = None,
     router: Router | None = None,
     background: bool = True,
+    shutdown_grace: float = 0.0,
 ) -> web.Application:
+    """The app. ``shutdown_grace``: seconds a stop (SIGTERM from gunicorn / App Service) waits for
+    background work in flight to finish before cancelling what is left (its outbox resumes it)."""
     services, transport = build_services(settings, store=store, meetings=meetings, clock=clock)
     router = router or build_router()
 
@@ -62,6 +65,9 @@ def create_app(
             await resume_all(services)
 
     async def on_cleanup(app: web.Application) -> None:
+        if shutdown_grace > 0:  # requests have finished: let the work they owe finish too (daemon loops excepted)
+            log.info("Chaperone stopping: finishing background work (up to %.0f s)", shutdown_grace)
+            await services.tasks.drain(timeout=shutdown_grace)
         await services.tasks.close()
         close = getattr(services.meetings, "close", None)
         if close is not None:
@@ -76,4 +82,4 @@ def create_app(
 def run() -> None:
     settings = Settings.from_env()
     log.info("Chaperone starting port=%s mode=%s meetings=%s config=%s", settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
-    web.run_app(create_app(settings), host="0.0.0.0", port=settings.port, print=None, access_log=None)
+    web.run_app(create_app(settings, shutdown_grace=15.0), host="0.0.0.0", port=settings.port, print=None, access_log=None)

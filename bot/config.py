@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from dataclasses import dataclass
@@ -117,16 +119,78 @@ class SchoolConfig(_Strict):
 def load_school_config(path: Path | str) -> SchoolConfig:
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"Cannot read the school config {p}: {exc.strerror}.") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML: {exc}.") from exc
+    return parse_school_config(text, str(p))
+
+
+def parse_school_config(text: str, origin: str) -> SchoolConfig:
+    """The school config from TOML text; ``origin`` names where it came from in messages."""
     try:
-        return SchoolConfig.model_validate({**data, "path": str(p)})
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid TOML: {exc}.") from exc
+    try:
+        return SchoolConfig.model_validate({**data, "path": origin})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{p} is not a valid school config: {problems}.") from exc
+        raise ConfigError(f"{origin} is not a valid school config: {problems}.") from exc
+
+
+def config_toml_text(value: str) -> str:
+    """CHAPERONE_CONFIG_TOML's TOML: the text itself, or ``base64:`` and the UTF-8 text in base64
+    (App Service's portal edits one-line values)."""
+    if not value.startswith("base64:"):
+        return value
+    try:
+        return base64.b64decode(value[len("base64:"):], validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ConfigError("CHAPERONE_CONFIG_TOML starts with base64: but the rest is not base64 of UTF-8 text.") from exc
+
+
+#: Every environment variable (App Service app setting) Chaperone reads, with what it means: the
+#: configuration contract. ``Settings.from_env`` reads only these (``_read`` refuses others);
+#: tests/infra checks the deployment template sets only these (or platform settings) and sets every
+#: name in PRODUCTION_SETTINGS. The CHAPERONE_GRAPH_* credentials are read by bot.meetings.graph.
+ENV_SETTINGS: dict[str, str] = {
+    "MICROSOFT_APP_ID": "the Azure Bot's app id (with UserAssignedMSI: the managed identity's client id); empty = local mode",
+    "MICROSOFT_APP_PASSWORD": "the bot's client secret (MultiTenant / SingleTenant only; none with UserAssignedMSI)",
+    "MICROSOFT_APP_TYPE": "MultiTenant, SingleTenant or UserAssignedMSI",
+    "MICROSOFT_APP_TENANT_ID": "the school's tenant id (SingleTenant, UserAssignedMSI)",
+    "CHAPERONE_LOCAL": "1 to allow local mode (no app id, authentication off)",
+    "CHAPERONE_CONFIG": "path of the school's TOML config",
+    "CHAPERONE_CONFIG_TOML": "the school's TOML config itself (or base64: and its base64); wins over CHAPERONE_CONFIG",
+    "CHAPERONE_DATA_DIR": "where the embedded store keeps its files",
+    "CHAPERONE_MEETINGS": "graph or local",
+    "CHAPERONE_GRAPH_BASE_URL": "the Microsoft Graph root",
+    "CHAPERONE_GRAPH_CREDENTIAL": "how Graph is called: managed-identity, certificate or secret (default: what is set)",
+    "CHAPERONE_GRAPH_TENANT_ID": "the Graph app's tenant (certificate / secret)",
+    "CHAPERONE_GRAPH_CLIENT_ID": "the Graph app's client id (certificate / secret)",
+    "CHAPERONE_GRAPH_CLIENT_SECRET": "the Graph app's client secret",
+    "CHAPERONE_GRAPH_CERTIFICATE_PATH": "the Graph app's certificate (PEM or PKCS12 file)",
+    "PORT": "HTTP port of `chaperone serve` (gunicorn binds its own)",
+    "CHAPERONE_STORE": "tinydb or tables",
+    "CHAPERONE_TABLES_CONNECTION_STRING": "Azure Table Storage connection string (Azurite / development)",
+    "CHAPERONE_TABLES_ENDPOINT": "Azure Table Storage endpoint, reached with a managed identity (no key)",
+    "AZURE_CLIENT_ID": "the user-assigned managed identity's client id (Table Storage, Graph)",
+    "CHAPERONE_SLT_GROUP_ID": "object id of the Entra group of senior leaders",
+    "CHAPERONE_DSL_GROUP_ID": "object id of the Entra group of designated safeguarding leads",
+    "CHAPERONE_ADMIN_GROUP_ID": "object id of the Entra group of Chaperone admins",
+}
+
+#: What a production deployment in Azure (infra/azuredeploy.json) must set.
+PRODUCTION_SETTINGS: tuple[str, ...] = (
+    "MICROSOFT_APP_ID", "MICROSOFT_APP_TYPE", "MICROSOFT_APP_TENANT_ID", "CHAPERONE_CONFIG_TOML",
+    "CHAPERONE_MEETINGS", "CHAPERONE_GRAPH_CREDENTIAL", "CHAPERONE_STORE", "CHAPERONE_TABLES_ENDPOINT", "AZURE_CLIENT_ID",
+    "CHAPERONE_SLT_GROUP_ID", "CHAPERONE_DSL_GROUP_ID", "CHAPERONE_ADMIN_GROUP_ID",
+)
+
+
+def _read(env: Mapping[str, str], name: str, default: str = "") -> str:
+    if name not in ENV_SETTINGS:
+        raise KeyError(f"{name} is not a declared setting (bot.config.ENV_SETTINGS)")
+    return env.get(name) or default
 
 
 @dataclass(frozen=True)
@@ -144,6 +208,15 @@ class Settings:
     port: int = 3978
     store: Literal["tinydb", "tables"] = "tinydb"
     tables_connection_string: str = ""
+    #: Table Storage reached with a token (managed identity), not a key; wins over the connection string.
+    tables_endpoint: str = ""
+    #: The user-assigned managed identity's client id (empty: DefaultAzureCredential's own choice).
+    azure_client_id: str = ""
+    #: The school's TOML config given in the environment; wins over ``config_path``.
+    config_toml: str = ""
+    slt_group_id: str = ""
+    dsl_group_id: str = ""
+    admin_group_id: str = ""
 
     @property
     def local_mode(self) -> bool:
@@ -152,33 +225,50 @@ class Settings:
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(app_id={self.app_id!r}, meetings={self.meetings!r}, store={self.store!r}, port={self.port})"
 
+    @property
+    def config_source(self) -> str:
+        """Where the school config comes from, for logs."""
+        return "CHAPERONE_CONFIG_TOML" if self.config_toml else str(self.config_path)
+
+    def school_config(self) -> SchoolConfig:
+        """The school's config: CHAPERONE_CONFIG_TOML if set, else the file at ``config_path``."""
+        if self.config_toml:
+            return parse_school_config(config_toml_text(self.config_toml), "CHAPERONE_CONFIG_TOML")
+        return load_school_config(self.config_path)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
-        config = env.get("CHAPERONE_CONFIG") or ("chaperone.toml" if Path("chaperone.toml").is_file() else str(EXAMPLE_CONFIG))
-        graph_creds = bool(env.get("CHAPERONE_GRAPH_CLIENT_SECRET") or env.get("CHAPERONE_GRAPH_CERTIFICATE_PATH"))
-        meetings = env.get("CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
+        config = _read(env, "CHAPERONE_CONFIG") or ("chaperone.toml" if Path("chaperone.toml").is_file() else str(EXAMPLE_CONFIG))
+        graph_creds = bool(_read(env, "CHAPERONE_GRAPH_CLIENT_SECRET") or _read(env, "CHAPERONE_GRAPH_CERTIFICATE_PATH") or _read(env, "CHAPERONE_GRAPH_CREDENTIAL"))
+        meetings = _read(env, "CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
         if meetings not in ("graph", "local"):
             raise ConfigError(f"CHAPERONE_MEETINGS must be 'graph' or 'local', not {meetings!r}.")
-        store = env.get("CHAPERONE_STORE") or "tinydb"
+        store = _read(env, "CHAPERONE_STORE", "tinydb")
         if store not in ("tinydb", "tables"):
             raise ConfigError(f"CHAPERONE_STORE must be 'tinydb' or 'tables', not {store!r}.")
-        if store == "tables" and not env.get("CHAPERONE_TABLES_CONNECTION_STRING"):
-            raise ConfigError("CHAPERONE_STORE=tables needs CHAPERONE_TABLES_CONNECTION_STRING.")
+        if store == "tables" and not (_read(env, "CHAPERONE_TABLES_ENDPOINT") or _read(env, "CHAPERONE_TABLES_CONNECTION_STRING")):
+            raise ConfigError("CHAPERONE_STORE=tables needs CHAPERONE_TABLES_ENDPOINT (managed identity) or CHAPERONE_TABLES_CONNECTION_STRING.")
         try:
-            port = int(env.get("PORT") or 3978)
+            port = int(_read(env, "PORT", "3978"))
         except ValueError as exc:
             raise ConfigError("PORT must be a number.") from exc
         return cls(
-            app_id=env.get("MICROSOFT_APP_ID", ""),
-            app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
-            app_type=env.get("MICROSOFT_APP_TYPE", "") or "MultiTenant",
-            app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
+            app_id=_read(env, "MICROSOFT_APP_ID"),
+            app_password=_read(env, "MICROSOFT_APP_PASSWORD"),
+            app_type=_read(env, "MICROSOFT_APP_TYPE", "MultiTenant"),
+            app_tenant_id=_read(env, "MICROSOFT_APP_TENANT_ID"),
             config_path=Path(config),
-            data_dir=Path(env.get("CHAPERONE_DATA_DIR") or "data"),
+            data_dir=Path(_read(env, "CHAPERONE_DATA_DIR", "data")),
             meetings=meetings,  # type: ignore[arg-type]
-            graph_base_url=env.get("CHAPERONE_GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0",
+            graph_base_url=_read(env, "CHAPERONE_GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0"),
             port=port,
             store=store,  # type: ignore[arg-type]
-            tables_connection_string=env.get("CHAPERONE_TABLES_CONNECTION_STRING", ""),
+            tables_connection_string=_read(env, "CHAPERONE_TABLES_CONNECTION_STRING"),
+            tables_endpoint=_read(env, "CHAPERONE_TABLES_ENDPOINT"),
+            azure_client_id=_read(env, "AZURE_CLIENT_ID"),
+            config_toml=_read(env, "CHAPERONE_CONFIG_TOML"),
+            slt_group_id=_read(env, "CHAPERONE_SLT_GROUP_ID"),
+            dsl_group_id=_read(env, "CHAPERONE_DSL_GROUP_ID"),
+            admin_group_id=_read(env, "CHAPERONE_ADMIN_GROUP_ID"),
         )

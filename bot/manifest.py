@@ -1,11 +1,15 @@
 """Build the Teams app package (manifest.json + icons, zipped) from the template and the environment.
 
-    .venv/bin/python -m bot.manifest [--out manifest/build/chaperone.zip]
+    .venv/bin/python -m bot.manifest [--out manifest/build/chaperone.zip] [--app-id ID] [--domain HOST]
+        [--publisher-name NAME] [--website-url URL] [--privacy-url URL] [--terms-url URL]
 
-Environment: MICROSOFT_APP_ID (the Azure Bot's app id, required), CHAPERONE_BOT_DOMAIN (the
-bot's public host name), CHAPERONE_PUBLISHER_NAME and CHAPERONE_PUBLISHER_URL (the school or
-trust), CHAPERONE_TEAMS_APP_ID (default: derived from the bot id), CHAPERONE_APP_VERSION.
-The command menu is generated from the registered commands, so it cannot drift from the bot.
+Options win over the environment: MICROSOFT_APP_ID (the Azure Bot's app id, required),
+CHAPERONE_BOT_DOMAIN (the bot's public host name), CHAPERONE_PUBLISHER_NAME and
+CHAPERONE_PUBLISHER_URL (the school or trust and its website), CHAPERONE_PRIVACY_URL and
+CHAPERONE_TERMS_URL (default: the website's /privacy and /terms), CHAPERONE_TEAMS_APP_ID
+(default: derived from the bot id), CHAPERONE_APP_VERSION. The deployment template's outputs
+carry these values (infra/README.md). The command menu is generated from the registered
+commands, so it cannot drift from the bot.
 """
 
 from __future__ import annotations
@@ -52,13 +56,22 @@ def values_from(env: Mapping[str, str]) -> dict[str, str]:
     domain = env.get("CHAPERONE_BOT_DOMAIN", "").strip() or "chaperone.example.org"
     if "/" in domain or ":" in domain:
         raise ConfigError("CHAPERONE_BOT_DOMAIN is a host name only, e.g. chaperone.example.org.")
+    website = (env.get("CHAPERONE_PUBLISHER_URL") or "https://www.example.org/chaperone").rstrip("/")
+    urls = {
+        "PUBLISHER_URL": website,
+        "PRIVACY_URL": env.get("CHAPERONE_PRIVACY_URL") or f"{website}/privacy",
+        "TERMS_URL": env.get("CHAPERONE_TERMS_URL") or f"{website}/terms",
+    }
+    for name, url in urls.items():
+        if not url.startswith("https://") or " " in url:
+            raise ConfigError(f"The {name.split('_')[0].lower()} address must be an https:// URL, not {url!r}.")
     return {
         "MICROSOFT_APP_ID": app_id,
         "TEAMS_APP_ID": env.get("CHAPERONE_TEAMS_APP_ID") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"chaperone:{app_id}")),
         "VERSION": env.get("CHAPERONE_APP_VERSION") or __version__,
         "BOT_DOMAIN": domain,
         "PUBLISHER_NAME": env.get("CHAPERONE_PUBLISHER_NAME") or "Chaperone",
-        "PUBLISHER_URL": (env.get("CHAPERONE_PUBLISHER_URL") or "https://www.example.org/chaperone").rstrip("/"),
+        **urls,
     }
 
 
@@ -68,7 +81,7 @@ def build_manifest(env: Mapping[str, str]) -> dict[str, Any]:
     missing = sorted(set(_PLACEHOLDER.findall(text)) - set(values))
     if missing:
         raise ConfigError(f"No value for {', '.join(missing)} in the manifest template.")
-    manifest: dict[str, Any] = json.loads(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text))
+    manifest: dict[str, Any] = json.loads(_PLACEHOLDER.sub(lambda m: json.dumps(values[m.group(1)])[1:-1], text))
     manifest["bots"][0]["commandLists"] = command_lists()
     return manifest
 
@@ -86,14 +99,31 @@ def build_package(out: Path, env: Mapping[str, str]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bot.manifest", description="Build the Teams app package.")
     ap.add_argument("--out", default=str(MANIFEST_DIR / "build" / "chaperone.zip"))
+    for flag, name in _OPTIONS.items():
+        ap.add_argument(flag, dest=name, metavar=flag.lstrip("-").split("-")[-1].upper(), help=f"overrides {name}")
     args = ap.parse_args(argv)
+    env = {**os.environ, **{name: value for name, value in vars(args).items() if name in _OPTIONS.values() and value}}
     try:
-        path = build_package(Path(args.out), os.environ)
+        path = build_package(Path(args.out), env)
     except ConfigError as exc:
         print(f"chaperone: {exc}", file=sys.stderr)
         return 2
+    placeholders = [name for name in ("CHAPERONE_BOT_DOMAIN", "CHAPERONE_PUBLISHER_NAME", "CHAPERONE_PUBLISHER_URL") if not env.get(name)]
+    if placeholders:
+        print(f"chaperone: no {', '.join(placeholders)}: the package carries example values (fine for the simulator, not for a school).", file=sys.stderr)
     print(f"wrote {path}")
     return 0
+
+
+#: Command-line options and the environment names they override.
+_OPTIONS = {
+    "--app-id": "MICROSOFT_APP_ID",
+    "--domain": "CHAPERONE_BOT_DOMAIN",
+    "--publisher-name": "CHAPERONE_PUBLISHER_NAME",
+    "--website-url": "CHAPERONE_PUBLISHER_URL",
+    "--privacy-url": "CHAPERONE_PRIVACY_URL",
+    "--terms-url": "CHAPERONE_TERMS_URL",
+}
 
 
 if __name__ == "__main__":

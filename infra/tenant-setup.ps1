@@ -3,8 +3,9 @@
   One-off Microsoft 365 tenant setup for Chaperone (run by the school's or trust's Microsoft 365 admin).
 
 .DESCRIPTION
-  1. Gives the Chaperone app registration the Microsoft Graph application permissions it uses
-     (and nothing else), with admin consent.
+  1. Gives Chaperone's identity the Microsoft Graph application permissions it uses (and nothing
+     else), with admin consent. In Azure (infra/azuredeploy.json) that identity is the web app's
+     user-assigned managed identity; on other hosts, a single-tenant app registration.
   2. Creates a Teams application access policy so the app may create and read online meetings
      for the teachers' group only (without it Graph answers 403 "No application access policy
      found for this app"; a new policy can take up to 30 minutes to apply).
@@ -15,8 +16,9 @@
   Every permission and why it is needed: infra/README.md.
 
 .PARAMETER AppId
-  The Chaperone app registration's Application (client) ID (also the Azure Bot's MICROSOFT_APP_ID
-  if you use one registration for both).
+  The client id of Chaperone's identity: the deployment's MICROSOFT_APP_ID output (the managed
+  identity's client id, also the Azure Bot's app id), or your app registration's Application
+  (client) ID on other hosts.
 
 .PARAMETER TeachersGroupId
   Object id of the mail-enabled security group of staff who may book sessions.
@@ -41,7 +43,8 @@ $GraphAppId = "00000003-0000-0000-c000-000000000000"   # Microsoft Graph
 $Permissions = @(
     "Calendars.ReadWrite",             # create and cancel the session's calendar event in the organiser's calendar
     "OnlineMeetings.ReadWrite.All",    # find the event's Teams meeting and set lobby, presenters, chat, recording, mic/camera
-    "OnlineMeetingArtifact.Read.All"   # read the attendance report after the session, into the register
+    "OnlineMeetingArtifact.Read.All",  # read the attendance report after the session, into the register
+    "GroupMember.Read.All"             # read the SLT, DSL and admin groups' members (object ids only), for roles
 )
 
 foreach ($module in "Microsoft.Graph.Applications", "MicrosoftTeams", "ExchangeOnlineManagement") {
@@ -53,7 +56,7 @@ foreach ($module in "Microsoft.Graph.Applications", "MicrosoftTeams", "ExchangeO
 # --- 1. Graph application permissions, with admin consent -----------------------------------
 Connect-MgGraph -Scopes "Application.Read.All", "AppRoleAssignment.ReadWrite.All" -NoWelcome
 $app = Get-MgServicePrincipal -Filter "appId eq '$AppId'"
-if (-not $app) { throw "No service principal for app $AppId in this tenant: create the app registration (single tenant) first." }
+if (-not $app) { throw "No service principal for $AppId in this tenant: deploy infra/azuredeploy.json first (its managed identity), or create a single-tenant app registration." }
 $graph = Get-MgServicePrincipal -Filter "appId eq '$GraphAppId'"
 $existing = Get-MgServicePrincipalAppRoleAssignment -ServicePrincipalId $app.Id
 foreach ($permission in $Permissions) {
@@ -101,4 +104,5 @@ if (-not $SkipMeetingPolicy) {
     Write-Host "Meeting policy $meetingPolicy granted: lobby for everyone but the organiser, not overridable."
 }
 
-Write-Host "Done. Set CHAPERONE_MEETINGS=graph and CHAPERONE_GRAPH_TENANT_ID / CHAPERONE_GRAPH_CLIENT_ID / CHAPERONE_GRAPH_CLIENT_SECRET (or CHAPERONE_GRAPH_CERTIFICATE_PATH) for the bot."
+Write-Host "Done. The Azure deployment already sets CHAPERONE_MEETINGS=graph and CHAPERONE_GRAPH_CREDENTIAL=managed-identity."
+Write-Host "On other hosts set CHAPERONE_GRAPH_TENANT_ID, CHAPERONE_GRAPH_CLIENT_ID and CHAPERONE_GRAPH_CERTIFICATE_PATH (or CHAPERONE_GRAPH_CLIENT_SECRET)."

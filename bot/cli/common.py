@@ -7,7 +7,7 @@ import getpass
 from datetime import date
 from typing import Any, Awaitable, Callable, TypeVar
 
-from bot.config import Settings, load_school_config
+from bot.config import Settings
 from bot.errors import UsageError
 from bot.services import profile_for
 from bot.store import open_store
@@ -27,7 +27,7 @@ def run_with_store(fn: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def school_timezone() -> str:
-    school = load_school_config(Settings.from_env().config_path)
+    school = Settings.from_env().school_config()
     return school.school.timezone or profile_for(school).timezone
 
 

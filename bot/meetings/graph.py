@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
 import httpx
+from azure.core.credentials_async import AsyncTokenCredential
 from kiota_abstractions.authentication import AnonymousAuthenticationProvider, AuthenticationProvider
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
@@ -142,19 +143,15 @@ class GraphMeetings:
 
     @classmethod
     def from_environment(cls, base_url: str, env: dict[str, str] | None = None) -> "GraphMeetings":
-        """Single-tenant app credentials: a client secret or a certificate (never logged)."""
-        from azure.identity.aio import CertificateCredential, ClientSecretCredential
+        """Graph with the credential :func:`graph_credential` chooses (never logged)."""
+        credential = graph_credential(dict(os.environ if env is None else env))
+        client, close_http = graph_client(base_url, AzureIdentityAuthenticationProvider(credential, scopes=SCOPES))
 
-        e = dict(os.environ if env is None else env)
-        tenant = e.get("CHAPERONE_GRAPH_TENANT_ID") or e.get("MICROSOFT_APP_TENANT_ID", "")
-        client_id = e.get("CHAPERONE_GRAPH_CLIENT_ID") or e.get("MICROSOFT_APP_ID", "")
-        secret = e.get("CHAPERONE_GRAPH_CLIENT_SECRET") or e.get("MICROSOFT_APP_PASSWORD", "")
-        cert = e.get("CHAPERONE_GRAPH_CERTIFICATE_PATH", "")
-        if not tenant or not client_id or not (secret or cert):
-            raise ConfigError("CHAPERONE_MEETINGS=graph needs CHAPERONE_GRAPH_TENANT_ID, CHAPERONE_GRAPH_CLIENT_ID and a CHAPERONE_GRAPH_CLIENT_SECRET or CHAPERONE_GRAPH_CERTIFICATE_PATH.")
-        credential = CertificateCredential(tenant, client_id, cert) if cert else ClientSecretCredential(tenant, client_id, secret)
-        auth = AzureIdentityAuthenticationProvider(credential, scopes=SCOPES)
-        return cls.at(base_url, auth)
+        async def close() -> None:
+            await close_http()
+            await credential.close()  # its own HTTP session (token requests)
+
+        return cls(client, close)
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -240,6 +237,31 @@ class GraphMeetings:
             name = r.identity.display_name if r.identity else None
             out.append(Attendee(name=name or "", email=r.email_address, role=r.role, intervals=intervals))
         return out
+
+
+def graph_credential(env: dict[str, str]) -> AsyncTokenCredential:
+    """The Graph credential CHAPERONE_GRAPH_CREDENTIAL names: ``managed-identity`` (the App
+    Service's user-assigned identity, AZURE_CLIENT_ID: no secret anywhere), ``certificate`` or
+    ``secret`` (a single-tenant app registration, for hosts without a managed identity). Unset:
+    a certificate if a path is given, else a secret. Fails closed on anything missing."""
+    from azure.identity.aio import CertificateCredential, ClientSecretCredential, ManagedIdentityCredential
+
+    kind = env.get("CHAPERONE_GRAPH_CREDENTIAL", "").strip().lower()
+    cert = env.get("CHAPERONE_GRAPH_CERTIFICATE_PATH", "")
+    secret = env.get("CHAPERONE_GRAPH_CLIENT_SECRET") or env.get("MICROSOFT_APP_PASSWORD", "")
+    kind = kind or ("certificate" if cert else "secret")
+    if kind == "managed-identity":
+        client_id = env.get("AZURE_CLIENT_ID") or env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
+        if not client_id:
+            raise ConfigError("CHAPERONE_GRAPH_CREDENTIAL=managed-identity needs AZURE_CLIENT_ID, the user-assigned identity's client id.")
+        return ManagedIdentityCredential(client_id=client_id)
+    if kind not in ("certificate", "secret"):
+        raise ConfigError(f"CHAPERONE_GRAPH_CREDENTIAL must be managed-identity, certificate or secret, not {kind!r}.")
+    tenant = env.get("CHAPERONE_GRAPH_TENANT_ID") or env.get("MICROSOFT_APP_TENANT_ID", "")
+    client_id = env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
+    if not tenant or not client_id or not (cert if kind == "certificate" else secret):
+        raise ConfigError("CHAPERONE_MEETINGS=graph needs CHAPERONE_GRAPH_CREDENTIAL=managed-identity, or CHAPERONE_GRAPH_TENANT_ID, CHAPERONE_GRAPH_CLIENT_ID and a CHAPERONE_GRAPH_CLIENT_SECRET or CHAPERONE_GRAPH_CERTIFICATE_PATH.")
+    return CertificateCredential(tenant, client_id, cert) if kind == "certificate" else ClientSecretCredential(tenant, client_id, secret)
 
 
 def _graph_error(what: str, exc: ODataError) -> GraphError:

@@ -17,6 +17,8 @@ def open_store(settings: "Settings") -> Store:
     if settings.store == "tables":
         from bot.store.tables import AzureTableStore
 
+        if settings.tables_endpoint:  # Azure: the managed identity, no key
+            return AzureTableStore.with_identity(settings.tables_endpoint, client_id=settings.azure_client_id)
         return AzureTableStore(settings.tables_connection_string)
     from bot.store.tiny import TinyStore
 

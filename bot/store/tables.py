@@ -18,6 +18,10 @@ flips the pointer with one ETag-checked replace, the commit point. Readers read 
 so they see the old generation or the new one whole; a crash before the flip leaves an orphan
 partition nobody reads. Partitions older than the previous generation are deleted by the next
 import (the previous one is kept for readers that read the pointer just before the flip).
+
+In Azure the store reaches the account with a token (the App Service's user-assigned managed
+identity holding Storage Table Data Contributor), never a key: :meth:`AzureTableStore.with_identity`.
+A connection string stays for Azurite and development.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from urllib.parse import quote, unquote
 import json
 
 from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
@@ -87,12 +92,37 @@ def _write_failed(exc: AzureError) -> StoreError:
     return StoreError(texts.STORE_WRITE_FAILED.format(error=f"Azure Table Storage: {type(exc).__name__}"), hint=texts.STORE_FAILED_HINT)
 
 
+def identity_credential(client_id: str = "") -> AsyncTokenCredential:
+    """The managed identity with this client id (a user-assigned identity, as the deployment
+    template makes), or without one DefaultAzureCredential (a developer's `az login`, ...)."""
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    if client_id:
+        return ManagedIdentityCredential(client_id=client_id)
+    return DefaultAzureCredential()
+
+
 class AzureTableStore:
-    def __init__(self, connection_string: str, *, prefix: str = "chaperone", generational: tuple[str, ...] = GENERATIONAL) -> None:
-        self._service = TableServiceClient.from_connection_string(connection_string)
+    def __init__(self, connection_string: str = "", *, prefix: str = "chaperone", generational: tuple[str, ...] = GENERATIONAL,
+                 service: TableServiceClient | None = None, credential: AsyncTokenCredential | None = None) -> None:
+        if service is None and not connection_string:
+            raise StoreError("Azure Table Storage needs an endpoint and identity, or a connection string.")
+        self._service = service or TableServiceClient.from_connection_string(connection_string)
+        self._credential = credential  # owned: closed with the store
         self._prefix = prefix
         self._clients: dict[str, TableClient] = {}
         self._generational = frozenset(generational)
+
+    @classmethod
+    def with_identity(cls, endpoint: str, credential: AsyncTokenCredential | None = None, *, client_id: str = "", prefix: str = "chaperone", **options: Any) -> "AzureTableStore":
+        """The store at ``endpoint`` (``https://<account>.table.core.windows.net``) reached with a
+        token credential: ``credential``, else :func:`identity_credential` (``client_id``). No key:
+        the account may have shared-key access switched off. ``options`` go to the SDK client
+        (e.g. ``connection_verify`` with a CA bundle)."""
+        if not endpoint.startswith("https://"):
+            raise StoreError("CHAPERONE_TABLES_ENDPOINT must be an https:// address (tokens are never sent in clear).")
+        credential = credential or identity_credential(client_id)
+        return cls(prefix=prefix, service=TableServiceClient(endpoint, credential=credential, **options), credential=credential)
 
     async def _table(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -273,3 +303,6 @@ class AzureTableStore:
         for client in self._clients.values():
             await client.close()
         await self._service.close()
+        close = getattr(self._credential, "close", None)
+        if close is not None:
+            await close()
