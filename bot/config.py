@@ -56,11 +56,32 @@ class School(_Strict):
 
 
 class Roles(_Strict):
-    """Who holds each role, by email / UPN or AAD object id (case-insensitive)."""
+    """Who holds each role: Entra group object ids (``*_group``), else listed AAD object ids; an email
+    or UPN in a list is only a break-glass fallback, honoured for the school's own tenant (bot.roles)."""
 
     admin: tuple[str, ...] = ()
     slt: tuple[str, ...] = ()
     dsl: tuple[str, ...] = ()
+    dsl_deputy: tuple[str, ...] = ()
+    head: tuple[str, ...] = ()
+    chair: tuple[str, ...] = ()
+    #: Entra group object ids whose transitive members hold the role (GroupMember.Read.All).
+    admin_group: str = ""
+    slt_group: str = ""
+    dsl_group: str = ""
+    dsl_deputy_group: str = ""
+    head_group: str = ""
+    chair_group: str = ""
+
+    def members(self, role: str) -> tuple[str, ...]:
+        return tuple(getattr(self, role, ()))
+
+    def group(self, role: str) -> str:
+        return str(getattr(self, f"{role}_group", "") or "")
+
+
+#: Role -> the environment setting that may give its Entra group id.
+GROUP_ENV = {"slt": "CHAPERONE_SLT_GROUP_ID", "dsl": "CHAPERONE_DSL_GROUP_ID", "admin": "CHAPERONE_ADMIN_GROUP_ID"}
 
 
 class SecondAdult(_Strict):
@@ -132,6 +153,8 @@ class Settings:
     port: int = 3978
     store: Literal["tinydb", "tables"] = "tinydb"
     tables_connection_string: str = ""
+    #: Entra group ids from the environment (the ARM template's app settings); they override [roles].
+    group_ids: tuple[tuple[str, str], ...] = ()
 
     @property
     def local_mode(self) -> bool:
@@ -169,4 +192,5 @@ class Settings:
             port=port,
             store=store,  # type: ignore[arg-type]
             tables_connection_string=env.get("CHAPERONE_TABLES_CONNECTION_STRING", ""),
+            group_ids=tuple((role, env[var].strip()) for role, var in GROUP_ENV.items() if env.get(var, "").strip()),
         )

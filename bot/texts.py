@@ -175,3 +175,5 @@ def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> st
     reason = error or "unknown"
     detail = " ".join(x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x)
     return MEETING_FAILED.format(error=detail)
+
+ROLE_TITLES = {"dsl": "DSL", "dsl_deputy": "Deputy DSL", "head": "Headteacher", "chair": "Chair of governors", "slt": "SLT", "admin": "Admin"}

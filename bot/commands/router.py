@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TYPE_CHECKING
 
-from bot import texts
+from bot import roles, texts
 from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import ChaperoneError, NotPermitted, UsageError
 
@@ -89,7 +89,7 @@ class Router:
             return await self._dispatch(actor, inp, services)
 
     async def _dispatch(self, actor: Actor, inp: Command | CardAction, services: Services) -> Reply:
-        actor = replace(actor, roles=services.school.roles_of(actor.email, actor.upn, actor.aad_id))
+        actor = await roles.resolve(actor, services)
         try:
             if isinstance(inp, Command):
                 spec = self.commands.get(self.aliases.get(inp.name, inp.name))
@@ -97,11 +97,15 @@ class Router:
                     assert self.unknown is not None
                     return await self.unknown(actor, inp, services)
                 if not self.allowed(spec, actor):
+                    actor = await roles.recheck(actor, spec.roles or (), services, what=f"command.{spec.name}", record=" ".join(inp.args[:1]))
+                if not self.allowed(spec, actor):
                     raise NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ()))))
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
                 raise UsageError(texts.CARD_OUT_OF_DATE, hint=texts.CARD_OUT_OF_DATE_HINT)
+            if not self.allowed(vspec, actor):
+                actor = await roles.recheck(actor, vspec.roles or (), services, what=vspec.verb, record=str(inp.data.get("ref") or ""))
             if not self.allowed(vspec, actor):
                 raise NotPermitted(texts.BUTTON_NOT_YOURS)
             return await vspec.handler(actor, inp, services)

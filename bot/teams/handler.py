@@ -29,6 +29,7 @@ class _Member:
     upn: str | None
     aad_id: str | None
     at: float
+    user_role: str | None = None
 
 
 class ChaperoneBot:
@@ -77,7 +78,7 @@ class ChaperoneBot:
         if member is None or time.monotonic() - member.at > MEMBER_TTL:
             try:
                 m = await TeamsInfo.get_member(ctx, user_id)
-                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic())
+                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic(), getattr(m, "user_role", None))
                 self._members[user_id] = member
             except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
                 log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
@@ -89,6 +90,7 @@ class ChaperoneBot:
             email=member.email,
             upn=member.upn,
             where=where,
+            user_role=member.user_role,
         )
 
     async def _render(self, ctx: TurnContext, actor: Actor, inp: Any, reply: Reply) -> None:
