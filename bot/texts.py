@@ -154,6 +154,7 @@ GRAPH_FAILURES = {
     "unknown_organiser": "Microsoft 365 does not know this organiser or meeting; check the teacher's school account.",
     "busy": "Microsoft Teams is busy; Chaperone will try again.",
     "refused": "Microsoft Teams refused the request.",
+    "groups_forbidden": "Microsoft Graph refused to list the role groups' members (GroupMember.Read.All is needed).",
     "unknown": "The meeting could not be created.",
 }
 GRAPH_HINTS = {
