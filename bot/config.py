@@ -96,6 +96,8 @@ class Concerns(_Strict):
     #: An unacknowledged alert is raised again in the safeguarding channel after this many minutes.
     escalate_after_minutes: int = Field(default=60, ge=1)
     escalate_urgent_after_minutes: int = Field(default=10, ge=1)
+    #: An immediate-risk concern is sent again personally this often until someone acknowledges.
+    repeat_urgent_every_minutes: int = Field(default=5, ge=1)
 
 
 class SchoolConfig(_Strict):
