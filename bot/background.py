@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 
 
 async def sweep(services: Services) -> None:
-    """One pass: unacknowledged concern alerts, then sessions still waiting for a second adult."""
+    """One pass: unacknowledged concern alerts and personal notices, then sessions still waiting for a second adult."""
     await concerns.sweep(services)
+    await concerns.repeat_notices(services)
     await sessions.sweep(services)
 
 

@@ -76,7 +76,7 @@ async def announce(concern: Concern, services: Services) -> CardRef | None:
         return None
 
 
-async def tell_personally(ref: str, services: Services, *, reminder: int = 0) -> int:
+async def tell_personally(ref: str, services: Services, *, reminder: int = 0, retry: bool = False) -> int:
     """A personal message (reference, category, urgency, who raised it; never the narrative or the pupil)
     to each person the route names; returns how many were reached. Audited by count, never by name."""
     concern, _ = await services.concerns.get(ref)
@@ -95,8 +95,9 @@ async def tell_personally(ref: str, services: Services, *, reminder: int = 0) ->
             c.notices = [*c.notices, *sent]
 
         await services.concerns.update(ref, keep)
-    await services.audit.record(at=now, who="chaperone", action="concern.notified", record=ref,
-                                detail=f"roles={'/'.join(concern.tell)} reached={len(sent)} reminder={reminder}")
+    if sent or not retry:  # a retry that reached nobody again is logged, not audited every minute
+        await services.audit.record(at=now, who="chaperone", action="concern.notified", record=ref,
+                                    detail=f"roles={'/'.join(concern.tell)} reached={len(sent)} reminder={reminder}")
     return len(sent)
 
 
@@ -109,7 +110,7 @@ async def repeat_notices(services: Services) -> None:
             continue
         last = max((n.at for n in c.notices), default=None)
         if last is None:
-            await tell_personally(c.ref, services)
+            await tell_personally(c.ref, services, retry=True)
         elif c.immediate_risk and now - last >= every:
             rounds = len({n.at for n in c.notices})
             await tell_personally(c.ref, services, reminder=rounds)

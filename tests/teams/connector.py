@@ -16,6 +16,11 @@ USERS: dict[str, dict[str, str]] = {
     "sam": {"id": "29:sam", "name": "Sam Senior", "aadObjectId": "aad-sam", "email": "sam.senior@example.org", "userPrincipalName": "sam.senior@example.org"},
     "dee": {"id": "29:dee", "name": "Dee Lead", "aadObjectId": "aad-dee", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
     "ivy": {"id": "29:ivy", "name": "Ivy Admin", "aadObjectId": "aad-ivy", "email": "ivy.admin@example.org", "userPrincipalName": "ivy.admin@example.org"},
+    "hana": {"id": "29:hana", "name": "Hana Head", "aadObjectId": "aad-hana", "email": "hana.head@example.org", "userPrincipalName": "hana.head@example.org"},
+    # a B2B guest whose address is on the staff domain: never staff
+    "gus": {"id": "29:gus", "name": "Gus Guest", "aadObjectId": "aad-gus", "email": "gus.guest@example.org", "userPrincipalName": "gus.guest_example.org#EXT#@oakfield.onmicrosoft.com", "userRole": "guest"},
+    # someone in another tenant whose roster email is the DSL's
+    "mallory": {"id": "29:mallory", "name": "Dee Lead", "aadObjectId": "aad-mallory", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
 }
 
 
