@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from bot.concerns import retention
 from bot.concerns import workflow as concerns
 from bot.sessions import workflow as sessions
 
@@ -20,6 +21,7 @@ async def sweep(services: Services) -> None:
     await concerns.sweep(services)
     await concerns.repeat_notices(services)
     await sessions.sweep(services)
+    await retention.daily(services)  # once a day across instances (a claimed marker record)
 
 
 async def run_forever(services: Services, *, every: float = 60.0) -> None:
