@@ -204,7 +204,8 @@ async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
 async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
     """The full record for a DSL's personal chat; the view is audited."""
     concern = await dsl_only(actor, ref, "concern.open", services)
-    await services.audit.record(at=services.clock.now(), who=actor.key, action="concern.viewed", record=concern.ref, detail="sent to personal chat")
+    await services.audit.record(at=services.clock.now(), who=actor.key, action="concern.viewed", record=concern.ref,
+                                detail=f"sent to personal chat {roles.audit_source(actor, *concern.tell)}".strip())
     return concern
 
 

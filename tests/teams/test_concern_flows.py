@@ -137,3 +137,32 @@ async def test_a_guest_on_a_staff_domain_gets_no_role(bot: Bot, connector: FakeC
     assert not [c for c in connector.cards("a:personal-29:gus") if "Raise a safeguarding concern" in card_text(c)]
     [refusal] = [e for e in await Audit(bot.services.store).entries() if e.who == "aad-gus"]
     assert (refusal.action, refusal.detail) == ("command.concern.refused", "guest account")
+
+
+async def test_a_dsl_by_entra_group_is_told_personally(bot: Bot, connector: FakeConnector) -> None:
+    """Oli is in no list: the DSL group (read from a loopback Graph with a token credential) makes him a DSL."""
+    from bot.config import SchoolConfig
+    from bot.meetings.graph_directory import GraphDirectory
+    from tests.fakes.graph_server import FakeGraph
+    from tests.roles.test_roles import StaticToken
+
+    graph = FakeGraph(users=set(), groups={"dsl-group-id": ["aad-oli"]}, require_token="t0ken")
+    base_url = await graph.start()
+    directory = GraphDirectory.with_credential(base_url, StaticToken("t0ken"))
+    try:
+        data = bot.services.school.model_dump()
+        data["roles"]["dsl_group"] = "dsl-group-id"
+        bot.services.school = SchoolConfig.model_validate(data)
+        bot.services.directory = directory
+        await set_up_channels(bot, connector)
+        await bot.post(act.message("/help", service_url=connector.url, user="oli"))
+        c = await raise_concern(bot, connector)
+        [notice] = [s for s in connector.posts("a:personal-29:oli") if s.card and c.ref in card_text(s.card)]
+        await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to=notice.activity_id, service_url=connector.url, user="oli"))
+        assert "I don't want to go home tonight" in card_text(connector.cards("a:personal-29:oli")[-1])
+        [viewed] = [e for e in await Audit(bot.services.store).entries(c.ref) if e.action == "concern.viewed"]
+        assert viewed.who == "aad-oli" and "role=dsl via group" in viewed.detail
+        assert any(call.path.startswith("/groups/dsl-group-id/transitiveMembers") for call in graph.calls)
+    finally:
+        await directory.close()
+        await graph.stop()
