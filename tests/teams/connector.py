@@ -57,6 +57,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
         app.router.add_put("/v3/conversations/{conv}/activities/{activity_id}", self._update)
         app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conv}/pagedmembers", self._paged)
         return app
 
     def _fail(self) -> web.Response | None:
@@ -106,6 +107,15 @@ class FakeConnector:
             if member in (user["id"], user["aadObjectId"]):
                 return web.json_response(user)
         return web.json_response({"error": {"code": "NotFound", "message": "member not found"}}, status=404)
+
+    async def _paged(self, request: web.Request) -> web.Response:
+        """The team roster, two members a page (mallory is in another tenant: not on it)."""
+        roster = [u for k, u in USERS.items() if k != "mallory"]
+        start = int(request.query.get("continuationToken") or 0)
+        body: dict[str, Any] = {"members": roster[start:start + 2]}
+        if start + 2 < len(roster):
+            body["continuationToken"] = str(start + 2)
+        return web.json_response(body)
 
     # --- for assertions ---------------------------------------------------------------
     def posts(self, conversation: str | None = None) -> list[Sent]:

@@ -166,3 +166,13 @@ async def test_a_dsl_by_entra_group_is_told_personally(bot: Bot, connector: Fake
     finally:
         await directory.close()
         await graph.stop()
+
+
+async def test_the_roster_makes_the_dsl_reachable_before_she_messages_the_bot(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.installation(service_url=connector.url, user="ivy", channel=act.SAFEGUARDING))
+    people = {r.key: r.doc for r in await bot.services.store.query("people")}
+    assert people["aad-dee"]["user_id"] == "29:dee" and "aad-gus" not in people  # a guest is never staff
+    await set_up_channels(bot, connector)
+    c = await raise_concern(bot, connector)
+    assert any(x.get("members") == [{"id": "29:dee"}] for x in connector.created)  # a proactive 1:1
+    assert [s for s in connector.posts("a:personal-29:dee") if s.card and c.ref in card_text(s.card)]
