@@ -11,6 +11,7 @@ carries where it came from ("group", "list" or "break-glass") for the audit trai
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Protocol
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 GROUPS_TABLE = "role_groups"
 PEOPLE_TABLE = "people"
 CACHE_FOR = timedelta(minutes=10)
+_REFERENCE = re.compile(r"[SCP]-[2-9A-HJ-NP-Z]{6}")
 #: Every role a person can hold besides "staff" (the [roles] lists and *_group ids of the school config).
 ROLE_NAMES = ("admin", "slt", "dsl", "dsl_deputy", "head", "chair")
 
@@ -138,12 +140,13 @@ async def resolve(actor: Actor, services: Services, *, fresh: bool = False) -> A
 async def recheck(actor: Actor, needed: Iterable[str], services: Services, *, what: str, record: str) -> Actor:
     """Before refusing: read the groups again once; if still refused, audit who, what, which record and why."""
     need = frozenset(needed)
+    record = record.strip().upper() if _REFERENCE.fullmatch(record.strip().upper()) else "-"  # never free text (a name) in the audit
     if not no_role_reason(actor, services) and any(group_id(r, services) for r in need):
         actor = await resolve(actor, services, fresh=True)
     if not need & actor.roles:
         why = no_role_reason(actor, services) or f"needs {'/'.join(sorted(need))}"
-        await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record or "-", detail=why)
-        log.warning("refused actor=%s what=%s record=%s why=%s", actor.key, what, record or "-", why)
+        await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why)
+        log.warning("refused actor=%s what=%s record=%s why=%s", actor.key, what, record, why)
     return actor
 
 

@@ -42,7 +42,7 @@ def notice_card(c: Concern, tz: str, *, reminder: int = 0) -> Card:
         {
             "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged,
             "reminder": texts.CONCERN_NOTICE_REPEAT.format(n=reminder) if reminder and not acknowledged else "",
-            "why": texts.ROUTE_SENTENCE_CHILD if c.about == "child" else texts.CONCERN_ABOUT_CHOICES["staff"] if c.about == "staff" else texts.CONCERN_ABOUT_CHOICES[c.about],
+            "why": {"child": texts.ROUTE_SENTENCE_CHILD, "head": texts.ROUTE_SENTENCE_HEAD}.get(c.about, texts.ROUTE_SENTENCE_ADULT),
             "guidance": list(c.guidance),
             "facts": [
                 {"title": "Category", "value": c.category},

@@ -121,4 +121,10 @@ async def test_a_refused_command_is_audited_with_why(harness: Harness) -> None:
 
     await harness.router.dispatch(guest, Command("setup", ("safeguarding",)), harness.services)
     [entry] = [e for e in await Audit(harness.services.store).entries() if e.action.endswith(".refused")]
-    assert (entry.who, entry.action, entry.record, entry.detail) == ("aad-ivy", "command.setup.refused", "safeguarding", "guest account")
+    assert (entry.who, entry.action, entry.record, entry.detail) == ("aad-ivy", "command.setup.refused", "-", "guest account")
+
+
+async def test_a_refusal_never_writes_free_text_into_the_audit(harness: Harness) -> None:
+    await harness.say("tara", "/chronology Pip Example")
+    [entry] = [e for e in await Audit(harness.services.store).entries() if e.action.endswith(".refused")]
+    assert (entry.action, entry.record, entry.detail) == ("command.chronology.refused", "-", "needs dsl/dsl_deputy")
