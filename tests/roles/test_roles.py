@@ -15,6 +15,7 @@ from bot.audit import Audit
 from bot.config import SchoolConfig, Settings
 from bot.meetings.graph_directory import GraphDirectory
 from tests.commands.conftest import Harness, actor, harness, profile_id  # noqa: F401 - fixtures
+from tests.store.conftest import azurite  # noqa: F401 - fixture
 from tests.fakes.graph_server import FakeGraph
 
 DSL_GROUP = "11111111-0000-0000-0000-00000000d51"
@@ -128,3 +129,36 @@ async def test_a_refusal_never_writes_free_text_into_the_audit(harness: Harness)
     await harness.say("tara", "/chronology Pip Example")
     [entry] = [e for e in await Audit(harness.services.store).entries() if e.action.endswith(".refused")]
     assert (entry.action, entry.record, entry.detail) == ("command.chronology.refused", "-", "needs dsl/dsl_deputy")
+
+
+async def test_roles_cache_case_and_retention_marker_on_table_storage(harness: Harness, directory: GraphDirectory, graph: FakeGraph, azurite: str) -> None:
+    """The same code on Azure Table Storage (Azurite): the group cache, an append-only case, the daily claim."""
+    import uuid
+    from datetime import date, datetime, timezone
+
+    from bot.concerns import retention
+    from bot.concerns.case import Case, CaseEntry
+    from bot.errors import Conflict
+    from bot.store.tables import AzureTableStore
+
+    store = AzureTableStore(azurite, prefix=f"t{uuid.uuid4().hex[:8]}")
+    try:
+        harness.services.store = store
+        harness.services.directory = directory
+        with_groups(harness, dsl_group=DSL_GROUP)
+        assert (await roles.resolve(actor("oli"), harness.services)).role_source("dsl") == "group"
+        calls = len(graph.calls)
+        assert (await roles.resolve(actor("sian"), harness.services)).has("dsl")
+        assert len(graph.calls) == calls  # cached in the table
+        at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+        case = Case(store)
+        for text in ("first", "second"):
+            await case.add(CaseEntry(ref="C-TABLES", kind="note", at=at, by="aad-dee", by_name="Dee Lead", text=text))
+        entries = await case.entries("C-TABLES")
+        assert [(e.seq, e.text) for e in entries] == [(1, "first"), (2, "second")]
+        with pytest.raises(Conflict):
+            await store.insert("case_entries", entries[0].key, {**entries[0].model_dump(mode="json"), "text": "rewritten"})
+        claims = [await retention.claim_day(store, date(2026, 11, 23)) for _ in range(3)]
+        assert claims == [True, False, False]
+    finally:
+        await store.close()
