@@ -76,14 +76,17 @@ async def announce(concern: Concern, services: Services) -> CardRef | None:
         return None
 
 
-async def tell_personally(ref: str, services: Services, *, reminder: int = 0, retry: bool = False) -> int:
+async def tell_personally(ref: str, services: Services, *, reminder: int = 0, retry: bool = False, missing_only: bool = False) -> int:
     """A personal message (reference, category, urgency, who raised it; never the narrative or the pupil)
     to each person the route names; returns how many were reached. Audited by count, never by name."""
     concern, _ = await services.concerns.get(ref)
     now = services.clock.now()
     card = cards.notice_card(concern, services.timezone, reminder=reminder)
     sent: list[Notice] = []
+    reached = {n.aad_id.casefold() for n in concern.notices}
     for person in await recipients(concern, services):
+        if missing_only and person.aad_id.casefold() in reached:
+            continue
         try:
             posted = await services.messenger.post_personal(person.aad_id, card, contact=person.contact)
         except ChaperoneError as exc:
@@ -102,16 +105,17 @@ async def tell_personally(ref: str, services: Services, *, reminder: int = 0, re
 
 
 async def repeat_notices(services: Services) -> None:
-    """Until someone acknowledges: nobody reached yet is tried again; an immediate-risk concern is sent again personally."""
+    """Until someone acknowledges: anyone the route names who was not reached yet is tried again; an
+    immediate-risk concern is sent again personally to everyone every few minutes."""
     now = services.clock.now()
     every = timedelta(minutes=services.school.concerns.repeat_urgent_every_minutes)
     for c in await services.concerns.unacknowledged():
         if c.acknowledged_at is not None:
             continue
         last = max((n.at for n in c.notices), default=None)
-        if last is None:
-            await tell_personally(c.ref, services, retry=True)
-        elif c.immediate_risk and now - last >= every:
+        if last is None or not c.immediate_risk:
+            await tell_personally(c.ref, services, retry=True, missing_only=True)  # anyone not reached yet (learnt since, or Teams refused)
+        elif now - last >= every:
             rounds = len({n.at for n in c.notices})
             await tell_personally(c.ref, services, reminder=rounds)
 

@@ -176,3 +176,17 @@ async def test_the_roster_makes_the_dsl_reachable_before_she_messages_the_bot(bo
     c = await raise_concern(bot, connector)
     assert any(x.get("members") == [{"id": "29:dee"}] for x in connector.created)  # a proactive 1:1
     assert [s for s in connector.posts("a:personal-29:dee") if s.card and c.ref in card_text(s.card)]
+
+
+async def test_someone_not_reachable_yet_is_told_at_the_next_sweep(bot: Bot, connector: FakeConnector) -> None:
+    await set_up_channels(bot, connector)
+    c = await raise_concern(bot, connector)  # nobody knows how to reach the DSL yet
+    assert not connector.posts("a:personal-29:dee")
+    assert "Dee" not in (alerts(connector)[0].body.get("text") or "")
+    await bot.post(act.message("/help", service_url=connector.url, user="dee"))
+    await background.sweep(bot.services)
+    await background.sweep(bot.services)
+    notices = [s for s in connector.posts("a:personal-29:dee") if s.card and c.ref in card_text(s.card)]
+    assert len(notices) == 1
+    detail = [e.detail for e in await Audit(bot.services.store).entries(c.ref) if e.action == "concern.notified"]
+    assert detail == ["roles=dsl/dsl_deputy reached=0 reminder=0", "roles=dsl/dsl_deputy reached=1 reminder=0"]
