@@ -16,6 +16,7 @@ from bot.commands.router import Router
 from bot.concerns import cards, chronology, workflow
 from bot.concerns.case import Case, CaseEntry
 from bot.concerns.model import Concern
+from bot.consent import key_of
 from bot.errors import NotFound, UsageError
 from bot.sessions import cards as session_cards
 from bot.sessions.model import Session
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 RECENT_DAYS = 14  # the concern form offers the user's sessions from the last fortnight
 KEY = re.compile(r"P-[2-9A-HJ-NP-Z]{6}")
+MAX_LISTED = 150  # pupils listed on the form at most (Teams limits a card's size)
 
 
 async def _my_sessions(actor: Actor, services: Services) -> list[Session]:
@@ -37,9 +39,19 @@ async def _my_sessions(actor: Actor, services: Services) -> list[Session]:
     return mine[:20]
 
 
+async def form_pupils(mine: list[Session], services: Services) -> list[tuple[str, str]]:
+    """(name, key) choices: the whole registry when it is small, else the pupils of the user's recent
+    sessions (a card must stay small); a typed name that is in the registry is linked on submit anyway."""
+    registry = [r for r in await services.consents.all() if r.pupil_key]
+    if len(registry) > MAX_LISTED:
+        names = {key_of(p.name) for s in mine for p in s.booking.pupils}
+        registry = [r for r in registry if r.key in names]
+    return sorted(((r.pupil, r.pupil_key) for r in registry), key=lambda p: p[0].casefold())
+
+
 async def concern_form(actor: Actor, services: Services) -> dict[str, Any]:
     mine = await _my_sessions(actor, services)
-    pupils = sorted(((r.pupil, r.pupil_key) for r in await services.consents.all() if r.pupil_key), key=lambda p: p[0].casefold())
+    pupils = await form_pupils(mine, services)
     sessions = [{"ref": s.ref, "title": f"{s.ref} ({session_cards.when(s, services.timezone)})"} for s in mine]
     now = services.clock.now().astimezone(ZoneInfo(services.timezone))
     return cards.form_card(

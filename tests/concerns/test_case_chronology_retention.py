@@ -190,3 +190,19 @@ async def test_cli_chronology_child_file_hold_and_retention(harness: Harness, tm
     assert "Nothing is past its retention date." in capsys.readouterr().out
     actions = [e.action for e in await Audit(harness.services.store).entries()]
     assert "pupil.file.exported" in actions and "retention.hold" in actions and "pupil.chronology.viewed" in actions
+
+
+async def test_a_large_registry_lists_the_users_own_pupils_and_a_typed_registry_name_is_linked(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.commands import concern as concern_cmd
+    from tests.support.schemas import inputs
+
+    await setup_channels(harness)
+    await harness.book(form={**FORM, "pupils": "Quinn Example"})
+    monkeypatch.setattr(concern_cmd, "MAX_LISTED", 2)
+    form = (await harness.say("tara", "/concern")).cards[0]
+    [picker] = [n for n in inputs(form) if n["id"] == "pupil"]
+    assert [c["title"] for c in picker["choices"]] == ["Quinn Example"] and picker["isMultiSelect"]
+    await harness.act("tara", "concern.submit", {**CONCERN, "pupil": "", "pupil_other": "robin example"})
+    [c] = await harness.services.concerns.all()
+    robin = await harness.services.consents.find("Robin Example")
+    assert robin is not None and c.pupil_keys == [robin.pupil_key] and c.unlinked == "" and c.pupil == "Robin Example"
