@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Protocol
 
 from bot import texts
-from bot.chat import Actor, Contact, Mention
-from bot.errors import ChaperoneError
+from bot.chat import Actor, CardAction, Command, Contact, Mention
+from bot.errors import ChaperoneError, NotPermitted
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -148,6 +148,22 @@ async def recheck(actor: Actor, needed: Iterable[str], services: Services, *, wh
         await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why)
         log.warning("refused actor=%s what=%s record=%s why=%s", actor.key, what, record, why)
     return actor
+
+
+def audited(exc: NotPermitted) -> NotPermitted:
+    """Mark a refusal already written to the audit trail (so the router does not write it twice)."""
+    exc.audited = True
+    return exc
+
+
+async def audit_refusal(actor: Actor, inp: Command | CardAction, why: str, services: Services) -> None:
+    """Any other refusal a handler raised: who, what, which record (a reference only) and why (its sentence)."""
+    if isinstance(inp, Command):
+        what, record = f"command.{inp.name}", (inp.args[0] if inp.args else "")
+    else:
+        what, record = inp.verb or "card", str(inp.data.get("ref") or "")
+    record = record.strip().upper() if _REFERENCE.fullmatch(record.strip().upper()) else "-"
+    await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why[:200])
 
 
 def audit_source(actor: Actor, *roles: str) -> str:

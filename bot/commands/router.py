@@ -99,7 +99,7 @@ class Router:
                 if not self.allowed(spec, actor):
                     actor = await roles.recheck(actor, spec.roles or (), services, what=f"command.{spec.name}", record=" ".join(inp.args[:1]))
                 if not self.allowed(spec, actor):
-                    raise NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ()))))
+                    raise roles.audited(NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ())))))
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
@@ -107,11 +107,13 @@ class Router:
             if not self.allowed(vspec, actor):
                 actor = await roles.recheck(actor, vspec.roles or (), services, what=vspec.verb, record=str(inp.data.get("ref") or ""))
             if not self.allowed(vspec, actor):
-                raise NotPermitted(texts.BUTTON_NOT_YOURS)
+                raise roles.audited(NotPermitted(texts.BUTTON_NOT_YOURS))
             return await vspec.handler(actor, inp, services)
         except ChaperoneError as exc:
             ref = uuid.uuid4().hex[:8]
             log.info("refused ref=%s actor=%s error=%s", ref, actor.key, type(exc).__name__)
+            if isinstance(exc, NotPermitted) and not exc.audited:
+                await roles.audit_refusal(actor, inp, str(exc), services)
             return self._error_reply(exc, ref, inp)
         except Exception:
             ref = uuid.uuid4().hex[:8]

@@ -173,7 +173,7 @@ async def dsl_only(actor: Actor, ref: str, action: str, services: Services) -> C
     why = roles.no_role_reason(actor, services) or ("about them" if set(concern.tell) & actor.roles else f"needs {'/'.join(concern.tell)}")
     await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{action}.refused", record=concern.ref, detail=why)
     log.warning("concern access refused ref=%s actor=%s action=%s", concern.ref, actor.key, action)
-    raise NotPermitted(texts.CONCERN_NOT_DSL if "dsl" in concern.tell else texts.CONCERN_NOT_YOURS)
+    raise roles.audited(NotPermitted(texts.CONCERN_NOT_DSL if "dsl" in concern.tell else texts.CONCERN_NOT_YOURS))
 
 
 async def add_entry(actor: Actor, entry: CaseEntry, services: Services) -> CaseEntry:

@@ -162,3 +162,12 @@ async def test_roles_cache_case_and_retention_marker_on_table_storage(harness: H
         assert claims == [True, False, False]
     finally:
         await store.close()
+
+
+async def test_a_refusal_raised_inside_a_workflow_is_audited_once(harness: Harness) -> None:
+    from tests.commands.test_end_and_concern import END, scheduled
+
+    s = await scheduled(harness)
+    await harness.act("oli", "end.submit", {"ref": s.ref, **END})
+    refusals = [e for e in await Audit(harness.services.store).entries(s.ref) if e.action.endswith(".refused")]
+    assert [(e.who, e.action) for e in refusals] == [("aad-oli", "end.submit.refused")] and s.ref in refusals[0].detail
