@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, TYPE_CHECKING
 
 from bot import roles, texts
@@ -89,8 +89,9 @@ class Router:
             return await self._dispatch(actor, inp, services)
 
     async def _dispatch(self, actor: Actor, inp: Command | CardAction, services: Services) -> Reply:
-        actor = await roles.resolve(actor, services)
+        actor = replace(actor, roles=frozenset(), role_sources=())  # nothing trusted from the caller: fail closed
         try:
+            actor = await roles.resolve(actor, services)
             if isinstance(inp, Command):
                 spec = self.commands.get(self.aliases.get(inp.name, inp.name))
                 if spec is None:
