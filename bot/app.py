@@ -13,6 +13,7 @@ from bot.commands.router import Router
 from bot.config import Settings
 from bot.meetings.factory import meetings_for
 from bot.meetings.provider import MeetingProvider
+from bot.roles import ROLE_NAMES, Directory, group_id
 from bot.services import Services, profile_for
 from bot.store.base import Store
 from bot.store import open_store
@@ -32,7 +33,17 @@ def build_services(settings: Settings, *, store: Store | None = None, meetings: 
         settings=settings, school=school, profile=profile_for(school), store=store,
         meetings=meetings or meetings_for(settings, store), messenger=transport.messenger, clock=clock or SystemClock(),
     )
+    services.directory = _directory(settings, services)
     return services, transport
+
+
+def _directory(settings: Settings, services: Services) -> Directory | None:
+    """Graph group membership when any role is given as an Entra group (not in local mode: lists only)."""
+    if not any(group_id(role, services) for role in ROLE_NAMES) or settings.local_mode:
+        return None
+    from bot.meetings.graph_directory import GraphDirectory
+
+    return GraphDirectory.from_environment(settings.graph_base_url, dict(settings.graph_env))
 
 
 def create_app(
@@ -69,9 +80,10 @@ def create_app(
             log.info("Chaperone stopping: finishing background work (up to %.0f s)", shutdown_grace)
             await services.tasks.drain(timeout=shutdown_grace)
         await services.tasks.close()
-        close = getattr(services.meetings, "close", None)
-        if close is not None:
-            await close()
+        for owner in (services.meetings, services.directory):
+            close = getattr(owner, "close", None)
+            if close is not None:
+                await close()
         await services.store.close()
 
     app.on_startup.append(on_startup)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from bot.concerns import retention
 from bot.concerns import workflow as concerns
 from bot.sessions import workflow as sessions
 
@@ -16,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 async def sweep(services: Services) -> None:
-    """One pass: unacknowledged concern alerts, then sessions still waiting for a second adult."""
+    """One pass: unacknowledged concern alerts and personal notices, then sessions still waiting for a second adult."""
     await concerns.sweep(services)
+    await concerns.repeat_notices(services)
     await sessions.sweep(services)
+    await retention.daily(services)  # once a day across instances (a claimed marker record)
 
 
 async def run_forever(services: Services, *, every: float = 60.0) -> None:

@@ -44,7 +44,11 @@ class Actor:
     email: str | None
     upn: str | None
     where: Where
-    roles: frozenset[str] = frozenset()  # filled by the router from the school config
+    roles: frozenset[str] = frozenset()  # filled by the router (bot.roles)
+    #: The roster's userRole ("user", "guest", ...): a guest is never staff, whatever the domain.
+    user_role: str | None = None
+    #: Where each role came from: (role, "group" | "list" | "break-glass"), for the audit trail.
+    role_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -53,6 +57,9 @@ class Actor:
 
     def has(self, role: str) -> bool:
         return role in self.roles
+
+    def role_source(self, role: str) -> str:
+        return dict(self.role_sources).get(role, "")
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,24 @@ def parse_command(text: str | None) -> Command | None:
     return Command(name=words[0].lstrip("/").lower(), args=tuple(words[1:]))
 
 
+@dataclass(frozen=True)
+class Mention:
+    """Someone @mentioned by a post (a Teams mention entity): their Teams user id or AAD object id."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to open a personal chat with someone who has not messaged the bot (learnt from the roster or a turn)."""
+
+    aad_id: str
+    user_id: str
+    tenant_id: str | None
+    service_url: str
+
+
 class Messenger(Protocol):
     """Proactive messages: implemented by the transport, used by commands and background work."""
 
@@ -137,6 +162,13 @@ class Messenger(Protocol):
 
     async def update(self, posted: CardRef, card: Card) -> None:
         """Replace a card we posted earlier, in place, for everyone who sees it."""
+
+    async def post_mentioning(self, conversation_key: str, card: Card, mentions: tuple[Mention, ...]) -> CardRef:
+        """Like :meth:`post`, with a line of @mentions (Teams mention entities) so those people are notified."""
+
+    async def post_personal(self, aad_id: str, card: Card, *, contact: Contact | None = None) -> CardRef:
+        """To a person's personal chat: the stored one, else a proactive 1:1 opened through ``contact``.
+        Raises ``bot.errors.NotFound`` when neither is possible."""
 
     async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None) -> None:
         """Store a conversation reference under a key (from /setup, installation and messages)."""

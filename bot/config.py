@@ -58,11 +58,28 @@ class School(_Strict):
 
 
 class Roles(_Strict):
-    """Who holds each role, by email / UPN or AAD object id (case-insensitive)."""
+    """Who holds each role: Entra group object ids (``*_group``), else listed AAD object ids; an email
+    or UPN in a list is only a break-glass fallback, honoured for the school's own tenant (bot.roles)."""
 
     admin: tuple[str, ...] = ()
     slt: tuple[str, ...] = ()
     dsl: tuple[str, ...] = ()
+    dsl_deputy: tuple[str, ...] = ()
+    head: tuple[str, ...] = ()
+    chair: tuple[str, ...] = ()
+    #: Entra group object ids whose transitive members hold the role (GroupMember.Read.All).
+    admin_group: str = ""
+    slt_group: str = ""
+    dsl_group: str = ""
+    dsl_deputy_group: str = ""
+    head_group: str = ""
+    chair_group: str = ""
+
+    def members(self, role: str) -> tuple[str, ...]:
+        return tuple(getattr(self, role, ()))
+
+    def group(self, role: str) -> str:
+        return str(getattr(self, f"{role}_group", "") or "")
 
 
 class SecondAdult(_Strict):
@@ -77,6 +94,8 @@ class Concerns(_Strict):
     #: An unacknowledged alert is raised again in the safeguarding channel after this many minutes.
     escalate_after_minutes: int = Field(default=60, ge=1)
     escalate_urgent_after_minutes: int = Field(default=10, ge=1)
+    #: An immediate-risk concern is sent again personally this often until someone acknowledges.
+    repeat_urgent_every_minutes: int = Field(default=5, ge=1)
 
 
 class SchoolConfig(_Strict):
@@ -208,6 +227,8 @@ class Settings:
     port: int = 3978
     store: Literal["tinydb", "tables"] = "tinydb"
     tables_connection_string: str = ""
+    #: The settings Graph credentials are built from (CHAPERONE_GRAPH_*, MICROSOFT_APP_*, AZURE_CLIENT_ID), as read.
+    graph_env: tuple[tuple[str, str], ...] = ()
     #: Table Storage reached with a token (managed identity), not a key; wins over the connection string.
     tables_endpoint: str = ""
     #: The user-assigned managed identity's client id (empty: DefaultAzureCredential's own choice).
@@ -217,6 +238,10 @@ class Settings:
     slt_group_id: str = ""
     dsl_group_id: str = ""
     admin_group_id: str = ""
+
+    def group_id(self, role: str) -> str:
+        """The Entra group id the environment gives for a role (it overrides the school config's [roles])."""
+        return {"slt": self.slt_group_id, "dsl": self.dsl_group_id, "admin": self.admin_group_id}.get(role, "").strip()
 
     @property
     def local_mode(self) -> bool:
@@ -265,6 +290,7 @@ class Settings:
             port=port,
             store=store,  # type: ignore[arg-type]
             tables_connection_string=_read(env, "CHAPERONE_TABLES_CONNECTION_STRING"),
+            graph_env=tuple((n, env[n]) for n in ENV_SETTINGS if n.startswith(("CHAPERONE_GRAPH_", "MICROSOFT_APP_", "AZURE_CLIENT_ID")) and env.get(n)),
             tables_endpoint=_read(env, "CHAPERONE_TABLES_ENDPOINT"),
             azure_client_id=_read(env, "AZURE_CLIENT_ID"),
             config_toml=_read(env, "CHAPERONE_CONFIG_TOML"),

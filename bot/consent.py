@@ -1,4 +1,8 @@
-"""The consent registry: which pupils have parental consent on record, imported from the school's CSV."""
+"""The consent registry: which pupils have parental consent on record, imported from the school's CSV.
+
+Each pupil gets a stable key (``P-XXXXXX``) the first time they are imported; re-importing the
+file keeps it (matched on the pupil's name), so concerns and sessions can be told apart per child.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
+from datetime import date as Date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
@@ -13,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from bot.errors import UsageError
 from bot.policy.booking import Consent, Pupil
 from bot.store.base import Store
+from bot.store.records import new_ref
 
 TABLE = "consents"
-COLUMNS = ("pupil", "parent_name", "parent_email", "pupil_school_email", "consent", "date")
+COLUMNS = ("pupil", "parent_name", "parent_email", "pupil_school_email", "consent", "date", "date_of_birth")
 REQUIRED = ("pupil", "parent_name", "parent_email", "consent", "date")
 
 
@@ -27,6 +33,10 @@ class ConsentRecord(BaseModel):
     pupil_school_email: EmailStr | None = None
     consent: Consent
     date: date
+    #: Optional: lets retention keep a child protection file until the child's 25th birthday exactly.
+    date_of_birth: Date | None = None
+    #: Stable key given at first import (empty only before the record is stored).
+    pupil_key: str = ""
 
     @property
     def key(self) -> str:
@@ -85,8 +95,9 @@ def parse_csv(text: str) -> list[ConsentRecord]:
         data: dict[str, Any] = {k: (v or "").strip() for k, v in row.items()}
         if not any(data.values()):
             continue
-        if not data.get("pupil_school_email"):
-            data["pupil_school_email"] = None
+        for optional in ("pupil_school_email", "date_of_birth"):
+            if not data.get(optional):
+                data[optional] = None
         data["consent"] = data.get("consent", "").lower()
         try:
             record = ConsentRecord.model_validate(data)
@@ -110,8 +121,27 @@ class ConsentRegistry:
         self._store = store
 
     async def import_records(self, records: list[ConsentRecord]) -> int:
-        """Store every row as one atomic write: a crash or a full disk leaves all of them or none."""
-        return await self._store.upsert_many(TABLE, {r.key: r.model_dump(mode="json") for r in records})
+        """Store every row, each with its stable pupil key (kept across re-imports), as one atomic
+        write: a crash or a full disk leaves all of them or none."""
+        existing = {r.key: r.doc.get("pupil_key") or "" for r in await self._store.query(TABLE)}
+        taken = set(existing.values())
+        docs: dict[str, dict[str, Any]] = {}
+        for r in records:
+            key = r.pupil_key or existing.get(r.key) or ""
+            while not key or (key in taken and existing.get(r.key) != key):
+                key = new_ref("P")
+            taken.add(key)
+            docs[r.key] = {**r.model_dump(mode="json"), "pupil_key": key}
+        return await self._store.upsert_many(TABLE, docs)
+
+    async def by_key(self, pupil_key: str) -> ConsentRecord | None:
+        wanted = pupil_key.strip().upper()
+        found = [ConsentRecord.model_validate(r.doc) for r in await self._store.query(TABLE, {"pupil_key": wanted})]
+        return found[0] if found else None
+
+    async def lookup(self, name_or_key: str) -> ConsentRecord | None:
+        """A pupil by stable key (P-XXXXXX) or by name."""
+        return await self.by_key(name_or_key) or await self.find(name_or_key)
 
     async def all(self) -> list[ConsentRecord]:
         return [ConsentRecord.model_validate(r.doc) for r in await self._store.query(TABLE)]

@@ -33,7 +33,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 #: Which commands appear in which scope's command menu (Teams allows 10 per list).
 SCOPES: dict[str, tuple[str, ...]] = {
-    "personal": ("help", "book", "end", "concern", "join-as-second", "today"),
+    "personal": ("help", "book", "end", "concern", "join-as-second", "today", "chronology"),
     "team": ("help", "book", "concern", "join-as-second", "today", "setup"),
     "groupChat": ("help", "book", "concern"),
 }

@@ -13,6 +13,7 @@ from bot.config import SchoolConfig, Settings
 from bot.meetings.provider import MeetingProvider
 from bot.policy.loader import bundled, load_profile_file
 from bot.policy.model import Profile
+from bot.roles import Directory
 from bot.sessions.repo import Sessions
 from bot.store.base import Store
 from bot.tasks import Tasks
@@ -28,6 +29,8 @@ class Services:
     messenger: Messenger
     clock: Clock = field(default_factory=SystemClock)
     tasks: Tasks = field(default_factory=Tasks)
+    #: Entra group membership for roles (Graph); None where no group is configured.
+    directory: Directory | None = None
     #: Seconds between attempts when Microsoft Graph is unavailable (then the teacher is told).
     meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
 

@@ -46,6 +46,7 @@ HELP_SUMMARIES = {
     "end": "close a session in the register: /end S-XXXXXX",
     "concern": "raise a safeguarding concern with the DSL",
     "today": "SLT and DSL: every session booked for today, with its state",
+    "chronology": "DSL: a pupil's concerns and sessions, newest first: /chronology PUPIL",
 }
 
 UNKNOWN_COMMAND = "I don't know \u201c{name}\u201d. Here is what you can do:"
@@ -154,6 +155,7 @@ GRAPH_FAILURES = {
     "unknown_organiser": "Microsoft 365 does not know this organiser or meeting; check the teacher's school account.",
     "busy": "Microsoft Teams is busy; Chaperone will try again.",
     "refused": "Microsoft Teams refused the request.",
+    "groups_forbidden": "Microsoft Graph refused to list the role groups' members (GroupMember.Read.All is needed).",
     "unknown": "The meeting could not be created.",
 }
 GRAPH_HINTS = {
@@ -188,3 +190,48 @@ STORE_CORRUPT_HINT = ("Stop Chaperone, restore that file (or the whole data fold
                       "then run `chaperone store check` until it reports the store healthy. Chaperone does not start on a damaged store.")
 STORE_REIMPORTED = "The consent registry was re-imported while this was being saved. Nothing was stored; please try again."
 STORE_NOT_STARTING = "The store is damaged, so Chaperone does not start (it never starts with records missing)."
+
+ROLE_TITLES = {"dsl": "DSL", "dsl_deputy": "Deputy DSL", "head": "Headteacher", "chair": "Chair of governors", "slt": "SLT", "admin": "Admin"}
+
+# --- concern routing, personal notices, cases, chronology, retention -------------------------------
+ALLEGATION_GUIDANCE = ("This is an allegation about an adult working with children: follow the allegations procedure. "
+                       "Tell the Local Authority Designated Officer (LADO) within one working day. Do not investigate, "
+                       "and do not tell the adult concerned.")
+ROUTE_SENTENCE_CHILD = "A concern about a child or family goes to the Designated Safeguarding Lead and deputies at once."
+ROUTE_SENTENCE_ADULT = "A concern about a member of staff or another adult in the session goes to the headteacher only."
+ROUTE_SENTENCE_HEAD = "A concern about the headteacher goes to the chair of governors only."
+CONCERN_ABOUT_CHOICES = {
+    "child": "A child or their family",
+    "staff": "An adult in the session or another member of staff",
+    "head": "The headteacher",
+    "dsl": "The DSL or a deputy DSL",
+}
+CONCERN_TOLD_PERSONALLY = "The {who} has been told personally (reference only; the details stay private)."
+CONCERN_NOBODY_TO_TELL = "Chaperone knows nobody to tell for this concern yet; it will keep trying. Tell the {who} in person now."
+CONCERN_NOTICE_REPEAT = "Reminder {n}: not yet acknowledged. Please acknowledge."
+CONCERN_NOT_YOURS = "This concern is not routed to you. Your attempt has been recorded."
+CONCERN_BAD_ABOUT = "Say who the concern is about."
+CONCERN_UNKNOWN_PUPIL = "Pick pupils from the list; type a name only if the pupil is not listed."
+CASE_KINDS = {
+    "acknowledged": "Acknowledged",
+    "decision": "Decision",
+    "action": "Action",
+    "referral": "Referral",
+    "outcome": "Outcome",
+    "transferred": "Transferred to the school's record system",
+    "linked": "Pupil linked",
+    "note": "Note",
+}
+CASE_AGENCIES = ("Children's social care / MASH", "Police", "Early Help", "LADO", "Health", "Other")
+CASE_ENTRY_ADDED = "Added to the case of {ref}."
+CASE_NEEDS_TEXT = "Write the decision and its reason, the action, or the outcome."
+CASE_REFERRAL_NEEDS = "A referral needs the agency and the date it was made."
+CASE_TRANSFER_NEEDS = "Say which system it went to (e.g. CPOMS, MyConcern) and the date."
+CASE_BAD_KIND = "Choose what you are adding to the case."
+CASE_BAD_DATE = "The date is not valid."
+CASE_LINK_NEEDS = "Choose the pupil to link from the registry."
+CHRONOLOGY_USAGE = "Say which pupil: /chronology Pip Example (or their key, e.g. P-2K7QXA)."
+CHRONOLOGY_NO_PUPIL = "No pupil of that name or key is in the consent registry."
+CHRONOLOGY_EMPTY = "Nothing is recorded for this pupil."
+RETENTION_NOTHING = "Nothing is past its retention date."
+CONCERN_BAD_SESSION = "That session is not one of yours; choose it from the list or leave it empty."

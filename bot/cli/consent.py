@@ -41,6 +41,6 @@ def _import(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     records = run_with_store(lambda store: ConsentRegistry(store).all())
     for r in records:
-        print(f"{r.pupil:30} {r.consent.value:8} {r.date}  parent: {r.parent_email}" + (f"  school: {r.pupil_school_email}" if r.pupil_school_email else ""))
+        print(f"{r.pupil_key or '-':9} {r.pupil:30} {r.consent.value:8} {r.date}  parent: {r.parent_email}" + (f"  school: {r.pupil_school_email}" if r.pupil_school_email else ""))
     print(f"{len(records)} pupil(s)")
     return 0

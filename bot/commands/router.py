@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, TYPE_CHECKING
 
-from bot import texts
+from bot import roles, texts
 from bot.chat import Actor, CardAction, Command, Reply
 from bot.errors import ChaperoneError, NotPermitted, UsageError
 
@@ -89,25 +89,32 @@ class Router:
             return await self._dispatch(actor, inp, services)
 
     async def _dispatch(self, actor: Actor, inp: Command | CardAction, services: Services) -> Reply:
-        actor = replace(actor, roles=services.school.roles_of(actor.email, actor.upn, actor.aad_id))
+        actor = replace(actor, roles=frozenset(), role_sources=())  # nothing trusted from the caller: fail closed
         try:
+            actor = await roles.resolve(actor, services)
             if isinstance(inp, Command):
                 spec = self.commands.get(self.aliases.get(inp.name, inp.name))
                 if spec is None:
                     assert self.unknown is not None
                     return await self.unknown(actor, inp, services)
                 if not self.allowed(spec, actor):
-                    raise NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ()))))
+                    actor = await roles.recheck(actor, spec.roles or (), services, what=f"command.{spec.name}", record=" ".join(inp.args[:1]))
+                if not self.allowed(spec, actor):
+                    raise roles.audited(NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ())))))
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
                 raise UsageError(texts.CARD_OUT_OF_DATE, hint=texts.CARD_OUT_OF_DATE_HINT)
             if not self.allowed(vspec, actor):
-                raise NotPermitted(texts.BUTTON_NOT_YOURS)
+                actor = await roles.recheck(actor, vspec.roles or (), services, what=vspec.verb, record=str(inp.data.get("ref") or ""))
+            if not self.allowed(vspec, actor):
+                raise roles.audited(NotPermitted(texts.BUTTON_NOT_YOURS))
             return await vspec.handler(actor, inp, services)
         except ChaperoneError as exc:
             ref = uuid.uuid4().hex[:8]
             log.info("refused ref=%s actor=%s error=%s", ref, actor.key, type(exc).__name__)
+            if isinstance(exc, NotPermitted) and not exc.audited:
+                await roles.audit_refusal(actor, inp, str(exc), services)
             return self._error_reply(exc, ref, inp)
         except Exception:
             ref = uuid.uuid4().hex[:8]

@@ -12,12 +12,15 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Callable
 
-from bot import texts
-from bot.chat import SAFEGUARDING_CHANNEL, Actor
+from bot import roles, texts
+from bot.chat import SAFEGUARDING_CHANNEL, Actor, CardRef
 from bot.concerns import cards
-from bot.concerns.model import Concern
+from bot.concerns.case import Case, CaseEntry
+from bot.concerns.model import Concern, Notice
+from bot.concerns.routing import concern_route
 from bot.delivery import post_or_none, update_quietly
-from bot.errors import NotPermitted
+from bot.errors import ChaperoneError, NotPermitted
+from bot.roles import Person
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -26,22 +29,112 @@ log = logging.getLogger(__name__)
 
 
 async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services: Services) -> Concern:
-    """Store the concern under a fresh reference, audit it, and announce it (retried if the channel refuses)."""
-    stored = await services.concerns.add(draft)
-    await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref, detail=f"urgent={stored.immediate_risk}")
-    log.info("concern raised ref=%s by=%s urgent=%s", stored.ref, actor.key, stored.immediate_risk)
-    if not await post_alert(stored.ref, services):
+    """Store the concern under a fresh reference with its route, audit it, tell the right people personally,
+    and alert the safeguarding channel where the route allows (retried if the channel refuses)."""
+    stored = await services.concerns.add(lambda ref: routed(draft(ref), services))
+    await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref,
+                                detail=f"urgent={stored.immediate_risk} about={stored.about} route={stored.rule_id}")
+    log.info("concern raised ref=%s by=%s urgent=%s route=%s", stored.ref, actor.key, stored.immediate_risk, stored.rule_id)
+    if stored.to_channel and not await post_alert(stored.ref, services):
         services.tasks.spawn(retry_alert(stored.ref, services), name=f"alert-{stored.ref}")
+    await tell_personally(stored.ref, services)
     concern, _ = await services.concerns.get(stored.ref)
     return concern
+
+
+def routed(concern: Concern, services: Services) -> Concern:
+    """The concern with the route its profile gives it (who is told, whether the channel may be alerted)."""
+    route = concern_route(services.profile, about_adult=concern.about != "child", names_head=concern.about == "head", names_dsl=concern.about == "dsl")
+    return concern.model_copy(update={"tell": list(route.tell), "to_channel": route.channel, "rule_id": route.rule_id, "guidance": list(route.guidance)})
+
+
+async def recipients(concern: Concern, services: Services) -> list[Person]:
+    """Everyone to tell personally: holders of the route's roles, never someone the concern is about."""
+    excluded: set[str] = set()
+    if concern.about == "dsl":
+        excluded = {p.aad_id.casefold() for role in ("dsl", "dsl_deputy") for p in await roles.holders(role, services)}
+    if concern.about == "head":
+        excluded = {p.aad_id.casefold() for p in await roles.holders("head", services)}
+    people: dict[str, Person] = {}
+    for role in concern.tell:
+        for p in await roles.holders(role, services):
+            if p.aad_id.casefold() not in excluded:
+                people.setdefault(p.aad_id.casefold(), p)
+    return list(people.values())
+
+
+async def announce(concern: Concern, services: Services) -> CardRef | None:
+    """The channel alert, @mentioning the people told (Teams notifies a mention, not a channel post)."""
+    card = cards.alert_card(concern, services.timezone)
+    mentions = tuple(p.mention for p in await recipients(concern, services) if p.user_id)
+    if not mentions:
+        return await post_or_none(services.messenger, SAFEGUARDING_CHANNEL, card)
+    try:
+        return await services.messenger.post_mentioning(SAFEGUARDING_CHANNEL, card, mentions)
+    except ChaperoneError as exc:
+        log.warning("concern alert not posted ref=%s error=%s", concern.ref, type(exc).__name__)
+        return None
+
+
+async def tell_personally(ref: str, services: Services, *, reminder: int = 0, retry: bool = False, missing_only: bool = False) -> int:
+    """A personal message (reference, category, urgency, who raised it; never the narrative or the pupil)
+    to each person the route names; returns how many were reached. Audited by count, never by name."""
+    concern, _ = await services.concerns.get(ref)
+    now = services.clock.now()
+    card = cards.notice_card(concern, services.timezone, reminder=reminder)
+    sent: list[Notice] = []
+    reached = {n.aad_id.casefold() for n in concern.notices}
+    for person in await recipients(concern, services):
+        if missing_only and person.aad_id.casefold() in reached:
+            continue
+        try:
+            posted = await services.messenger.post_personal(person.aad_id, card, contact=person.contact)
+        except ChaperoneError as exc:
+            log.warning("personal notice not sent ref=%s to=%s error=%s", ref, person.aad_id, type(exc).__name__)
+            continue
+        sent.append(Notice(aad_id=person.aad_id, at=now, card=posted))
+    if sent:
+        def keep(c: Concern) -> None:
+            c.notices = [*c.notices, *sent]
+
+        await services.concerns.update(ref, keep)
+    if sent or not retry:  # a retry that reached nobody again is logged, not audited every minute
+        await services.audit.record(at=now, who="chaperone", action="concern.notified", record=ref,
+                                    detail=f"roles={'/'.join(concern.tell)} reached={len(sent)} reminder={reminder}")
+    return len(sent)
+
+
+async def repeat_notices(services: Services) -> None:
+    """Until someone acknowledges: anyone the route names who was not reached yet is tried again; an
+    immediate-risk concern is sent again personally to everyone every few minutes."""
+    now = services.clock.now()
+    every = timedelta(minutes=services.school.concerns.repeat_urgent_every_minutes)
+    for c in await services.concerns.unacknowledged():
+        if c.acknowledged_at is not None:
+            continue
+        last = max((n.at for n in c.notices), default=None)
+        if last is None or not c.immediate_risk:
+            await tell_personally(c.ref, services, retry=True, missing_only=True)  # anyone not reached yet (learnt since, or Teams refused)
+        elif now - last >= every:
+            rounds = len({n.at for n in c.notices})
+            await tell_personally(c.ref, services, reminder=rounds)
+
+
+def may_handle(actor: Actor, concern: Concern) -> bool:
+    """Holds a role the concern was routed to, and is not someone it is about."""
+    if not set(concern.tell) & actor.roles:
+        return False
+    if concern.about == "dsl" and actor.roles & {"dsl", "dsl_deputy"}:
+        return False
+    return not (concern.about == "head" and actor.has("head"))
 
 
 async def post_alert(ref: str, services: Services) -> bool:
     """Post the channel alert once; True when it is (or already was) posted."""
     concern, _ = await services.concerns.get(ref)
-    if concern.alert_posted:
+    if concern.alert_posted or not concern.to_channel:  # a concern about an adult never reaches the channel
         return True
-    posted = await post_or_none(services.messenger, SAFEGUARDING_CHANNEL, cards.alert_card(concern, services.timezone))
+    posted = await announce(concern, services)
     if posted is None:
         log.warning("concern alert not posted ref=%s", ref)
         return False
@@ -69,13 +162,26 @@ async def resume(services: Services) -> None:
 
 
 async def dsl_only(actor: Actor, ref: str, action: str, services: Services) -> Concern:
-    """The concern, for a DSL; anyone else is refused, and the refusal is audited."""
+    """The concern, for the people it was routed to (the DSL and deputies, or the head or chair); anyone
+    else is refused after the role groups are read again once, and the refusal is audited."""
     concern, _ = await services.concerns.get(ref)  # NotFound for a bad reference
-    if not actor.has("dsl"):
-        await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{action}.refused", record=concern.ref, detail="not a DSL")
-        log.warning("concern access refused ref=%s actor=%s action=%s", concern.ref, actor.key, action)
-        raise NotPermitted(texts.CONCERN_NOT_DSL)
-    return concern
+    if may_handle(actor, concern):
+        return concern
+    actor = await roles.resolve(actor, services, fresh=True) if not roles.no_role_reason(actor, services) else actor
+    if may_handle(actor, concern):
+        return concern
+    why = roles.no_role_reason(actor, services) or ("about them" if set(concern.tell) & actor.roles else f"needs {'/'.join(concern.tell)}")
+    await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{action}.refused", record=concern.ref, detail=why)
+    log.warning("concern access refused ref=%s actor=%s action=%s", concern.ref, actor.key, action)
+    raise roles.audited(NotPermitted(texts.CONCERN_NOT_DSL if "dsl" in concern.tell else texts.CONCERN_NOT_YOURS))
+
+
+async def add_entry(actor: Actor, entry: CaseEntry, services: Services) -> CaseEntry:
+    """Append one entry to the case (never a change to the concern or an earlier entry); audited."""
+    concern = await dsl_only(actor, entry.ref, f"case.{entry.kind}", services)
+    added = await Case(services.store).add(entry)
+    await services.audit.record(at=added.at, who=actor.key, action=f"case.{added.kind}", record=added.ref, detail=f"entry={added.seq} {roles.audit_source(actor, *concern.tell)}".strip())
+    return added
 
 
 async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
@@ -86,17 +192,24 @@ async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
         if c.acknowledged_at is None:
             c.acknowledged_at, c.acknowledged_by, c.acknowledged_by_name, c.open = now, actor.key, actor.name, False
 
+    first = concern.acknowledged_at is None
     concern = await services.concerns.update(concern.ref, ack)
-    await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref)
+    await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref, detail=roles.audit_source(actor, *concern.tell))
+    if first:
+        await Case(services.store).add(CaseEntry(ref=concern.ref, kind="acknowledged", at=now, by=actor.key, by_name=actor.name))
     if concern.alert_card:
         await update_quietly(services.messenger, concern.alert_card, cards.alert_card(concern, services.timezone), record=concern.ref)
+    for notice in concern.notices if first else ():
+        if notice.card:
+            await update_quietly(services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref)
     return concern
 
 
 async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
     """The full record for a DSL's personal chat; the view is audited."""
     concern = await dsl_only(actor, ref, "concern.open", services)
-    await services.audit.record(at=services.clock.now(), who=actor.key, action="concern.viewed", record=concern.ref, detail="sent to personal chat")
+    await services.audit.record(at=services.clock.now(), who=actor.key, action="concern.viewed", record=concern.ref,
+                                detail=f"sent to personal chat {roles.audit_source(actor, *concern.tell)}".strip())
     return concern
 
 

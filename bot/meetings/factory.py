@@ -20,4 +20,4 @@ def meetings_for(settings: Settings, store: Store) -> MeetingProvider:
         from bot.meetings.graph import GraphMeetings
     except ImportError as exc:  # pragma: no cover - the Graph provider ships with the package
         raise ConfigError("CHAPERONE_MEETINGS=graph, but the Graph provider could not be loaded.") from exc
-    return GraphMeetings.from_environment(settings.graph_base_url)
+    return GraphMeetings.from_environment(settings.graph_base_url, dict(settings.graph_env) or None)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TYPE_CHECKING
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
+from bot import roles
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Reply
 from bot.errors import ChaperoneError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MEMBER_TTL = 15 * 60.0
+ROSTER_PAGES = 20
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class _Member:
     upn: str | None
     aad_id: str | None
     at: float
+    user_role: str | None = None
 
 
 class ChaperoneBot:
@@ -46,6 +49,8 @@ class ChaperoneBot:
             self.messenger.bot_id = activity.recipient.id
         if activity.type in (ActivityTypes.installation_update, ActivityTypes.conversation_update):
             await self._on_membership(activity, where)
+            if where.team_id:
+                await self._learn_roster(ctx, where)
             return
         inp = input_of(activity)
         if activity.type == ActivityTypes.invoke and activity.name != INVOKE_CARD_ACTION:
@@ -64,6 +69,23 @@ class ChaperoneBot:
         await self.messenger.remember(f"conv:{where.conversation_id}", where, bot_id=bot_id)
         if where.kind == "personal" and activity.from_property and activity.from_property.aad_object_id:
             await self.messenger.remember(f"user:{activity.from_property.aad_object_id}", where, user_id=activity.from_property.id, bot_id=bot_id)
+
+    async def _learn_roster(self, ctx: TurnContext, where: Any) -> None:
+        """The team's roster: each member of the school's staff becomes reachable (mention, proactive 1:1) before they message the bot."""
+        token: str | None = None
+        try:
+            for _ in range(ROSTER_PAGES):
+                page = await TeamsInfo.get_paged_members(ctx, token, 500)
+                for m in page.members or []:
+                    if m.aad_object_id:
+                        await roles.resolve(Actor(user_id=m.id or "", aad_id=m.aad_object_id, name=m.name or "", email=getattr(m, "email", None),
+                                                  upn=getattr(m, "user_principal_name", None), where=replace(where, kind="personal", conversation_id=""),
+                                                  user_role=getattr(m, "user_role", None)), self.services)
+                token = page.continuation_token
+                if not token:
+                    break
+        except Exception as exc:  # noqa: BLE001 - people are still learnt when they message the bot
+            log.warning("roster not read team=%s error=%s", where.team_id, type(exc).__name__)
 
     async def _remember(self, actor: Actor, activity: Activity) -> None:
         """Keep the conversation reference current. A failed write (disk full, read-only store) is
@@ -84,7 +106,7 @@ class ChaperoneBot:
         if member is None or time.monotonic() - member.at > MEMBER_TTL:
             try:
                 m = await TeamsInfo.get_member(ctx, user_id)
-                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic())
+                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic(), getattr(m, "user_role", None))
                 self._members[user_id] = member
             except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
                 log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
@@ -96,6 +118,7 @@ class ChaperoneBot:
             email=member.email,
             upn=member.upn,
             where=where,
+            user_role=member.user_role,
         )
 
     async def _render(self, ctx: TurnContext, actor: Actor, inp: Any, reply: Reply) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import ChannelAccount, ConversationParameters
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, Mention as TeamsMention
 
-from bot.chat import Card, CardRef, Where
+from bot.chat import Card, CardRef, Contact, Mention, Where
 from bot.errors import ExternalServiceError, NotFound
 from bot.store.base import Store
 from bot.teams.translate import card_activity, reference_doc, reference_of
@@ -58,28 +58,41 @@ class TeamsMessenger:
         return changed
 
     async def post(self, conversation_key: str, card: Card) -> CardRef:
+        return await self._post(conversation_key, card_activity(card))
+
+    async def post_mentioning(self, conversation_key: str, card: Card, mentions: tuple[Mention, ...]) -> CardRef:
+        return await self._post(conversation_key, mentioning(card, mentions))
+
+    async def post_personal(self, aad_id: str, card: Card, *, contact: Contact | None = None) -> CardRef:
+        key = f"user:{aad_id}"
+        if await self.has(key) or contact is None:
+            return await self.post(key, card)  # NotFound when there is no way to reach them
+        where = Where("personal", "", tenant_id=contact.tenant_id, service_url=contact.service_url)
+        return await self.send_private(key, user_id=contact.user_id, where=where, bot_id=self.bot_id, card=card)
+
+    async def _post(self, conversation_key: str, activity: Activity) -> CardRef:
         doc = await self._doc(conversation_key)
         try:
             if doc.get("kind") == "channel":
-                return await self._post_to_channel(doc, card)
-            return await self._post_to_conversation(conversation_key, doc, card)
+                return await self._post_to_channel(doc, activity)
+            return await self._post_to_conversation(conversation_key, doc, activity)
         except NotFound:
             raise
         except Exception as exc:  # the connector's errors are msrest types: keep them inside bot/teams
             log.warning("post failed conversation=%s error=%s", conversation_key, type(exc).__name__)
             raise ExternalServiceError("Teams did not accept the message.") from exc
 
-    async def _post_to_conversation(self, key: str, doc: dict[str, Any], card: Card) -> CardRef:
+    async def _post_to_conversation(self, key: str, doc: dict[str, Any], activity: Activity) -> CardRef:
         sent: dict[str, str] = {}
 
         async def send(ctx: TurnContext) -> None:
-            response = await ctx.send_activity(card_activity(card))
+            response = await ctx.send_activity(activity)
             sent["id"] = response.id if response else ""
 
         await self._adapter.continue_conversation(reference_of(doc), send, self._app_id)
         return CardRef(conversation_key=key, activity_id=sent["id"])
 
-    async def _post_to_channel(self, doc: dict[str, Any], card: Card) -> CardRef:
+    async def _post_to_channel(self, doc: dict[str, Any], activity: Activity) -> CardRef:
         """A new top-level post in the channel: its thread becomes a conversation of its own."""
         created: dict[str, str] = {}
 
@@ -91,7 +104,7 @@ class TeamsMessenger:
             is_group=True,
             bot=ChannelAccount(id=doc.get("bot_id")) if doc.get("bot_id") else None,
             channel_data={"channel": {"id": doc["channel_id"] or doc["conversation_id"]}, "tenant": {"id": doc.get("tenant_id")}},
-            activity=card_activity(card),
+            activity=activity,
             tenant_id=doc.get("tenant_id"),
         )
         await self._adapter.create_conversation(self._app_id, capture, params, "msteams", doc["service_url"], None)
@@ -138,3 +151,12 @@ class TeamsMessenger:
         personal = Where("personal", created["conversation"], tenant_id=where.tenant_id, service_url=where.service_url)
         await self.remember(user_key, personal, user_id=user_id, bot_id=bot_id)
         return CardRef(conversation_key=user_key, activity_id=created.get("activity", ""))
+
+
+def mentioning(card: Card, mentions: tuple[Mention, ...]) -> Activity:
+    """A card activity whose text @mentions each person (Teams notifies a mentioned person)."""
+    activity = card_activity(card)
+    tags = [f"<at>{m.name}</at>" for m in mentions]
+    activity.text = " ".join(tags)
+    activity.entities = [TeamsMention(mentioned=ChannelAccount(id=m.id, name=m.name), text=tag, type="mention") for m, tag in zip(mentions, tags)]
+    return activity

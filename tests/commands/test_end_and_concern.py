@@ -115,12 +115,13 @@ async def test_dsl_acknowledges_and_opens_others_are_refused_and_audited(harness
     assert not [n for n in nodes(acked.replace) if n.get("verb") == "concern.ack"]
     assert "Acknowledged by Dee Lead" in card_text(harness.messenger.updated(c.alert_card.activity_id)[-1])
     opened = await harness.act("dee", "concern.open", {"ref": c.ref}, kind="execute")
-    detail = card_text(opened.private[0])
+    detail = card_text((*opened.private, *opened.cards)[0])
     assert "I don't want to go home tonight" in detail and "Pip Example" in detail
     assert "go home" not in card_text(opened.replace)
     actions = [(e.who, e.action) for e in await Audit(harness.services.store).entries(c.ref)]
     assert actions == [
         ("aad-tara", "concern.raised"),
+        ("chaperone", "concern.notified"),
         ("aad-sam", "concern.open.refused"),
         ("aad-tara", "concern.acknowledge.refused"),
         ("aad-dee", "concern.acknowledged"),

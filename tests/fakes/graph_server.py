@@ -57,6 +57,11 @@ class FakeGraph:
     reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # meeting id -> attendance records
     schema_failures: list[str] = field(default_factory=list)
     slow_seconds: float = 5.0
+    #: Entra groups: group id -> members, each a user object id or "group:<id>" for a nested group.
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    #: When set, group requests need "Authorization: Bearer <token>" (a token credential's token).
+    require_token: str | None = None
+    page_size: int = 2
     _faults: list[tuple[str, str | None]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -88,6 +93,35 @@ class FakeGraph:
         self.meeting_for(booking_id)[name] = value
 
     # --- the fake -------------------------------------------------------------------
+    def _transitive(self, group: str, seen: set[str]) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        for m in self.groups.get(group, []):
+            if m.startswith("group:"):
+                nested = m.split(":", 1)[1]
+                out.append({"@odata.type": "#microsoft.graph.group", "id": nested})
+                if nested not in seen:
+                    seen.add(nested)
+                    out += self._transitive(nested, seen)
+            else:
+                out.append({"@odata.type": "#microsoft.graph.user", "id": m})
+        return out
+
+    def _members(self, request: web.Request, group: str) -> web.Response:
+        if self.require_token is not None and request.headers.get("Authorization") != f"Bearer {self.require_token}":
+            return self._error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        if (fault := self._take_fault(request.path)) == "403":
+            return self._error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        if group not in self.groups:
+            return self._error(404, "Request_ResourceNotFound", f"Resource '{group}' does not exist.")
+        if request.query.get("$select") != "id":
+            return self._error(400, "BadRequest", "select id only: Chaperone reads object ids, nothing else")
+        members = self._transitive(group, {group})
+        skip = int(request.query.get("$skiptoken") or 0)
+        body: dict[str, Any] = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)", "value": members[skip:skip + self.page_size]}
+        if skip + self.page_size < len(members):
+            body["@odata.nextLink"] = str(request.url.with_query({"$select": "id", "$skiptoken": str(skip + self.page_size)}))
+        return web.json_response(body)
+
     def _error(self, status: int, code: str, message: str, **headers: str) -> web.Response:
         request_id = str(uuid.uuid4())
         body = {"error": {"code": code, "message": message, "innerError": {"request-id": request_id, "client-request-id": request_id, "date": datetime.now(timezone.utc).isoformat()}}}
@@ -119,6 +153,8 @@ class FakeGraph:
 
     async def _route(self, request: web.Request, path: str, body: Any) -> web.StreamResponse:
         parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "groups" and parts[2] == "transitiveMembers" and request.method == "GET":
+            return self._members(request, parts[1])
         if len(parts) < 2 or parts[0] != "users":
             return self._error(404, "NotFound", "no such resource")
         user = parts[1]

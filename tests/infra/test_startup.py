@@ -21,12 +21,12 @@ from aiohttp import web
 
 from bot.consent import ConsentRegistry, parse_csv
 from bot.store.tiny import TinyStore
-from tests.commands.conftest import CSV, FORM
+from tests.support.forms import CSV, FORM
 from tests.infra.arm import TEMPLATE, load
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.teams.conftest import CONFIG
+from tests.support.bot import CONFIG
 from tests.teams.connector import FakeConnector
 
 VENV_BIN = Path(sys.executable).parent

@@ -35,6 +35,8 @@ pupil_domains = ["pupils.example.org"]
 admin = ["ivy.admin@example.org"]
 slt = ["sam.senior@example.org", "aad-dee"]
 dsl = ["dee.lead@example.org"]
+head = ["aad-hana"]
+chair = ["aad-chris"]
 """
 
 

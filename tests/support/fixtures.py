@@ -5,6 +5,7 @@
     bot         the real aiohttp app and CloudAdapter on a loopback port, talking to ``connector``
     profile_id  the bundled policy profile (override in a module or parametrize)
     app_id      the bot's app id; empty is local mode
+    azurite     a connection string to Azurite's table service (one per test session)
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import AsyncIterator
 
 import pytest
 
+from tests.support.azurite import azurite
 from tests.support.bot import Bot, start_bot
 from tests.support.harness import Harness, start_harness
 from tests.support.serve import serve
 from tests.teams.connector import FakeConnector
+
+__all__ = ["azurite"]
 
 
 @pytest.fixture

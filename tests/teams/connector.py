@@ -16,6 +16,11 @@ USERS: dict[str, dict[str, str]] = {
     "sam": {"id": "29:sam", "name": "Sam Senior", "aadObjectId": "aad-sam", "email": "sam.senior@example.org", "userPrincipalName": "sam.senior@example.org"},
     "dee": {"id": "29:dee", "name": "Dee Lead", "aadObjectId": "aad-dee", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
     "ivy": {"id": "29:ivy", "name": "Ivy Admin", "aadObjectId": "aad-ivy", "email": "ivy.admin@example.org", "userPrincipalName": "ivy.admin@example.org"},
+    "hana": {"id": "29:hana", "name": "Hana Head", "aadObjectId": "aad-hana", "email": "hana.head@example.org", "userPrincipalName": "hana.head@example.org"},
+    # a B2B guest whose address is on the staff domain: never staff
+    "gus": {"id": "29:gus", "name": "Gus Guest", "aadObjectId": "aad-gus", "email": "gus.guest@example.org", "userPrincipalName": "gus.guest_example.org#EXT#@oakfield.onmicrosoft.com", "userRole": "guest"},
+    # someone in another tenant whose roster email is the DSL's
+    "mallory": {"id": "29:mallory", "name": "Dee Lead", "aadObjectId": "aad-mallory", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
 }
 
 
@@ -52,6 +57,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
         app.router.add_put("/v3/conversations/{conv}/activities/{activity_id}", self._update)
         app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conv}/pagedmembers", self._paged)
         return app
 
     def _fail(self) -> web.Response | None:
@@ -101,6 +107,15 @@ class FakeConnector:
             if member in (user["id"], user["aadObjectId"]):
                 return web.json_response(user)
         return web.json_response({"error": {"code": "NotFound", "message": "member not found"}}, status=404)
+
+    async def _paged(self, request: web.Request) -> web.Response:
+        """The team roster, two members a page (mallory is in another tenant: not on it)."""
+        roster = [u for k, u in USERS.items() if k != "mallory"]
+        start = int(request.query.get("continuationToken") or 0)
+        body: dict[str, Any] = {"members": roster[start:start + 2]}
+        if start + 2 < len(roster):
+            body["continuationToken"] = str(start + 2)
+        return web.json_response(body)
 
     # --- for assertions ---------------------------------------------------------------
     def posts(self, conversation: str | None = None) -> list[Sent]:

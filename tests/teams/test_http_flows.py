@@ -153,7 +153,7 @@ async def test_safeguarding_end_then_concern_then_dsl(bot: Bot, connector: FakeC
     assert any("I don't want to go home tonight" in t for t in detail)
     assert not any("go home" in card_text(x) for x in connector.cards(act.SAFEGUARDING))
     actions = [e.action for e in await Audit(bot.services.store).entries(c.ref)]
-    assert actions == ["concern.raised", "concern.open.refused", "concern.acknowledged", "concern.viewed"]
+    assert actions == ["concern.raised", "concern.notified", "concern.open.refused", "concern.acknowledged", "concern.viewed"]
 
 
 async def test_concern_typed_in_a_channel_leaves_nothing_there(bot: Bot, connector: FakeConnector) -> None:
