@@ -194,12 +194,7 @@ STORE_NOT_STARTING = "The store is damaged, so Chaperone does not start (it neve
 ROLE_TITLES = {"dsl": "DSL", "dsl_deputy": "Deputy DSL", "head": "Headteacher", "chair": "Chair of governors", "slt": "SLT", "admin": "Admin"}
 
 # --- concern routing, personal notices, cases, chronology, retention -------------------------------
-ALLEGATION_GUIDANCE = ("This is an allegation about an adult working with children: follow the allegations procedure. "
-                       "Tell the Local Authority Designated Officer (LADO) within one working day. Do not investigate, "
-                       "and do not tell the adult concerned.")
-ROUTE_SENTENCE_CHILD = "A concern about a child or family goes to the Designated Safeguarding Lead and deputies at once."
-ROUTE_SENTENCE_ADULT = "A concern about a member of staff or another adult in the session goes to the headteacher only."
-ROUTE_SENTENCE_HEAD = "A concern about the headteacher goes to the chair of governors only."
+ROUTE_WHY = "Your protocol says: \u201c{sentence}\u201d"
 CONCERN_ABOUT_CHOICES = {
     "child": "A child or their family",
     "staff": "An adult in the session or another member of staff",

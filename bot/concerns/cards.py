@@ -42,7 +42,7 @@ def notice_card(c: Concern, tz: str, *, reminder: int = 0) -> Card:
         {
             "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged,
             "reminder": texts.CONCERN_NOTICE_REPEAT.format(n=reminder) if reminder and not acknowledged else "",
-            "why": {"child": texts.ROUTE_SENTENCE_CHILD, "head": texts.ROUTE_SENTENCE_HEAD}.get(c.about, texts.ROUTE_SENTENCE_ADULT),
+            "why": texts.ROUTE_WHY.format(sentence=c.route_sentence) if c.route_sentence else "",
             "guidance": list(c.guidance),
             "facts": [
                 {"title": "Category", "value": c.category},

@@ -40,6 +40,8 @@ class Concern(BaseModel):
     tell: list[str] = Field(default_factory=lambda: ["dsl", "dsl_deputy"])
     to_channel: bool = True
     rule_id: str = ""
+    #: The protocol sentence (or Chaperone baseline) the route came from, quoted on the notice.
+    route_sentence: str = ""
     guidance: list[str] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)
     session_ref: str | None = None

@@ -17,8 +17,8 @@ from bot.chat import SAFEGUARDING_CHANNEL, Actor, CardRef
 from bot.concerns import cards
 from bot.concerns.case import Case, CaseEntry
 from bot.concerns.model import Concern, Notice
-from bot.concerns.routing import concern_route
 from bot.delivery import post_or_none, update_quietly
+from bot.policy.concerns import concern_route
 from bot.errors import ChaperoneError, NotPermitted
 from bot.roles import Person
 
@@ -45,7 +45,7 @@ async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services:
 def routed(concern: Concern, services: Services) -> Concern:
     """The concern with the route its profile gives it (who is told, whether the channel may be alerted)."""
     route = concern_route(services.profile, about_adult=concern.about != "child", names_head=concern.about == "head", names_dsl=concern.about == "dsl")
-    return concern.model_copy(update={"tell": list(route.tell), "to_channel": route.channel, "rule_id": route.rule_id, "guidance": list(route.guidance)})
+    return concern.model_copy(update={"tell": list(route.tell), "to_channel": route.channel, "rule_id": route.rule, "route_sentence": route.sentence, "guidance": list(route.guidance)})
 
 
 async def recipients(concern: Concern, services: Services) -> list[Person]:

@@ -10,7 +10,6 @@ from bot import texts
 from bot.render import render
 from bot.meetings.provider import Meeting
 from bot.policy.booking import Consent
-from bot.policy.meeting import explain_settings
 from bot.policy.messages import who
 from bot.policy.model import Profile
 from bot.sessions.model import Session, State

@@ -16,7 +16,7 @@ import pytest
 from bot.audit import Audit
 from bot.cli import main
 from bot.concerns import retention
-from bot.concerns.case import TABLE as CASE_TABLE, Case, CaseEntry
+from bot.concerns.case import TABLE as CASE_TABLE, Case
 from bot.errors import Conflict
 from bot.policy.model import Retention
 from tests.support.forms import FORM

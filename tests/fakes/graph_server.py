@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
-from jsonschema import Draft202012Validator
 
 from tests.support.schemas import graph_validator
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot import background
 from bot.audit import Audit
-from tests.commands.test_end_and_concern import CONCERN
+from tests.support.forms import CONCERN
 from tests.support.schemas import card_text
 from tests.teams import activities as act
 from tests.support.bot import Bot
 from tests.teams.connector import FakeConnector
-from tests.teams.test_http_flows import set_up_channels
+from tests.support.bot import set_up_channels
 
 SECRETS = ("Pip", "worrying", "go home", "Ended the session")
 
@@ -190,3 +192,18 @@ async def test_someone_not_reachable_yet_is_told_at_the_next_sweep(bot: Bot, con
     assert len(notices) == 1
     detail = [e.detail for e in await Audit(bot.services.store).entries(c.ref) if e.action == "concern.notified"]
     assert detail == ["roles=dsl/dsl_deputy reached=0 reminder=0", "roles=dsl/dsl_deputy reached=1 reminder=0"]
+
+
+@pytest.mark.parametrize("profile_id", ["002-lobby-two-staff"])
+async def test_under_profile_002_a_concern_about_a_child_goes_to_the_headteacher(bot: Bot, connector: FakeConnector) -> None:
+    """002: "If a staff member has a safeguarding or conduct concern about a child or parent they will
+    inform the headteacher immediately and record it on CPOMS"."""
+    await set_up_channels(bot, connector)
+    for who in ("dee", "hana"):
+        await bot.post(act.message("/help", service_url=connector.url, user=who))
+    c = await raise_concern(bot, connector)
+    assert c.tell == ["head"]
+    [notice] = [s for s in connector.posts("a:personal-29:hana") if s.card and c.ref in card_text(s.card)]
+    assert "inform the headteacher immediately" in card_text(notice.card)
+    for secret in SECRETS:
+        assert secret not in card_text(notice.card)
