@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import GraphError
 from bot.meetings.graph import GraphMeetings
-from bot.meetings.provider import Invitee, MeetingRequest
+from bot.meetings.provider import Invitee, MeetingRequest, open_meeting
 from bot.policy.booking import Booking
 from bot.policy.loader import bundled
 from bot.policy.meeting import meeting_settings
@@ -35,7 +35,7 @@ def request(profile: str = "000-two-staff", *, booking_id: str = "S-ABC234", cha
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_each_profile_gets_its_settings(graph: FakeGraph, meetings: GraphMeetings, profile: str) -> None:
     req = request(profile)
-    meeting = await meetings.create(req)
+    meeting = await open_meeting(meetings, req)
     live = graph.meeting_for(req.booking_id)
     for name, value in req.settings.items():
         assert live[name] == value, name
@@ -45,7 +45,7 @@ async def test_each_profile_gets_its_settings(graph: FakeGraph, meetings: GraphM
 
 
 async def test_invitations_go_to_parents_second_adult_and_slt(graph: FakeGraph, meetings: GraphMeetings) -> None:
-    await meetings.create(request())
+    await open_meeting(meetings, request())
     [event] = graph.events.values()
     people = {(a["emailAddress"]["address"], a["type"]) for a in event["attendees"]}
     assert people == {("parent.pip@example.com", "required"), ("parent.quinn@example.com", "required"), ("sam.senior@example.org", "required"), ("hana.head@example.org", "optional")}
@@ -56,19 +56,19 @@ async def test_invitations_go_to_parents_second_adult_and_slt(graph: FakeGraph, 
 
 async def test_chat_for_learning_is_limited(graph: FakeGraph, meetings: GraphMeetings) -> None:
     req = request("004-tces", chat=True)
-    await meetings.create(req)
+    await open_meeting(meetings, req)
     assert graph.meeting_for(req.booking_id)["allowMeetingChat"] == "limited"
 
 
 async def test_cancel(graph: FakeGraph, meetings: GraphMeetings) -> None:
-    meeting = await meetings.create(request())
+    meeting = await open_meeting(meetings, request())
     await meetings.cancel(meeting, organiser_id="aad-tara", comment="Cancelled by the school.")
     [event] = graph.events.values()
     assert event["isCancelled"] and event["cancelComment"] == "Cancelled by the school."
 
 
 async def test_verify_repairs_drift(graph: FakeGraph, meetings: GraphMeetings) -> None:
-    meeting = await meetings.create(request())
+    meeting = await open_meeting(meetings, request())
     assert await meetings.verify(meeting, organiser_id="aad-tara") == []
     graph.change_setting("S-ABC234", "allowMeetingChat", "enabled")
     graph.change_setting("S-ABC234", "lobbyBypassSettings", {"scope": "everyone", "isDialInBypassEnabled": True})
@@ -81,7 +81,7 @@ async def test_verify_repairs_drift(graph: FakeGraph, meetings: GraphMeetings) -
 
 
 async def test_attendance_report(graph: FakeGraph, meetings: GraphMeetings) -> None:
-    meeting = await meetings.create(request())
+    meeting = await open_meeting(meetings, request())
     assert await meetings.attendance(meeting, organiser_id="aad-tara") is None  # not ready until the meeting ends
     graph.reports[meeting.meeting_id] = [
         {"emailAddress": "tara.teacher@example.org", "role": "Organizer", "identity": {"displayName": "Tara Teacher"}, "totalAttendanceInSeconds": 2700,
@@ -96,14 +96,14 @@ async def test_attendance_report(graph: FakeGraph, meetings: GraphMeetings) -> N
 
 async def test_429_with_retry_after_is_retried_by_the_sdk(graph: FakeGraph, meetings: GraphMeetings) -> None:
     graph.fail("429", times=2, on="/events")
-    await meetings.create(request())
+    await open_meeting(meetings, request())
     assert len(graph.events) == 1 and len(graph.meetings) == 1
     assert [c.status for c in graph.calls if c.method == "POST"] == [429, 429, 201]
 
 
 async def test_503_is_retried(graph: FakeGraph, meetings: GraphMeetings) -> None:
     graph.fail("503", times=1, on="/onlineMeetings")
-    await meetings.create(request())
+    await open_meeting(meetings, request())
     assert len(graph.events) == 1 and len(graph.meetings) == 1
 
 
@@ -111,18 +111,18 @@ async def test_timeout_then_retry_makes_one_event(graph: FakeGraph, meetings: Gr
     graph.slow_seconds = 2.0
     graph.fail("slow", times=1, on="/events")
     with pytest.raises(GraphError) as err:
-        await meetings.create(request())
+        await open_meeting(meetings, request())
     assert err.value.retryable
-    await meetings.create(request())  # what the booking workflow does next
+    await open_meeting(meetings, request())  # what the booking workflow does next
     assert len(graph.events) == 1 and len(graph.meetings) == 1
 
 
 async def test_server_dies_after_creating_the_event(graph: FakeGraph, meetings: GraphMeetings) -> None:
     graph.fail("die_after_create", times=1, on="/events")
     with pytest.raises(GraphError) as err:
-        await meetings.create(request())
+        await open_meeting(meetings, request())
     assert err.value.retryable and len(graph.events) == 1
-    meeting = await meetings.create(request())
+    meeting = await open_meeting(meetings, request())
     assert len(graph.events) == 1 and len(graph.meetings) == 1
     assert meeting.join_url == graph.meeting_for("S-ABC234")["joinWebUrl"]
 
@@ -130,7 +130,7 @@ async def test_server_dies_after_creating_the_event(graph: FakeGraph, meetings: 
 async def test_403_access_policy_says_what_the_admin_must_do(graph: FakeGraph, meetings: GraphMeetings) -> None:
     graph.fail("403", times=1)
     with pytest.raises(GraphError) as err:
-        await meetings.create(request())
+        await open_meeting(meetings, request())
     assert err.value.status == 403 and not err.value.retryable and "infra/" in err.value.hint and err.value.request_id
     assert graph.events == {}
 
@@ -139,5 +139,5 @@ async def test_unknown_organiser_is_a_clear_error(graph: FakeGraph, meetings: Gr
     req = request()
     req = MeetingRequest(**{**req.__dict__, "organiser_id": "aad-nobody"})
     with pytest.raises(GraphError) as err:
-        await meetings.create(req)
+        await open_meeting(meetings, req)
     assert err.value.status == 404 and "organiser" in str(err.value)

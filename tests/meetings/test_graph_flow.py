@@ -3,51 +3,15 @@ Graph fails, nothing is lost, and each booking ends with exactly one event and o
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import AsyncIterator
-
 import pytest
 
-from bot.clock import FixedClock
-from bot.commands.registry import build_router
-from bot.config import Settings
-from bot.consent import ConsentRegistry, parse_csv
-from bot.meetings.graph import GraphMeetings
-from bot.policy.loader import bundled
-from bot.services import Services
+from bot.chat import SLT_CHANNEL
 from bot.sessions.model import State
-from bot.store.tiny import TinyStore
-from tests.commands.conftest import CSV, FORM, NOW, Harness, RecordingMessenger, school_with
-from tests.commands.test_booking import setup_channels
+from tests.commands.conftest import FORM, Harness
 from tests.commands.test_end_and_concern import END
 from tests.fakes.graph_server import FakeGraph
+from tests.meetings.conftest import WatchingMessenger, book_and_accept
 from tests.support.schemas import card_text
-
-
-@pytest.fixture
-def profile_id() -> str:
-    return "000-two-staff"
-
-
-@pytest.fixture
-async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings, profile_id: str) -> AsyncIterator[Harness]:
-    store = TinyStore(tmp_path / "data")
-    await ConsentRegistry(store).import_records(parse_csv(CSV))
-    messenger = RecordingMessenger()
-    services = Services(settings=Settings(data_dir=tmp_path / "data"), school=school_with(profile_id), profile=bundled(profile_id), store=store,
-                        meetings=meetings, messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.05, 0.05, 0.05))
-    harness = Harness(build_router(), services, messenger)
-    await setup_channels(harness)
-    yield harness
-    await services.tasks.close()
-    await store.close()
-
-
-async def book_and_accept(h: Harness) -> str:
-    await h.book()
-    [s] = await h.services.sessions.all()
-    await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
-    return s.ref
 
 
 async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeGraph) -> None:
@@ -57,7 +21,10 @@ async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeG
     assert s.state is State.SCHEDULED and not s.meeting.local
     [event] = graph.events.values()
     assert event["transactionId"] == ref
-    assert {a["emailAddress"]["address"] for a in event["attendees"] if a["type"] == "optional"} == {"sam.senior@example.org", "sian.second@example.org"}
+    people = [(a["emailAddress"]["address"], a["type"]) for a in event["attendees"]]
+    # Sam is both the second adult and SLT: invited once, with the stronger role
+    assert sorted(people) == [("parent.pip@example.com", "required"), ("parent.quinn@example.com", "required"), ("sam.senior@example.org", "required"), ("sian.second@example.org", "optional")]
+    assert event["hideAttendees"] is True  # two families on one event
     status = card_text(h.messenger.updated("form-1")[-1])
     assert "Join the Teams meeting" in status and "Who skips the lobby" in status
 
@@ -68,7 +35,7 @@ async def test_graph_down_for_a_while_keeps_the_booking_and_retries(h: Harness, 
     await h.services.tasks.drain()
     s, _ = await h.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and len(graph.events) == 1 and len(graph.meetings) == 1
-    assert any("keep trying" in card_text(c) for c in h.messenger.updated("form-1"))
+    assert any("keeps trying" in card_text(c) for c in h.messenger.updated("form-1"))
 
 
 async def test_dropped_connection_after_create_makes_no_second_event(h: Harness, graph: FakeGraph) -> None:
@@ -83,9 +50,11 @@ async def test_access_policy_missing_tells_the_teacher_what_to_ask_for(h: Harnes
     graph.fail("403", times=1, on="/events")
     ref = await book_and_accept(h)
     await h.services.tasks.drain()
+    told = [card_text(c) for c in h.messenger.updated("form-1")]
+    assert any("Teams admin must run the setup in infra/" in t and "IT have been told" in t and "keeps trying" in t for t in told)
+    assert isinstance(h.messenger, WatchingMessenger) and any(ref in card_text(c) and "infra/" in card_text(c) for c in h.messenger.posted_to(SLT_CHANNEL))
     s, _ = await h.services.sessions.get(ref)
-    assert s.state is State.CONFIRMED and graph.events == {}
-    assert "Teams admin must run the setup in infra/" in card_text(h.messenger.updated("form-1")[-1])
+    assert s.state is State.SCHEDULED and len(graph.events) == 1  # once the policy applied, the next try worked
 
 
 async def test_cancel_cancels_the_event(h: Harness, graph: FakeGraph) -> None:
