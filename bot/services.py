@@ -28,7 +28,8 @@ class Services:
     messenger: Messenger
     clock: Clock = field(default_factory=SystemClock)
     tasks: Tasks = field(default_factory=Tasks)
-    #: Seconds between attempts when Microsoft Graph is unavailable (then the teacher is told).
+    #: Seconds between attempts at a session's meeting while Microsoft Graph fails: these in turn,
+    #: then the last (the cap) until the meeting is ready, the session is cancelled or it starts.
     meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
 
     @property

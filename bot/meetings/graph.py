@@ -192,6 +192,11 @@ class GraphMeetings:
             raise GraphError("unreachable", retryable=True) from exc
         except (ClientAuthenticationError, ServiceRequestError, ServiceResponseError) as exc:
             raise _token_error(what, exc) from exc
+        except (GraphError, ConfigError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the SDKs raise, the session must say it failed
+            log.exception("graph %s failed unexpectedly: %s", what, type(exc).__name__)
+            raise GraphError("unknown") from exc
 
     async def create_event(self, request: MeetingRequest) -> Meeting:
         """Step 1: the event with its Teams meeting and the staff only; then its onlineMeeting."""

@@ -141,3 +141,58 @@ async def test_unknown_organiser_is_a_clear_error(graph: FakeGraph, meetings: Gr
     with pytest.raises(GraphError) as err:
         await open_meeting(meetings, req)
     assert err.value.status == 404 and "organiser" in str(err.value)
+
+
+def people(event: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((a["emailAddress"]["address"], a["type"]) for a in event["attendees"])
+
+
+async def test_each_person_once_with_their_strongest_role(graph: FakeGraph, meetings: GraphMeetings) -> None:
+    req = request()
+    # the second adult is also SLT (copied), a parent is also on the SLT list, and the organiser copies herself
+    req = MeetingRequest(**{**req.__dict__, "cc": (Invitee("Sam Senior", "Sam.Senior@example.org"), Invitee("Pat Example", "parent.pip@example.com"),
+                                                   Invitee("Tara Teacher", "tara.teacher@example.org"), Invitee("Hana Head", "hana.head@example.org"))})
+    await open_meeting(meetings, req)
+    [event] = graph.events.values()
+    assert people(event) == [("hana.head@example.org", "optional"), ("parent.pip@example.com", "required"), ("parent.quinn@example.com", "required"), ("sam.senior@example.org", "required")]
+    created = next(c for c in graph.calls if c.method == "POST").body
+    assert "parent.pip@example.com" not in str(created)  # a parent who is also staff is invited as family: after the lock
+    assert event["hideAttendees"] is True
+
+
+async def test_one_family_need_not_hide_attendees(graph: FakeGraph, meetings: GraphMeetings) -> None:
+    req = request()
+    req = MeetingRequest(**{**req.__dict__, "attendees": req.attendees[:1]})
+    await open_meeting(meetings, req)
+    [event] = graph.events.values()
+    assert event["hideAttendees"] is False and ("parent.pip@example.com", "required") in people(event)
+
+
+async def test_a_parent_as_second_adult_is_invited_with_the_families(graph: FakeGraph, meetings: GraphMeetings) -> None:
+    req = MeetingRequest(**{**request().__dict__, "second_adult": Invitee("Rae Example", "parent.robin@example.com"), "second_adult_is_family": True})
+    meeting = await meetings.create_event(req)
+    [event] = graph.events.values()
+    assert people(event) == [("hana.head@example.org", "optional")]
+    with pytest.raises(GraphError):
+        await meetings.invite_families(meeting, req)  # not locked: refused before any request
+    meeting = await meetings.invite_families(await meetings.lock(meeting, req), req)
+    assert ("parent.robin@example.com", "required") in people(event) and meeting.families_invited
+
+
+async def test_every_step_is_idempotent(graph: FakeGraph, meetings: GraphMeetings) -> None:
+    req = request()
+    first = await open_meeting(meetings, req)
+    again = await open_meeting(meetings, req)
+    assert again == first and len(graph.events) == 1 and len(graph.meetings) == 1
+    invites = [c for c in graph.calls if c.method == "PATCH" and "/events/" in c.path]
+    assert len(invites) == 1  # the second time the families were already there: nobody invited twice
+
+
+async def test_a_read_back_that_differs_names_the_settings(graph: FakeGraph, meetings: GraphMeetings) -> None:
+    graph.ignore_settings = {"allowMeetingChat"}
+    req = request()
+    meeting = await meetings.create_event(req)
+    with pytest.raises(GraphError) as err:
+        await meetings.lock(meeting, req)
+    assert err.value.reason == "settings_differ" and err.value.fields == ("allowMeetingChat",)
+    assert not any(c.method == "PATCH" and "/events/" in c.path for c in graph.calls)
