@@ -241,7 +241,7 @@ class GraphMeetings:
         differ = tuple(name for name, want in request.settings.items() if found.get(name) != want)
         if differ:
             log.warning("graph settings did not read back booking=%s fields=%s", request.booking_id, ",".join(differ))
-            raise GraphError("settings_differ", retryable=True, fields=differ)
+            raise GraphError("settings_differ", fields=differ)  # a policy overriding them: IT must act
         log.info("graph meeting locked booking=%s fields=%d", request.booking_id, len(request.settings))
         return meeting.model_copy(update={"settings": dict(request.settings), "locked": True})
 

@@ -323,11 +323,11 @@ async def _meeting_failed(ref: str, exc: ExternalServiceError, attempt: int, ser
     reason = str(getattr(exc, "reason", "unknown"))
     fields: tuple[str, ...] = tuple(getattr(exc, "fields", ()) or ())
     retryable = bool(getattr(exc, "retryable", True))
-    if fields:
+    if retryable and attempt < len(services.meeting_retry_delays) - 1:
+        problem = MeetingProblem(code="retrying")  # a passing blip alarms nobody; a lasting one is told below
+    elif fields:
         safeguarding = bool(set(fields) & SAFEGUARDING_SETTINGS)
         problem = MeetingProblem(code="not_locked_safeguarding" if safeguarding else "not_locked", error=reason, fields=fields)
-    elif retryable and attempt < len(services.meeting_retry_delays) - 1:
-        problem = MeetingProblem(code="retrying")
     else:  # lasting, or needs a person (credentials, access policy): IT are told now
         problem = MeetingProblem(code="failed", error=reason)
     log.warning("meeting step failed ref=%s code=%s reason=%s status=%s request_id=%s attempt=%d", ref, problem.code, reason,

@@ -80,7 +80,7 @@ async def test_settings_that_cannot_be_applied_invite_no_family(h: Harness, grap
     for told in (slt, dsl):
         assert ref in told and "Tara Teacher" in told and "What IT must do" in told
         assert not any(p in told or p.split()[0] in told for p in PUPILS)
-    status = card_text(await m.wait_update("form-1", "No family has been invited"))
+    status = card_text(await m.wait_update("form-1", "none will be until the settings are in place"))
     assert "keeps trying" in status and "the DSL" in status
     s, _ = await h.services.sessions.get(ref)
     assert s.state is State.CONFIRMED and s.meeting is not None and not s.meeting.families_invited
