@@ -349,7 +349,7 @@ def _token_error(what: str, exc: Exception) -> GraphError:
     logging the message, which may echo configuration)."""
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         log.error("graph %s: no token, Entra unreachable (%s)", what, type(exc).__name__)
-        return GraphError("entra_unreachable", retryable=True)
+        return GraphError("entra_unreachable")  # after azure-identity's own retries: IT are told at once
     text = str(getattr(exc, "message", "") or exc)
     match = re.search(r"AADSTS(\d+)", text)
     code = match.group(1) if match else None
@@ -365,4 +365,4 @@ def _token_error(what: str, exc: Exception) -> GraphError:
         reason = "credential_rejected"
     status = getattr(getattr(exc, "response", None), "status_code", None)
     log.error("graph %s: no token reason=%s aadsts=%s status=%s", what, reason, code, status)
-    return GraphError(reason, status=status, code=f"AADSTS{code}" if code else None, retryable=reason == "entra_unreachable")
+    return GraphError(reason, status=status, code=f"AADSTS{code}" if code else None)
