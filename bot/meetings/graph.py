@@ -194,7 +194,7 @@ class GraphMeetings:
             raise _token_error(what, exc) from exc
         except (GraphError, ConfigError):
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever the SDKs raise, the session must say it failed
+        except Exception as exc:  # whatever the SDKs raise, the session must say it failed
             log.exception("graph %s failed unexpectedly: %s", what, type(exc).__name__)
             raise GraphError("unknown") from exc
 

@@ -466,7 +466,7 @@ async def _withdraw_later(ref: str, services: Services, comment: str | None) -> 
                 continue
         told = _families_reached(session)
 
-        def done(s: Session) -> None:
+        def done(s: Session, told: bool = told) -> None:
             s.problem = MeetingProblem(code="cancelled_families_told" if told else "cancelled_none_invited")
 
         session = await services.sessions.update(ref, done)

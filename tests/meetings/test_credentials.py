@@ -19,11 +19,10 @@ from bot.config import Settings
 from bot.meetings.graph import GraphMeetings
 from bot.meetings.provider import open_meeting
 from bot.sessions.model import State
-from tests.commands.conftest import Harness
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph_server import FakeGraph
-from tests.meetings.conftest import WatchingMessenger, book_and_accept, harness_for
-from tests.meetings.test_graph import request
+from tests.support.harness import Harness
+from tests.support.meetings import book_and_accept, harness_for, request, watcher
 from tests.support.schemas import card_text
 
 GRAPH_ENV = {"CHAPERONE_GRAPH_TENANT_ID": "tenant-1", "CHAPERONE_GRAPH_CLIENT_ID": "client-1", "CHAPERONE_GRAPH_CLIENT_SECRET": "not-the-secret"}
@@ -47,8 +46,7 @@ async def told_failure(h: Harness, graph: FakeGraph, setting: str, *, drain: boo
     """Book; within a minute SLT are told what IT must check and the teacher that IT have been told;
     then cancel (the retry loop stops) and nothing ever reached Graph."""
     ref = await book_and_accept(h)
-    m = h.messenger
-    assert isinstance(m, WatchingMessenger)
+    m = watcher(h)
     notice = await m.wait_post(SLT_CHANNEL, setting, timeout=60)
     status = await m.wait_update("form-1", "IT have been told", timeout=60)
     assert ref in card_text(notice) and "What IT must do" in card_text(notice)
@@ -68,7 +66,7 @@ async def test_a_rejected_credential_is_told(tmp_path: Path, graph: FakeGraph, e
     entra.answer = answer
     credential = ClientSecretCredential("tenant-1", "client-1", "not-the-secret", authority=entra.authority, connection_verify=str(entra.ca_path))  # type: ignore[attr-defined]
     meetings = GraphMeetings.with_credential(graph.base_url, credential)  # type: ignore[attr-defined]
-    h = await harness_for(tmp_path, meetings, "000-two-staff")
+    h = await harness_for(tmp_path / "data", meetings)
     try:
         await told_failure(h, graph, setting)
         assert entra.requests and all(r == "POST /tenant-1/oauth2/v2.0/token" for r in entra.requests)
@@ -81,7 +79,7 @@ async def test_a_rejected_credential_is_told(tmp_path: Path, graph: FakeGraph, e
 async def test_an_unreachable_entra_is_told(tmp_path: Path, graph: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", f"https://127.0.0.1:{closed_port()}")  # read by azure-identity itself
     meetings = GraphMeetings.from_environment(graph.base_url, GRAPH_ENV)  # type: ignore[attr-defined]
-    h = await harness_for(tmp_path, meetings, "000-two-staff")
+    h = await harness_for(tmp_path / "data", meetings)
     try:
         await told_failure(h, graph, "login.microsoftonline.com", drain=False)  # each try waits out azure-identity's own retries
     finally:

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timezone
 
 import pytest
 
 from bot.errors import GraphError
 from bot.meetings.graph import GraphMeetings
 from bot.meetings.provider import Invitee, MeetingRequest, open_meeting
-from bot.policy.booking import Booking
-from bot.policy.loader import bundled
-from bot.policy.meeting import meeting_settings
 from tests.fakes.graph_server import FakeGraph
-from tests.policy.helpers import base
+from tests.support.meetings import request
 
-START = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
 PROFILES = ["000-two-staff", "001-recorded", "002-lobby-two-staff", "003-crossways", "004-tces"]
-
-
-def request(profile: str = "000-two-staff", *, booking_id: str = "S-ABC234", chat: bool = False) -> MeetingRequest:
-    return MeetingRequest(
-        booking_id=booking_id, subject="Oakfield Primary: reading group", start=START, end=START + timedelta(minutes=45), timezone="Europe/London",
-        organiser_id="aad-tara", organiser_email="tara.teacher@example.org",
-        attendees=(Invitee("Pat Example", "parent.pip@example.com"), Invitee("Quill Example", "parent.quinn@example.com")),
-        second_adult=Invitee("Sam Senior", "sam.senior@example.org"),
-        cc=(Invitee("Hana Head", "hana.head@example.org"),),
-        notes=("This is a group session: other children will also be present.", "Please do not share the link with anyone."),
-        settings=meeting_settings(bundled(profile), Booking.model_validate({**base(), "chat": chat})),
-    )
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -143,7 +126,7 @@ async def test_unknown_organiser_is_a_clear_error(graph: FakeGraph, meetings: Gr
     assert err.value.status == 404 and "organiser" in str(err.value)
 
 
-def people(event: dict[str, Any]) -> list[tuple[str, str]]:
+def people(event: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
     return sorted((a["emailAddress"]["address"], a["type"]) for a in event["attendees"])
 
 

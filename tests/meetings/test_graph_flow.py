@@ -3,15 +3,52 @@ Graph fails, nothing is lost, and each booking ends with exactly one event and o
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import AsyncIterator
+
 import pytest
 
-from bot.chat import SLT_CHANNEL
+from bot.clock import FixedClock
+from bot.commands.registry import build_router
+from bot.config import Settings
+from bot.consent import ConsentRegistry, parse_csv
+from bot.meetings.graph import GraphMeetings
+from bot.policy.loader import bundled
+from bot.services import Services
 from bot.sessions.model import State
-from tests.commands.conftest import FORM, Harness
-from tests.commands.test_end_and_concern import END
+from bot.store.tiny import TinyStore
+from tests.support.forms import CSV, END, FORM
+from tests.support.harness import Harness, school_with, setup_channels
+from tests.support.messenger import RecordingMessenger
+from tests.support.people import NOW
 from tests.fakes.graph_server import FakeGraph
-from tests.meetings.conftest import WatchingMessenger, book_and_accept
 from tests.support.schemas import card_text
+
+
+@pytest.fixture
+def profile_id() -> str:
+    return "000-two-staff"
+
+
+@pytest.fixture
+async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings, profile_id: str) -> AsyncIterator[Harness]:
+    store = TinyStore(tmp_path / "data")
+    await ConsentRegistry(store).import_records(parse_csv(CSV))
+    messenger = RecordingMessenger()
+    services = Services(settings=Settings(data_dir=tmp_path / "data"), school=school_with(profile_id), profile=bundled(profile_id), store=store,
+                        meetings=meetings, messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.05, 0.05, 0.05))
+    harness = Harness(build_router(), services, messenger)
+    await setup_channels(harness)
+    yield harness
+    await services.tasks.close()
+    await store.close()
+
+
+async def book_and_accept(h: Harness) -> str:
+    await h.book()
+    [s] = await h.services.sessions.all()
+    await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
+    return s.ref
 
 
 async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeGraph) -> None:
@@ -52,7 +89,7 @@ async def test_access_policy_missing_tells_the_teacher_what_to_ask_for(h: Harnes
     await h.services.tasks.drain()
     told = [card_text(c) for c in h.messenger.updated("form-1")]
     assert any("Teams admin must run the setup in infra/" in t and "IT have been told" in t and "keeps trying" in t for t in told)
-    assert isinstance(h.messenger, WatchingMessenger) and any(ref in card_text(c) and "infra/" in card_text(c) for c in h.messenger.posted_to(SLT_CHANNEL))
+    assert any(ref in card_text(c) and "infra/" in card_text(c) for c in h.messenger.posted_to("channel:slt"))
     s, _ = await h.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and len(graph.events) == 1  # once the policy applied, the next try worked
 

@@ -10,7 +10,7 @@ from bot.errors import Conflict
 from bot.meetings.local import LocalMeetings
 from bot.meetings.provider import Meeting, open_meeting
 from bot.store.tiny import TinyStore
-from tests.meetings.test_graph import request
+from tests.support.meetings import request
 
 
 async def test_local_steps(tmp_path: Path) -> None:

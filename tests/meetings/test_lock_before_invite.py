@@ -12,9 +12,9 @@ import pytest
 
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL
 from bot.sessions.model import State
-from tests.commands.conftest import Harness
 from tests.fakes.graph_server import Call, FakeGraph
-from tests.meetings.conftest import WatchingMessenger, book_and_accept
+from tests.support.harness import Harness
+from tests.support.meetings import book_and_accept, watcher
 from tests.support.schemas import card_text
 
 FAMILIES = ("parent.pip@example.com", "parent.quinn@example.com")
@@ -35,14 +35,9 @@ def sequence(graph: FakeGraph) -> list[str]:
     return out
 
 
-def watcher(h: Harness) -> WatchingMessenger:
-    assert isinstance(h.messenger, WatchingMessenger)
-    return h.messenger
-
-
-async def test_families_are_added_only_after_the_settings_read_back(h: Harness, graph: FakeGraph) -> None:
-    ref = await book_and_accept(h)
-    await h.services.tasks.drain()
+async def test_families_are_added_only_after_the_settings_read_back(gh: Harness, graph: FakeGraph) -> None:
+    ref = await book_and_accept(gh)
+    await gh.services.tasks.drain()
     assert sequence(graph) == [
         "POST /events",                      # the event with its Teams meeting: staff only
         "GET /onlineMeetings (filter)",      # its meeting, by join URL
@@ -56,11 +51,11 @@ async def test_families_are_added_only_after_the_settings_read_back(h: Harness, 
     created = graph.calls[0].body
     assert {a["emailAddress"]["address"] for a in created["attendees"]} == {"sam.senior@example.org", "sian.second@example.org"}
     assert created["hideAttendees"] is True
-    s, _ = await h.services.sessions.get(ref)
+    s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and s.meeting is not None and s.meeting.locked and s.meeting.families_invited
-    steps = [e.action for e in await h.services.audit.entries(ref)]
+    steps = [e.action for e in await gh.services.audit.entries(ref)]
     assert steps[-4:] == ["meeting.event_created", "meeting.locked", "meeting.families_invited", "session.scheduled"]
-    assert not any(p in e.detail for e in await h.services.audit.entries(ref) for p in PUPILS + FAMILIES)
+    assert not any(p in e.detail for e in await gh.services.audit.entries(ref) for p in PUPILS + FAMILIES)
 
 
 FAULTS: dict[str, Any] = {
@@ -71,10 +66,10 @@ FAULTS: dict[str, Any] = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-async def test_settings_that_cannot_be_applied_invite_no_family(h: Harness, graph: FakeGraph, fault: str) -> None:
+async def test_settings_that_cannot_be_applied_invite_no_family(gh: Harness, graph: FakeGraph, fault: str) -> None:
     FAULTS[fault](graph)
-    ref = await book_and_accept(h)
-    m = watcher(h)
+    ref = await book_and_accept(gh)
+    m = watcher(gh)
     slt = card_text(await m.wait_post(SLT_CHANNEL, "could not be applied"))
     dsl = card_text(await m.wait_post(SAFEGUARDING_CHANNEL, "could not be applied"))
     for told in (slt, dsl):
@@ -82,71 +77,71 @@ async def test_settings_that_cannot_be_applied_invite_no_family(h: Harness, grap
         assert not any(p in told or p.split()[0] in told for p in PUPILS)
     status = card_text(await m.wait_update("form-1", "none will be until the settings are in place"))
     assert "keeps trying" in status and "the DSL" in status
-    s, _ = await h.services.sessions.get(ref)
+    s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.CONFIRMED and s.meeting is not None and not s.meeting.families_invited
     assert s.problem is not None and s.problem.code == "not_locked_safeguarding"
 
-    await h.act("tara", "session.cancel", {"ref": ref})
-    await h.services.tasks.drain()  # the retry loop sees the cancel and stops
+    await gh.act("tara", "session.cancel", {"ref": ref})
+    await gh.services.tasks.drain()  # the retry loop sees the cancel and stops
     [event] = graph.events.values()
     assert event["isCancelled"] and ref in event["cancelComment"]
     assert not any(names_a_family(c) for c in graph.calls)  # no request ever named a family
-    s, _ = await h.services.sessions.get(ref)
+    s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.CANCELLED and s.problem is not None and s.problem.code == "cancelled_none_invited"
-    assert "before any family was invited" in card_text(h.messenger.updated("form-1")[-1])
-    actions = [e.action for e in await h.services.audit.entries(ref)]
+    assert "before any family was invited" in card_text(gh.messenger.updated("form-1")[-1])
+    actions = [e.action for e in await gh.services.audit.entries(ref)]
     assert "meeting.failed" in actions and "meeting.told" in actions and "meeting.event_cancelled" in actions
     assert "meeting.families_invited" not in actions
 
 
-async def test_a_lock_that_comes_good_then_invites(h: Harness, graph: FakeGraph) -> None:
+async def test_a_lock_that_comes_good_then_invites(gh: Harness, graph: FakeGraph) -> None:
     graph.fail("500", times=5, on="/onlineMeetings/", method="PATCH")
-    ref = await book_and_accept(h)
-    await h.services.tasks.drain()
-    s, _ = await h.services.sessions.get(ref)
+    ref = await book_and_accept(gh)
+    await gh.services.tasks.drain()
+    s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and s.meeting is not None and s.meeting.families_invited
     read_backs = [i for i, c in enumerate(graph.calls) if c.method == "GET" and "/onlineMeetings/" in c.path and c.status == 200]
     first_family = next(i for i, c in enumerate(graph.calls) if names_a_family(c))
     assert read_backs and read_backs[-1] < first_family and len(graph.events) == 1
-    assert any("could not be applied" in card_text(c) for c in h.messenger.posted_to(SLT_CHANNEL))
+    assert any("could not be applied" in card_text(c) for c in gh.messenger.posted_to(SLT_CHANNEL))
 
 
-async def test_cancel_after_families_were_invited_tells_them(h: Harness, graph: FakeGraph) -> None:
-    ref = await book_and_accept(h)
-    await h.services.tasks.drain()
-    await h.act("tara", "session.cancel", {"ref": ref})
+async def test_cancel_after_families_were_invited_tells_them(gh: Harness, graph: FakeGraph) -> None:
+    ref = await book_and_accept(gh)
+    await gh.services.tasks.drain()
+    await gh.act("tara", "session.cancel", {"ref": ref})
     [event] = graph.events.values()
     assert event["isCancelled"]
-    assert "families were told" in card_text(h.messenger.updated("form-1")[-1])
+    assert "families were told" in card_text(gh.messenger.updated("form-1")[-1])
 
 
-async def test_a_refused_cancel_is_said_and_retried(h: Harness, graph: FakeGraph) -> None:
-    ref = await book_and_accept(h)
-    await h.services.tasks.drain()
+async def test_a_refused_cancel_is_said_and_retried(gh: Harness, graph: FakeGraph) -> None:
+    ref = await book_and_accept(gh)
+    await gh.services.tasks.drain()
     graph.fail("500", times=4, on="/cancel")
-    await h.act("tara", "session.cancel", {"ref": ref})
-    assert "could not be withdrawn yet" in card_text(h.messenger.updated("form-1")[-1])
-    assert "still hold the invitation" in card_text(h.messenger.updated("form-1")[-1])
-    await h.services.tasks.drain()
+    await gh.act("tara", "session.cancel", {"ref": ref})
+    assert "could not be withdrawn yet" in card_text(gh.messenger.updated("form-1")[-1])
+    assert "still hold the invitation" in card_text(gh.messenger.updated("form-1")[-1])
+    await gh.services.tasks.drain()
     [event] = graph.events.values()
     assert event["isCancelled"]
-    s, _ = await h.services.sessions.get(ref)
+    s, _ = await gh.services.sessions.get(ref)
     assert s.problem is not None and s.problem.code == "cancelled_families_told"
-    assert "families were told" in card_text(h.messenger.updated("form-1")[-1])
+    assert "families were told" in card_text(gh.messenger.updated("form-1")[-1])
 
 
-async def test_the_start_time_passing_cancels_and_tells_slt(h: Harness, graph: FakeGraph) -> None:
+async def test_the_start_time_passing_cancels_and_tells_slt(gh: Harness, graph: FakeGraph) -> None:
     graph.fail("403", times=10_000, on="/onlineMeetings/", method="PATCH")
-    ref = await book_and_accept(h)
-    m = watcher(h)
+    ref = await book_and_accept(gh)
+    m = watcher(gh)
     await m.wait_post(SLT_CHANNEL, "could not be applied")
-    s, _ = await h.services.sessions.get(ref)
-    h.services.clock.at = s.booking.start  # type: ignore[attr-defined]
+    s, _ = await gh.services.sessions.get(ref)
+    gh.services.clock.at = s.booking.start  # type: ignore[attr-defined]
     told = card_text(await m.wait_post(SLT_CHANNEL, "cannot go ahead"))
-    await h.services.tasks.drain()
+    await gh.services.tasks.drain()
     assert ref in told and not any(p in told for p in PUPILS)
-    s, _ = await h.services.sessions.get(ref)
+    s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.CANCELLED and s.problem is not None and s.problem.code == "too_late"
-    assert "cannot go ahead" in card_text(h.messenger.updated("form-1")[-1])
+    assert "cannot go ahead" in card_text(gh.messenger.updated("form-1")[-1])
     [event] = graph.events.values()
     assert event["isCancelled"] and not any(names_a_family(c) for c in graph.calls)
