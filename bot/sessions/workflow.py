@@ -361,9 +361,20 @@ async def _tell(session: Session, services: Services, step: str, reason: str, fi
     line = texts.MEETING_NOTICE.format(ref=session.ref, organiser=session.organiser.name, what=what, step=texts.MEETING_NOTICE_STEP[step].format(fields=labels), hint=hint)
     log.error("meeting needs IT ref=%s step=%s reason=%s fields=%s", session.ref, step, reason, ",".join(fields))
     for channel in (SLT_CHANNEL, SAFEGUARDING_CHANNEL) if dsl else (SLT_CHANNEL,):
-        posted = await post_card(services, channel, views.notice_card(texts.MEETING_NOTICE_TITLE, line))
+        posted = await _notify(services, channel, texts.MEETING_NOTICE_TITLE, line)
         await services.audit.record(at=_now(services), who="chaperone", action="meeting.told", record=session.ref,
-                                    detail=f"channel={channel} step={step} reason={reason} posted={posted is not None}")
+                                    detail=f"channel={channel} step={step} reason={reason} posted={posted}")
+
+
+async def _notify(services: Services, channel: str, title: str, text: str) -> bool:
+    """Post a notice to a channel; False (logged by key) when it could not be posted.
+    (The one seam for the outbox: an owed "notice" job once side effects are durable.)"""
+    try:
+        await services.messenger.post(channel, views.notice_card(title, text))
+    except Exception:  # a notice that cannot be posted must not stop the meeting's retries
+        log.warning("meeting notice not posted to %s", channel, exc_info=True)
+        return False
+    return True
 
 
 async def _too_late(ref: str, services: Services) -> None:
@@ -382,7 +393,7 @@ async def _too_late(ref: str, services: Services) -> None:
     session = await _withdraw(session, services, comment=None, keep_problem=True)
     await refresh_cards(session, services)
     text = texts.MEETING_TOO_LATE_NOTICE.format(ref=ref, organiser=session.organiser.name)
-    await post_card(services, SLT_CHANNEL, views.notice_card(texts.MEETING_TOO_LATE_TITLE, text))
+    await _notify(services, SLT_CHANNEL, texts.MEETING_TOO_LATE_TITLE, text)
     log.warning("session cannot go ahead: meeting not ready by the start ref=%s", ref)
 
 
