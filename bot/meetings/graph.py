@@ -54,7 +54,7 @@ from msgraph.generated.users.item.online_meetings.online_meetings_request_builde
 from msgraph_core import GraphClientFactory
 
 from bot.errors import ConfigError, GraphError
-from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Invitation, Meeting, MeetingRequest, hides_attendees, invitations
+from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Invitation, Meeting, MeetingRequest, hides_attendees, invitations, open_meeting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -226,6 +226,10 @@ class GraphMeetings:
             booking_id=request.booking_id, join_url=join_url, event_id=created.id, meeting_id=meeting.id or "",
             settings=dict(request.settings), options_url=meeting.meeting_options_web_url, local=False, locked=False, families_invited=False,
         )
+
+    async def create(self, request: MeetingRequest) -> Meeting:
+        """The three steps in order, locked before invite (for the CLI and tests)."""
+        return await open_meeting(self, request)
 
     async def lock(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
         """Step 2: PATCH the protocol's settings, GET them back; locked only when they read back equal."""

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from bot.errors import Conflict, NotFound
-from bot.meetings.provider import Attendee, Drift, Meeting, MeetingRequest
+from bot.meetings.provider import Attendee, Drift, Meeting, MeetingRequest, open_meeting
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,10 @@ class LocalMeetings:
         doc = {**rec.doc, "meeting": {**rec.doc["meeting"], **change}}
         await self._store.replace(TABLE, booking_id, doc, etag=rec.etag)
         return doc
+
+    async def create(self, request: MeetingRequest) -> Meeting:
+        """The three steps in order, locked before invite (for the CLI and tests)."""
+        return await open_meeting(self, request)
 
     async def lock(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
         doc = await self._change(meeting.booking_id, {"settings": dict(request.settings), "locked": True})

@@ -39,7 +39,7 @@ async def test_invitations_go_to_parents_second_adult_and_slt(graph: FakeGraph, 
 
 async def test_chat_for_learning_is_limited(graph: FakeGraph, meetings: GraphMeetings) -> None:
     req = request("004-tces", chat=True)
-    await open_meeting(meetings, req)
+    await meetings.create(req)  # the three steps in one call
     assert graph.meeting_for(req.booking_id)["allowMeetingChat"] == "limited"
 
 
