@@ -4,6 +4,7 @@ SLT (and the DSL) are told, the session waits visibly, and cancel cancels the ev
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -145,3 +146,43 @@ async def test_the_start_time_passing_cancels_and_tells_slt(gh: Harness, graph: 
     assert "cannot go ahead" in card_text(gh.messenger.updated("form-1")[-1])
     [event] = graph.events.values()
     assert event["isCancelled"] and not any(names_a_family(c) for c in graph.calls)
+
+
+class Gated:
+    """The Graph provider, with a gate after one step: the test acts while that step's answer is on its way."""
+
+    def __init__(self, inner: Any, step: str) -> None:
+        self._inner, self._step = inner, step
+        self.reached, self.gate = asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._inner, name)
+        if name != self._step:
+            return real
+
+        async def gated(*args: Any, **kwargs: Any) -> Any:
+            result = await real(*args, **kwargs)
+            self.reached.set()
+            await self.gate.wait()
+            return result
+
+        return gated
+
+
+@pytest.mark.parametrize("step", ["create_event", "lock", "invite_families"])
+async def test_a_cancel_while_a_step_is_under_way_still_cancels_the_event(gh: Harness, graph: FakeGraph, step: str) -> None:
+    gated = Gated(gh.services.meetings, step)
+    gh.services.meetings = gated  # type: ignore[assignment]
+    ref = await book_and_accept(gh)
+    await asyncio.wait_for(gated.reached.wait(), 60)  # Graph has done the step; Chaperone has not stored it yet
+    await gh.act("tara", "session.cancel", {"ref": ref})
+    gated.gate.set()
+    await gh.services.tasks.drain()
+    [event] = graph.events.values()
+    assert event["isCancelled"]
+    s, _ = await gh.services.sessions.get(ref)
+    assert s.state is State.CANCELLED and s.problem is not None
+    families_on_event = any(names_a_family(c) for c in graph.calls)
+    assert families_on_event == (step == "invite_families")
+    # the card never says families were not told when an invitation may have reached them
+    assert s.problem.code == ("cancelled_families_told" if step == "invite_families" else "cancelled_none_invited")
