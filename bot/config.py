@@ -212,6 +212,14 @@ def _read(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name) or default
 
 
+def graph_credentials_set(env: Mapping[str, str]) -> bool:
+    """The README's rule for CHAPERONE_MEETINGS's default: a Graph secret or certificate, or the
+    documented fall-back to the bot's MICROSOFT_APP_* credentials when they name a tenant (single tenant)."""
+    own = env.get("CHAPERONE_GRAPH_CLIENT_SECRET") or env.get("CHAPERONE_GRAPH_CERTIFICATE_PATH")
+    fallback = env.get("MICROSOFT_APP_PASSWORD") and (env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID")) and (env.get("CHAPERONE_GRAPH_TENANT_ID") or env.get("MICROSOFT_APP_TENANT_ID"))
+    return bool(own or fallback)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The process environment, read once at start-up (see the README's configuration table)."""
@@ -265,7 +273,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         config = _read(env, "CHAPERONE_CONFIG") or ("chaperone.toml" if Path("chaperone.toml").is_file() else str(EXAMPLE_CONFIG))
-        graph_creds = bool(_read(env, "CHAPERONE_GRAPH_CLIENT_SECRET") or _read(env, "CHAPERONE_GRAPH_CERTIFICATE_PATH") or _read(env, "CHAPERONE_GRAPH_CREDENTIAL"))
+        graph_creds = graph_credentials_set(env) or bool(_read(env, "CHAPERONE_GRAPH_CREDENTIAL"))
         meetings = _read(env, "CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
         if meetings not in ("graph", "local"):
             raise ConfigError(f"CHAPERONE_MEETINGS must be 'graph' or 'local', not {meetings!r}.")

@@ -77,6 +77,7 @@ class GraphError(ExternalServiceError):
         code: str | None = None,
         request_id: str | None = None,
         retryable: bool = False,
+        fields: tuple[str, ...] = (),
     ) -> None:
         super().__init__(texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["refused"]), hint=texts.GRAPH_HINTS.get(reason))
         self.reason = reason
@@ -84,6 +85,8 @@ class GraphError(ExternalServiceError):
         self.code = code
         self.request_id = request_id
         self.retryable = retryable
+        #: The meeting settings this failure left unapplied (empty: not about settings).
+        self.fields = fields
 
 
 class StoreError(ExternalServiceError):

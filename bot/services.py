@@ -31,7 +31,8 @@ class Services:
     tasks: Tasks = field(default_factory=Tasks)
     #: Entra group membership for roles (Graph); None where no group is configured.
     directory: Directory | None = None
-    #: Seconds between attempts when Microsoft Graph is unavailable (then the teacher is told).
+    #: Seconds between attempts at a session's meeting while Microsoft Graph fails: these in turn,
+    #: then the last (the cap) until the meeting is ready, the session is cancelled or it starts.
     meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
 
     @property

@@ -157,13 +157,47 @@ GRAPH_FAILURES = {
     "refused": "Microsoft Teams refused the request.",
     "groups_forbidden": "Microsoft Graph refused to list the role groups' members (GroupMember.Read.All is needed).",
     "unknown": "The meeting could not be created.",
+    "settings_differ": "Microsoft Teams did not keep some of the protocol's meeting settings.",
+    "not_locked": "The meeting's settings are not in place yet.",
+    "credential_rejected": "Microsoft 365 refused Chaperone's sign-in (its Graph credential is wrong or expired).",
+    "tenant_unknown": "Microsoft 365 does not know the tenant Chaperone signs in to.",
+    "app_unknown": "Microsoft 365 does not know Chaperone's app registration.",
+    "credential_unavailable": "Chaperone has no usable credential for Microsoft 365.",
+    "entra_unreachable": "Chaperone could not reach Microsoft's sign-in service.",
 }
 GRAPH_HINTS = {
     "forbidden": "Your school's Teams admin must run the setup in infra/ (an application access policy for Chaperone); it can take 30 minutes to apply.",
     "unknown_organiser": "Ask IT to check the teacher's account is licensed for Teams and in the group the application access policy covers.",
+    "settings_differ": "IT: a Teams meeting policy is overriding the protocol's settings; check the meeting policy assigned to the organiser (Teams admin centre) allows them.",
+    "credential_rejected": "IT: check CHAPERONE_GRAPH_CLIENT_SECRET (or MICROSOFT_APP_PASSWORD, its fall-back) or the certificate at CHAPERONE_GRAPH_CERTIFICATE_PATH: it may be wrong or expired, or belong to another app than CHAPERONE_GRAPH_CLIENT_ID.",
+    "tenant_unknown": "IT: check CHAPERONE_GRAPH_TENANT_ID (or MICROSOFT_APP_TENANT_ID, its fall-back) is the school's tenant id.",
+    "app_unknown": "IT: check CHAPERONE_GRAPH_CLIENT_ID (or MICROSOFT_APP_ID, its fall-back) names an app registration in the school's tenant.",
+    "credential_unavailable": "IT: check CHAPERONE_GRAPH_CREDENTIAL and AZURE_CLIENT_ID (the managed identity), or set CHAPERONE_GRAPH_CLIENT_SECRET or CHAPERONE_GRAPH_CERTIFICATE_PATH.",
+    "entra_unreachable": "IT: the server could not reach login.microsoftonline.com (or AZURE_AUTHORITY_HOST, if set) for a token; check its network, proxy and DNS.",
 }
-MEETING_RETRYING = "Microsoft Teams did not answer in time. Your booking is safe; Chaperone will keep trying and update this card."
-MEETING_FAILED = "The meeting could not be created: {error}"
+MEETING_RETRYING = "Microsoft Teams did not answer in time. Your booking is safe; Chaperone keeps trying until the start time and will update this card. No family has been invited yet; you can cancel."
+MEETING_FAILED = "The meeting could not be created: {error} IT have been told (in the SLT channel). Chaperone keeps trying until the start time and will update this card; no family has been invited. You can cancel."
+MEETING_NOT_LOCKED = ("The Teams meeting exists, but the protocol's settings could not be applied: {error} No family has been invited, and none will be "
+                      "until the settings are in place. SLT{dsl} and IT have been told. Chaperone keeps trying until the start time; you can cancel.")
+MEETING_TOO_LATE = "The meeting could not be set up before the start time, so session {ref} cannot go ahead and has been cancelled. No invitation reached families; SLT have been told."
+CANCELLED_FAMILIES_TOLD = "This session was cancelled. The Teams invitation was withdrawn and the families were told by email."
+CANCELLED_NONE_INVITED = "This session was cancelled before any family was invited, so no family needed telling."
+CANCEL_PENDING = ("This session is cancelled in Chaperone, but the Teams invitation could not be withdrawn yet: {error} {families} "
+                  "Chaperone keeps trying; IT have been told.")
+CANCEL_PENDING_FAMILIES = "The families still hold the invitation."
+CANCEL_PENDING_NO_FAMILIES = "No family had been invited."
+
+# What SLT, the DSL and IT are told when a meeting cannot be set up (channels: no pupil names).
+MEETING_NOTICE_TITLE = "A session's meeting could not be set up"
+MEETING_NOTICE = "Session {ref} (organiser {organiser}): {what} {step} What IT must do: {hint}"
+MEETING_NOTICE_STEP = {
+    "create": "The meeting could not be created; no family has been invited.",
+    "lock": "The protocol's settings ({fields}) could not be applied to its Teams meeting, so no family has been invited.",
+    "cancel": "The session was cancelled but its Teams invitation could not be withdrawn yet.",
+}
+MEETING_NOTICE_HINT = "look up the request id in Chaperone's log and check Microsoft 365's service health."
+MEETING_TOO_LATE_TITLE = "A session cannot go ahead"
+MEETING_TOO_LATE_NOTICE = "Session {ref} (organiser {organiser}) could not get its meeting set up before its start time and has been cancelled. No invitation reached families."
 
 
 def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> str:
@@ -174,8 +208,19 @@ def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> st
         return MEETING_RETRYING
     if code == "no_second_adult":
         return GAVE_UP.format(ref=ref)
+    if code == "too_late":
+        return MEETING_TOO_LATE.format(ref=ref)
+    if code == "cancelled_families_told":
+        return CANCELLED_FAMILIES_TOLD
+    if code == "cancelled_none_invited":
+        return CANCELLED_NONE_INVITED
     reason = error or "unknown"
     detail = " ".join(x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x)
+    if code in ("not_locked", "not_locked_safeguarding"):
+        return MEETING_NOT_LOCKED.format(error=detail, dsl=", the DSL" if code == "not_locked_safeguarding" else "")
+    if code in ("cancel_pending", "cancel_pending_families"):
+        families = CANCEL_PENDING_FAMILIES if code == "cancel_pending_families" else CANCEL_PENDING_NO_FAMILIES
+        return CANCEL_PENDING.format(error=detail, families=families)
     return MEETING_FAILED.format(error=detail)
 # The store (bot/store/): what a teacher reads when a write or read failed, and what an admin reads about damage.
 STORE_DISK_FULL = "Chaperone could not save this because the server's disk is full. Nothing was stored."

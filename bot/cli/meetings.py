@@ -43,6 +43,7 @@ def _with_services(fn: Any) -> Any:
             return await fn(services)
         finally:
             await services.tasks.close()
+            await services.meetings.close()  # the Graph client's and credential's HTTP sessions
             await services.store.close()
 
     return asyncio.run(go())

@@ -1,14 +1,19 @@
 """GraphMeetings: real Teams meetings through Microsoft Graph (msgraph-sdk), with the protocol's settings.
 
-The flow (DESIGN.md): a calendar event in the organiser's calendar with a Teams meeting, parents
-(or pupils' school accounts, per profile) and the second adult as required attendees, SLT as
-optional ones, and ``transactionId`` = the booking id, so a repeated POST (the SDK's own retry,
-or ours after a timeout or a dropped connection) returns the same event rather than a second
-one. Exchange sends the invitations. Then the event's onlineMeeting is found by its join URL and
-PATCHed with exactly the fields the profile sets, as a fresh object.
+The flow (DESIGN.md), lock before invite, each step idempotent per booking:
 
-Every msgraph, kiota and azure-identity import of the project lives in this module, and
-``_graph_error`` is the one place an ``ODataError`` becomes a :class:`bot.errors.GraphError`.
+1. ``create_event``: POST a calendar event in the organiser's calendar with a Teams meeting, the
+   staff only (second adult required, SLT copied optional), ``transactionId`` = the booking id (a
+   repeated POST returns the same event) and ``hideAttendees`` when more than one family will be
+   on it; then find the event's onlineMeeting by its join URL.
+2. ``lock``: PATCH the onlineMeeting with exactly the fields the profile sets, as a fresh object,
+   and GET it back; unless every field reads back equal, raise (no family is invited).
+3. ``invite_families``: GET the event's attendees and PATCH the event with staff and families, each
+   person once with their strongest role (Exchange then sends the families' invitations).
+
+Every msgraph, kiota and azure-identity import of the project lives in this module; ``_graph_error``
+is the one place an ``ODataError`` becomes a :class:`bot.errors.GraphError`, and ``_token_error``
+the one place a credential failure (Entra unreachable, a wrong secret, an expired certificate) does.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 from kiota_abstractions.authentication import AnonymousAuthenticationProvider, AuthenticationProvider
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
@@ -43,11 +49,12 @@ from msgraph.generated.models.online_meeting import OnlineMeeting
 from msgraph.generated.models.online_meeting_presenters import OnlineMeetingPresenters
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 from msgraph.generated.users.item.online_meetings.online_meetings_request_builder import OnlineMeetingsRequestBuilder
 from msgraph_core import GraphClientFactory
 
 from bot.errors import ConfigError, GraphError
-from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Meeting, MeetingRequest
+from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Invitation, Meeting, MeetingRequest, hides_attendees, invitations, open_meeting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -122,8 +129,9 @@ def _when(dt: datetime) -> DateTimeTimeZone:
     return DateTimeTimeZone(date_time=dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
 
 
-def _people(invitees: Any, kind: AttendeeType) -> list[GraphAttendee]:
-    return [GraphAttendee(email_address=EmailAddress(address=i.email, name=i.name), type=kind) for i in invitees]
+def _people(invited: list[Invitation]) -> list[GraphAttendee]:
+    kinds = {"required": AttendeeType.Required, "optional": AttendeeType.Optional}
+    return [GraphAttendee(email_address=EmailAddress(address=i.invitee.email, name=i.invitee.name), type=kinds[i.role]) for i in invited]
 
 
 class GraphMeetings:
@@ -137,9 +145,24 @@ class GraphMeetings:
     def at(cls, base_url: str, auth: AuthenticationProvider | None = None, **options: Any) -> "GraphMeetings":
         return cls(*graph_client(base_url, auth, **options))
 
+    @classmethod
+    def with_credential(cls, base_url: str, credential: AsyncTokenCredential, **options: Any) -> "GraphMeetings":
+        """Graph with tokens from an azure-identity credential, which ``close`` closes too (its own
+        HTTP session: no "Unclosed client session" at shutdown)."""
+        client, close_http = graph_client(base_url, AzureIdentityAuthenticationProvider(credential, scopes=SCOPES), **options)
+
+        async def close() -> None:
+            try:
+                await close_http()
+            finally:
+                await credential.close()
+
+        return cls(client, close)
+
     async def close(self) -> None:
-        if self._close is not None:
-            await self._close()
+        close, self._close = self._close, None
+        if close is not None:
+            await close()
 
     @classmethod
     def from_environment(cls, base_url: str, env: dict[str, str] | None = None) -> "GraphMeetings":
@@ -164,17 +187,25 @@ class GraphMeetings:
         except httpx.TransportError as exc:
             log.warning("graph %s failed: %s", what, type(exc).__name__)
             raise GraphError("unreachable", retryable=True) from exc
+        except (ClientAuthenticationError, ServiceRequestError, ServiceResponseError) as exc:
+            raise _token_error(what, exc) from exc
+        except (GraphError, ConfigError):
+            raise
+        except Exception as exc:  # whatever the SDKs raise, the session must say it failed
+            log.exception("graph %s failed unexpectedly: %s", what, type(exc).__name__)
+            raise GraphError("unknown") from exc
 
-    async def create(self, request: MeetingRequest) -> Meeting:
+    async def create_event(self, request: MeetingRequest) -> Meeting:
+        """Step 1: the event with its Teams meeting and the staff only; then its onlineMeeting."""
         user = self._graph.users.by_user_id(request.organiser_id)
+        staff = [i for i in invitations(request) if not i.family]
         event = Event(
             subject=request.subject,
             body=ItemBody(content_type=BodyType.Html, content=invitation_html(request)),
             start=_when(request.start),
             end=_when(request.end),
-            attendees=_people(request.attendees, AttendeeType.Required)
-            + _people((request.second_adult,) if request.second_adult else (), AttendeeType.Required)
-            + _people(request.cc, AttendeeType.Optional),
+            attendees=_people(staff),
+            hide_attendees=hides_attendees(request),
             is_online_meeting=True,
             online_meeting_provider=OnlineMeetingProviderType.TeamsForBusiness,
             allow_new_time_proposals=False,
@@ -186,13 +217,51 @@ class GraphMeetings:
         join_url = created.online_meeting.join_url if created.online_meeting else None
         if not join_url:
             raise GraphError("no_meeting_yet", retryable=True)
-        log.info("graph event ready booking=%s event=%s", request.booking_id, created.id)
+        log.info("graph event ready booking=%s event=%s staff=%d", request.booking_id, created.id, len(staff))
         meeting = await self._find_meeting(request.organiser_id, join_url)
-        await self._call("apply settings", lambda: user.online_meetings.by_online_meeting_id(meeting.id or "").patch(meeting_body(request.settings)))
         return Meeting(
             booking_id=request.booking_id, join_url=join_url, event_id=created.id, meeting_id=meeting.id or "",
-            settings=dict(request.settings), options_url=meeting.meeting_options_web_url, local=False,
+            settings=dict(request.settings), options_url=meeting.meeting_options_web_url, local=False, locked=False, families_invited=False,
         )
+
+    async def create(self, request: MeetingRequest) -> Meeting:
+        """The three steps in order, locked before invite (for the CLI and tests)."""
+        return await open_meeting(self, request)
+
+    async def lock(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        """Step 2: PATCH the protocol's settings, GET them back; locked only when they read back equal."""
+        item = self._graph.users.by_user_id(request.organiser_id).online_meetings.by_online_meeting_id(meeting.meeting_id)
+        try:
+            await self._call("apply settings", lambda: item.patch(meeting_body(request.settings)))
+        except GraphError as exc:
+            raise _unapplied(exc, tuple(request.settings)) from exc
+        current = await self._call("read back settings", lambda: item.get())
+        if current is None:
+            raise GraphError("meeting_unreadable", retryable=True, fields=tuple(request.settings))
+        found = settings_of(current, list(request.settings))
+        differ = tuple(name for name, want in request.settings.items() if found.get(name) != want)
+        if differ:
+            log.warning("graph settings did not read back booking=%s fields=%s", request.booking_id, ",".join(differ))
+            raise GraphError("settings_differ", fields=differ)  # a policy overriding them: IT must act
+        log.info("graph meeting locked booking=%s fields=%d", request.booking_id, len(request.settings))
+        return meeting.model_copy(update={"settings": dict(request.settings), "locked": True})
+
+    async def invite_families(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
+        """Step 3: add the families to a locked meeting's event; nobody already on it is invited again."""
+        if not meeting.locked:
+            raise GraphError("not_locked", fields=tuple(request.settings))
+        item = self._graph.users.by_user_id(request.organiser_id).events.by_event_id(meeting.event_id)
+        wanted = invitations(request)
+        config = RequestConfiguration(query_parameters=EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(select=["attendees", "hideAttendees"]))
+        current = await self._call("read attendees", lambda: item.get(request_configuration=config))
+        on_event = {(a.email_address.address or "").casefold(): a.type for a in (current.attendees if current else None) or [] if a.email_address}
+        hide = hides_attendees(request)
+        kinds = {"required": AttendeeType.Required, "optional": AttendeeType.Optional}
+        complete = all(on_event.get(i.invitee.email.casefold()) == kinds[i.role] for i in wanted)
+        if not complete or (hide and not (current and current.hide_attendees)):
+            await self._call("invite families", lambda: item.patch(Event(attendees=_people(wanted), hide_attendees=hide)))
+        log.info("graph families invited booking=%s families=%d hidden=%s", request.booking_id, sum(1 for i in wanted if i.family), hide)
+        return meeting.model_copy(update={"families_invited": True})
 
     async def _find_meeting(self, organiser_id: str, join_url: str) -> OnlineMeeting:
         escaped = join_url.replace("'", "''")
@@ -281,3 +350,45 @@ def _graph_error(what: str, exc: ODataError) -> GraphError:
     if status in RETRYABLE:
         return GraphError("busy", status=status, code=code, request_id=request_id, retryable=True)
     return GraphError("refused", status=status, code=code, request_id=request_id)
+
+
+def _unapplied(exc: GraphError, fields: tuple[str, ...]) -> GraphError:
+    """The same failure, saying which settings it left unapplied."""
+    return GraphError(exc.reason, status=exc.status, code=exc.code, request_id=exc.request_id, retryable=exc.retryable, fields=fields)
+
+
+#: Entra's AADSTS codes that say which setting is wrong (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+_AADSTS = {
+    "7000215": "credential_rejected",  # invalid client secret
+    "7000222": "credential_rejected",  # client secret expired
+    "700027": "credential_rejected",  # certificate signature / expired or unknown certificate
+    "700024": "credential_rejected",  # client assertion outside its valid time range
+    "90002": "tenant_unknown",
+    "900023": "tenant_unknown",
+    "90023": "tenant_unknown",
+    "700016": "app_unknown",
+}
+
+
+def _token_error(what: str, exc: Exception) -> GraphError:
+    """The one place a failure to get a token becomes Chaperone's (by type and Entra's code, never
+    logging the message, which may echo configuration)."""
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        log.error("graph %s: no token, Entra unreachable (%s)", what, type(exc).__name__)
+        return GraphError("entra_unreachable")  # after azure-identity's own retries: IT are told at once
+    text = str(getattr(exc, "message", "") or exc)
+    match = re.search(r"AADSTS(\d+)", text)
+    code = match.group(1) if match else None
+    if type(exc).__name__ == "CredentialUnavailableError":
+        reason = "credential_unavailable"
+    elif code in _AADSTS:
+        reason = _AADSTS[code]
+    elif "invalid_client" in text or "unauthorized_client" in text:
+        reason = "credential_rejected"
+    elif getattr(exc, "response", None) is None and "connect" in text.lower():
+        reason = "entra_unreachable"
+    else:
+        reason = "credential_rejected"
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    log.error("graph %s: no token reason=%s aadsts=%s status=%s", what, reason, code, status)
+    return GraphError(reason, status=status, code=f"AADSTS{code}" if code else None)

@@ -66,13 +66,24 @@ class MeetingProblem(BaseModel):
 
     ``quiet_hours``: held until ``until``; ``retrying``: Microsoft Teams is unavailable and
     Chaperone keeps trying; ``failed``: a lasting error, ``error`` its code (bot.errors.GraphError.reason);
-    ``no_second_adult``: nobody accepted in time, so the session was cancelled.
+    ``no_second_adult``: nobody accepted in time, so the session was cancelled;
+    ``not_locked`` / ``not_locked_safeguarding``: the event exists (staff only) but the protocol's
+    settings (``fields``) could not be applied, so no family is invited; the DSL was told too when a
+    safeguarding setting is among them; ``too_late``: the start time passed before the meeting was
+    ready, so the session was cancelled. On a cancelled session: ``cancelled_families_told`` (the
+    event was cancelled and the families' invitations withdrawn), ``cancelled_none_invited`` (no
+    family had been invited), ``cancel_pending`` / ``cancel_pending_families`` (the event could not
+    be cancelled yet; Chaperone keeps trying; whether families hold an invitation).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    code: Literal["quiet_hours", "retrying", "failed", "no_second_adult"]
+    code: Literal[
+        "quiet_hours", "retrying", "failed", "no_second_adult", "not_locked", "not_locked_safeguarding", "too_late",
+        "cancelled_families_told", "cancelled_none_invited", "cancel_pending", "cancel_pending_families",
+    ]
     until: datetime | None = None
     error: str | None = None
+    fields: tuple[str, ...] = ()
 
 
 class PupilAttendance(BaseModel):

@@ -17,7 +17,8 @@ from bot import texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef
 from bot.delivery import post_or_none, update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
-from bot.meetings.provider import Invitee, MeetingRequest
+from bot.audit import describe
+from bot.meetings.provider import Invitee, Meeting, MeetingRequest, hides_attendees, invitations
 from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, breach_notes, quiet_until
 from bot.policy.meeting import meeting_settings
@@ -208,15 +209,38 @@ def meeting_request(session: Session, services: Services) -> MeetingRequest:
         cc=cc,
         notes=notes,
         settings=meeting_settings(profile, b, recording_approved=session.recording_decision == "approved"),
+        second_adult_is_family=bool(session.second_adult and session.second_adult.role == AdultRole.PARENT.value),
     )
 
 
+#: Meeting settings that keep a child safe (who gets in, who presents, chat, recording, camera and
+#: microphone): when one cannot be applied the DSL is told as well as SLT.
+SAFEGUARDING_SETTINGS = frozenset({
+    "lobbyBypassSettings", "allowedLobbyAdmitters", "allowedPresenters", "allowMeetingChat", "allowRecording",
+    "recordAutomatically", "allowTranscription", "allowAttendeeToEnableCamera", "allowAttendeeToEnableMic",
+})
+INVITING = "inviting families"
+
+
+def _organiser_id(s: Session) -> str:
+    return s.organiser.aad_id or s.organiser.email or ""
+
+
+def retry_delay(services: Services, attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: services.meeting_retry_delays in turn, then its last
+    (the cap) for ever."""
+    delays = services.meeting_retry_delays or (600.0,)
+    return delays[min(attempt, len(delays) - 1)]
+
+
 async def schedule(ref: str, services: Services) -> None:
-    """Create the meeting for a confirmed session; retry while Graph is unavailable."""
+    """Open the meeting of a confirmed session, lock before invite: the event with the staff only,
+    the protocol's settings applied and read back, and only then the families. A failure is shown
+    on the card (and told to SLT, IT and, for a safeguarding setting, the DSL) and retried with
+    capped backoff until it succeeds, the session is cancelled, or its start time passes."""
     session, _ = await services.sessions.get(ref)
     if session.state is not State.CONFIRMED:
         return
-    request = meeting_request(session, services)
     until = quiet_until(services.profile, services.school.policy_facts(), _now(services))
     if until is not None:  # the protocol's quiet hours: invitations to families wait
         def hold(s: Session) -> None:
@@ -225,35 +249,153 @@ async def schedule(ref: str, services: Services) -> None:
         session = await services.sessions.update(ref, hold)
         await refresh_cards(session, services)
         await asyncio.sleep(max((until - _now(services)).total_seconds(), 0))
-    delays = list(services.meeting_retry_delays)
+    attempt = 0
     while True:
+        session, _ = await services.sessions.get(ref)
+        if session.state is not State.CONFIRMED:
+            return  # cancelled meanwhile: cancel_session withdrew whatever event there was
+        if _now(services) >= session.booking.start:
+            await _too_late(ref, services)
+            return
         try:
-            meeting = await services.meetings.create(request)
-            break
+            opened = await _open_meeting(session, services)
         except ExternalServiceError as exc:
-            retry = bool(getattr(exc, "retryable", True)) and bool(delays)
-            problem = MeetingProblem(code="retrying") if retry else MeetingProblem(code="failed", error=getattr(exc, "reason", "unknown"))
-            log.warning("meeting create failed ref=%s retry=%s status=%s request_id=%s", ref, retry, getattr(exc, "status", None), getattr(exc, "request_id", None))
-
-            def flag(s: Session, problem: MeetingProblem = problem) -> None:
-                s.problem = problem
-
-            session = await services.sessions.update(ref, flag)
-            await refresh_cards(session, services)
-            if not retry:
-                return
-            await asyncio.sleep(delays.pop(0))
+            await _meeting_failed(ref, exc, attempt, services)
+            await asyncio.sleep(retry_delay(services, attempt))
+            attempt += 1
+            continue
+        if opened is None:
+            return  # cancelled while a step ran: the event was withdrawn
+        break
 
     def done(s: Session) -> None:
         if s.state is State.CONFIRMED:
-            s.meeting = meeting
             s.problem = None
             s.move(State.SCHEDULED, at=_now(services), by=None)
 
     session = await services.sessions.update(ref, done)
-    await services.audit.record(at=_now(services), who="chaperone", action="session.scheduled", record=ref, detail=f"local={meeting.local}")
-    log.info("meeting ready ref=%s local=%s", ref, meeting.local)
+    meeting = session.meeting
+    await services.audit.record(at=_now(services), who="chaperone", action="session.scheduled", record=ref, detail=f"local={meeting.local if meeting else '-'}")
+    log.info("meeting ready ref=%s local=%s attempts=%d", ref, meeting.local if meeting else "-", attempt + 1)
     await refresh_cards(session, services)
+
+
+async def _open_meeting(session: Session, services: Services) -> Session | None:
+    """One attempt at the three steps, each stored and audited as it completes (so a cancel always
+    knows the event). None when the session was cancelled meanwhile (the event is then withdrawn)."""
+    request = meeting_request(session, services)
+    provider, ref = services.meetings, session.ref
+    meeting = session.meeting
+    if meeting is None:
+        meeting = await provider.create_event(request)
+        staff = sum(1 for i in invitations(request) if not i.family)
+        kept = await _keep_meeting(ref, meeting, services, "meeting.event_created", f"event={meeting.event_id} meeting={meeting.meeting_id} staff={staff} families=0")
+        if kept is None:
+            return None
+    if meeting.families_invited:
+        return session
+    meeting = await provider.lock(meeting, request)  # again on every attempt: the settings must hold right before the invitations
+    kept = await _keep_meeting(ref, meeting, services, "meeting.locked", f"meeting={meeting.meeting_id} settings={len(meeting.settings)} read_back=equal")
+    if kept is None:
+        return None
+    await services.sessions.update(ref, lambda s: s.note(INVITING, at=_now(services), by=None))
+    meeting = await provider.invite_families(meeting, request)
+    families = sum(1 for i in invitations(request) if i.family)
+    return await _keep_meeting(ref, meeting, services, "meeting.families_invited", f"event={meeting.event_id} families={families} hidden={hides_attendees(request)}")
+
+
+async def _keep_meeting(ref: str, meeting: Meeting, services: Services, action: str, detail: str) -> Session | None:
+    """Store the meeting as it now is and audit the step; if the session was cancelled meanwhile,
+    withdraw the event and return None."""
+    def keep(s: Session) -> None:
+        s.meeting = meeting
+
+    session = await services.sessions.update(ref, keep)
+    await services.audit.record(at=_now(services), who="chaperone", action=action, record=ref, detail=detail)
+    if session.state is State.CONFIRMED:
+        return session
+    log.info("session cancelled while its meeting was opened ref=%s; withdrawing the event", ref)
+    await _withdraw(session, services, comment=None)
+    return None
+
+
+async def _meeting_failed(ref: str, exc: ExternalServiceError, attempt: int, services: Services) -> None:
+    """Show the failure on the card; tell SLT (and the DSL for a safeguarding setting) once per new problem."""
+    reason = str(getattr(exc, "reason", "unknown"))
+    fields: tuple[str, ...] = tuple(getattr(exc, "fields", ()) or ())
+    retryable = bool(getattr(exc, "retryable", True))
+    if retryable and attempt < len(services.meeting_retry_delays) - 1:
+        problem = MeetingProblem(code="retrying")  # a passing blip alarms nobody; a lasting one is told below
+    elif fields:
+        safeguarding = bool(set(fields) & SAFEGUARDING_SETTINGS)
+        problem = MeetingProblem(code="not_locked_safeguarding" if safeguarding else "not_locked", error=reason, fields=fields)
+    else:  # lasting, or needs a person (credentials, access policy): IT are told now
+        problem = MeetingProblem(code="failed", error=reason)
+    log.warning("meeting step failed ref=%s code=%s reason=%s status=%s request_id=%s attempt=%d", ref, problem.code, reason,
+                getattr(exc, "status", None), getattr(exc, "request_id", None), attempt + 1)
+    changed: list[bool] = []
+
+    def flag(s: Session) -> None:
+        changed.append(s.problem != problem)
+        if s.state is State.CONFIRMED:
+            s.problem = problem
+
+    session = await services.sessions.update(ref, flag)
+    if not changed or not changed[-1] or session.state is not State.CONFIRMED:
+        return
+    await services.audit.record(at=_now(services), who="chaperone", action="meeting.failed", record=ref,
+                                detail=describe({"code": problem.code, "reason": reason, "status": getattr(exc, "status", None),
+                                                 "request_id": getattr(exc, "request_id", None), "fields": ",".join(fields)}))
+    await refresh_cards(session, services)
+    if problem.code == "retrying":
+        return
+    step = "lock" if fields else "create"
+    await _tell(session, services, step, reason, fields, dsl=problem.code == "not_locked_safeguarding")
+
+
+async def _tell(session: Session, services: Services, step: str, reason: str, fields: tuple[str, ...], *, dsl: bool) -> None:
+    """SLT (and the DSL) in their channels, and IT in the log: reference, organiser, what failed and
+    what IT must do; never a pupil's name."""
+    labels = ", ".join(texts.SETTING_LABELS.get(f, f) for f in fields)
+    what = texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["unknown"])
+    hint = texts.GRAPH_HINTS.get(reason, texts.MEETING_NOTICE_HINT)
+    line = texts.MEETING_NOTICE.format(ref=session.ref, organiser=session.organiser.name, what=what, step=texts.MEETING_NOTICE_STEP[step].format(fields=labels), hint=hint)
+    log.error("meeting needs IT ref=%s step=%s reason=%s fields=%s", session.ref, step, reason, ",".join(fields))
+    for channel in (SLT_CHANNEL, SAFEGUARDING_CHANNEL) if dsl else (SLT_CHANNEL,):
+        posted = await _notify(services, channel, texts.MEETING_NOTICE_TITLE, line)
+        await services.audit.record(at=_now(services), who="chaperone", action="meeting.told", record=session.ref,
+                                    detail=f"channel={channel} step={step} reason={reason} posted={posted}")
+
+
+async def _notify(services: Services, channel: str, title: str, text: str) -> bool:
+    """Post a notice to a channel; False (logged by key) when it could not be posted.
+    (The one seam for the outbox: an owed "notice" job once side effects are durable.)"""
+    try:
+        await services.messenger.post(channel, views.notice_card(title, text))
+    except Exception:  # a notice that cannot be posted must not stop the meeting's retries
+        log.warning("meeting notice not posted to %s", channel, exc_info=True)
+        return False
+    return True
+
+
+async def _too_late(ref: str, services: Services) -> None:
+    """The start time passed before the meeting was ready: the session cannot go ahead."""
+    def cancel(s: Session) -> None:
+        if s.state is not State.CONFIRMED:
+            raise Conflict("moved on")
+        s.problem = MeetingProblem(code="too_late")
+        s.move(State.CANCELLED, at=_now(services), by=None)
+
+    try:
+        session = await services.sessions.update(ref, cancel)
+    except Conflict:
+        return
+    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="start time passed before the meeting was ready")
+    session = await _withdraw(session, services, comment=None, keep_problem=True)
+    await refresh_cards(session, services)
+    text = texts.MEETING_TOO_LATE_NOTICE.format(ref=ref, organiser=session.organiser.name)
+    await _notify(services, SLT_CHANNEL, texts.MEETING_TOO_LATE_TITLE, text)
+    log.warning("session cannot go ahead: meeting not ready by the start ref=%s", ref)
 
 
 async def resume(services: Services) -> None:
@@ -270,20 +412,79 @@ async def cancel(actor: Actor, ref: str, services: Services) -> Session:
 
 
 async def cancel_session(ref: str, services: Services, *, by: str, comment: str | None = None) -> Session:
-    """Cancel the meeting (families are told by the calendar) and close the session in the register."""
-    session, _ = await services.sessions.get(ref)
-    if not session.open:
-        raise Conflict(texts.NOT_OPEN.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
-    if session.meeting and session.state is State.SCHEDULED:
-        await services.meetings.cancel(session.meeting, organiser_id=session.organiser.aad_id or session.organiser.email or "", comment=comment or texts.CANCEL_COMMENT.format(ref=session.ref))
-
+    """Close the session in the register, then cancel its event whatever step the meeting reached
+    (families on it are told by the calendar); the card says whether families were told."""
     def change(s: Session) -> None:
+        if not s.open:
+            raise Conflict(texts.NOT_OPEN.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
         s.move(State.CANCELLED, at=_now(services), by=by)
 
     session = await services.sessions.update(ref, change)
     await services.audit.record(at=_now(services), who=by, action="session.cancelled", record=session.ref)
+    session = await _withdraw(session, services, comment=comment)
     await refresh_cards(session, services)
     return session
+
+
+def _families_reached(s: Session) -> bool:
+    """Whether families may hold an invitation: invited, or an invitation was attempted."""
+    return bool(s.meeting and s.meeting.families_invited) or any(e.what == INVITING for e in s.history)
+
+
+async def _withdraw(session: Session, services: Services, *, comment: str | None, keep_problem: bool = False) -> Session:
+    """Cancel a cancelled session's event, if it has one, and record on the card whether families
+    were told; when Microsoft 365 refuses, keep trying in the background and say so."""
+    meeting = session.meeting
+    told = _families_reached(session)
+    problem = MeetingProblem(code="cancelled_families_told" if told else "cancelled_none_invited")
+    if meeting is not None:
+        try:
+            await services.meetings.cancel(meeting, organiser_id=_organiser_id(session), comment=comment or texts.CANCEL_COMMENT.format(ref=session.ref))
+        except ExternalServiceError as exc:
+            if getattr(exc, "code", None) != "ErrorItemNotFound":  # already gone: nothing left to withdraw
+                reason = str(getattr(exc, "reason", "unknown"))
+                log.warning("event cancel failed ref=%s reason=%s request_id=%s", session.ref, reason, getattr(exc, "request_id", None))
+                problem = MeetingProblem(code="cancel_pending_families" if told else "cancel_pending", error=reason)
+        detail = f"event={meeting.event_id} families_told={told}" if not problem.code.startswith("cancel_pending") else f"event={meeting.event_id} pending reason={problem.error}"
+        await services.audit.record(at=_now(services), who="chaperone", action="meeting.event_cancelled" if "pending" not in problem.code else "meeting.cancel_failed", record=session.ref, detail=detail)
+
+    def note(s: Session) -> None:
+        if not keep_problem or problem.code.startswith("cancel_pending"):
+            s.problem = problem
+
+    session = await services.sessions.update(session.ref, note)
+    if problem.code.startswith("cancel_pending"):
+        await _tell(session, services, "cancel", problem.error or "unknown", (), dsl=False)
+        services.tasks.spawn(_withdraw_later(session.ref, services, comment), name=f"withdraw-{session.ref}")
+    return session
+
+
+async def _withdraw_later(ref: str, services: Services, comment: str | None) -> None:
+    """Keep trying to cancel the event of a cancelled session (capped backoff) until it is done or the session has ended."""
+    attempt = 0
+    while True:
+        await asyncio.sleep(retry_delay(services, attempt))
+        attempt += 1
+        session, _ = await services.sessions.get(ref)
+        if session.meeting is None or not (session.problem and session.problem.code.startswith("cancel_pending")):
+            return
+        if _now(services) >= session.booking.end:
+            log.warning("event of cancelled session %s still not withdrawn at its end", ref)
+            return
+        try:
+            await services.meetings.cancel(session.meeting, organiser_id=_organiser_id(session), comment=comment or texts.CANCEL_COMMENT.format(ref=ref))
+        except ExternalServiceError as exc:
+            if getattr(exc, "code", None) != "ErrorItemNotFound":
+                continue
+        told = _families_reached(session)
+
+        def done(s: Session, told: bool = told) -> None:
+            s.problem = MeetingProblem(code="cancelled_families_told" if told else "cancelled_none_invited")
+
+        session = await services.sessions.update(ref, done)
+        await services.audit.record(at=_now(services), who="chaperone", action="meeting.event_cancelled", record=ref, detail=f"event={session.meeting.event_id if session.meeting else '-'} families_told={told} attempts={attempt + 1}")
+        await refresh_cards(session, services)
+        return
 
 
 async def collect_attendance(ref: str, services: Services) -> None:

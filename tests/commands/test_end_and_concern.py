@@ -30,7 +30,7 @@ async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) 
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1  # updated in place, never duplicated
     again = await harness.act("tara", "end.submit", {"ref": s.ref, **END})
     assert "ended" in card_text(again.cards[0])
-    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "session.scheduled", "session.ended"]
+    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "meeting.event_created", "meeting.locked", "meeting.families_invited", "session.scheduled", "session.ended"]
 
 
 async def test_end_early_for_safeguarding_opens_a_prefilled_concern(harness: Harness) -> None:

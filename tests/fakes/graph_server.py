@@ -3,7 +3,9 @@ tests/data/schemas/graph/strict/, records every request, and fails on demand.
 
     graph = FakeGraph(users={"aad-tara"})
     base_url = await graph.start()           # http://127.0.0.1:PORT/v1.0
-    graph.fail("429", times=2)                # also "503", "403", "slow", "die_after_create"
+    graph.fail("429", times=2)                # also "500", "503", "403", "slow", "die_after_create"
+    graph.fail("403", times=99, on="/onlineMeetings/", method="PATCH")   # only settings PATCHes
+    graph.ignore_settings = {"allowMeetingChat"}  # a tenant policy: PATCH answers 200, the field stays
     ...
     assert graph.schema_failures == [] and len(graph.events) == 1
 
@@ -61,13 +63,20 @@ class FakeGraph:
     #: When set, group requests need "Authorization: Bearer <token>" (a token credential's token).
     require_token: str | None = None
     page_size: int = 2
-    _faults: list[tuple[str, str | None]] = field(default_factory=list)
+    #: Settings a meeting PATCH accepts but does not change (as when a Teams policy overrides them).
+    ignore_settings: set[str] = field(default_factory=set)
+    _faults: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
-    def fail(self, kind: str, *, times: int = 1, on: str | None = None) -> None:
-        """Make the next ``times`` requests (or only those whose path contains ``on``) fail."""
-        self._faults += [(kind, on)] * times
+    def fail(self, kind: str, *, times: int = 1, on: str | None = None, method: str | None = None) -> None:
+        """Make the next ``times`` requests (or only those whose path contains ``on``, and whose
+        method is ``method``) fail."""
+        self._faults += [(kind, on, method)] * times
+
+    def heal(self) -> None:
+        """Drop every fault still pending."""
+        self._faults.clear()
 
     async def start(self) -> str:
         app = web.Application()
@@ -108,7 +117,7 @@ class FakeGraph:
     def _members(self, request: web.Request, group: str) -> web.Response:
         if self.require_token is not None and request.headers.get("Authorization") != f"Bearer {self.require_token}":
             return self._error(401, "InvalidAuthenticationToken", "Access token is empty.")
-        if (fault := self._take_fault(request.path)) == "403":
+        if self._take_fault(request.method, request.path) == "403":
             return self._error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         if group not in self.groups:
             return self._error(404, "Request_ResourceNotFound", f"Resource '{group}' does not exist.")
@@ -143,9 +152,9 @@ class FakeGraph:
         call.status = getattr(response, "status", 0)
         return response
 
-    def _take_fault(self, path: str) -> str | None:
-        for i, (kind, on) in enumerate(self._faults):
-            if on is None or on in path:
+    def _take_fault(self, method: str, path: str) -> str | None:
+        for i, (kind, on, only) in enumerate(self._faults):
+            if (on is None or on in path) and (only is None or only == method):
                 del self._faults[i]
                 return kind
         return None
@@ -157,11 +166,13 @@ class FakeGraph:
         if len(parts) < 2 or parts[0] != "users":
             return self._error(404, "NotFound", "no such resource")
         user = parts[1]
-        fault = self._take_fault(path)
+        fault = self._take_fault(request.method, path)
         if fault == "429":
             return self._error(429, "TooManyRequests", "Too many requests", **{"Retry-After": "1"})
         if fault == "503":
             return self._error(503, "ServiceUnavailable", "Service unavailable", **{"Retry-After": "1"})
+        if fault == "500":
+            return self._error(500, "InternalServerError", "Something went wrong.")
         if fault == "403":
             return self._error(403, "Forbidden", "No application access policy found for this app.")
         if fault == "slow":
@@ -182,11 +193,20 @@ class FakeGraph:
             if (bad := self._validate("action.event.cancel", body)) is not None:
                 return bad
             event = self.events.get(rest[1])
-            if event is None:
+            if event is None or event["isCancelled"]:
                 return self._error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
             event["isCancelled"] = True
             event["cancelComment"] = body.get("Comment") or body.get("comment")
             return web.Response(status=202)
+        if len(rest) == 2 and rest[0] == "events" and request.method in ("GET", "PATCH"):
+            event = self.events.get(rest[1])
+            if event is None or event["_organizer"] != user or event["isCancelled"]:
+                return self._error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            if request.method == "PATCH":
+                if (bad := self._validate("microsoft.graph.event", body)) is not None:
+                    return bad
+                event.update({k: v for k, v in body.items() if not k.startswith("@")})
+            return web.json_response(event)
         if rest == ["onlineMeetings"] and request.method == "GET":
             wanted = request.query.get("$filter", "")
             url = wanted.split("eq", 1)[1].strip().strip("'").replace("''", "'") if "eq" in wanted else ""
@@ -201,7 +221,7 @@ class FakeGraph:
             if request.method == "PATCH":
                 if (bad := self._validate("microsoft.graph.onlineMeeting", body)) is not None:
                     return bad
-                meeting.update({k: v for k, v in body.items() if not k.startswith("@")})
+                meeting.update({k: v for k, v in body.items() if not k.startswith("@") and k not in self.ignore_settings})
                 return web.json_response(meeting)
         if len(rest) >= 3 and rest[0] == "onlineMeetings" and rest[2] == "attendanceReports":
             records = self.reports.get(rest[1])

@@ -1,13 +1,17 @@
-"""A running FakeGraph and a GraphMeetings pointed at it through the real msgraph-sdk."""
+"""Fixtures: a running FakeGraph, a GraphMeetings pointed at it through the real msgraph-sdk, and
+``gh``, a booking harness whose meetings go through that Graph."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
 
 from bot.meetings.graph import GraphMeetings
 from tests.fakes.graph_server import FakeGraph
+from tests.support.harness import Harness
+from tests.support.meetings import harness_for
 
 
 @pytest.fixture
@@ -25,3 +29,11 @@ async def meetings(graph: FakeGraph) -> AsyncIterator[GraphMeetings]:
     provider = GraphMeetings.at(graph.base_url, timeout=1.0, retry_delay=0.2, max_retries=2)  # type: ignore[attr-defined]
     yield provider
     await provider.close()
+
+
+@pytest.fixture
+async def gh(tmp_path: Path, meetings: GraphMeetings) -> AsyncIterator[Harness]:
+    harness = await harness_for(tmp_path / "data", meetings)
+    yield harness
+    await harness.services.tasks.close()
+    await harness.services.store.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncio
+
 import aiohttp
 
 from bot.app import SERVICES, create_app
@@ -32,7 +34,12 @@ from tests.teams.connector import FakeConnector
 class TeamsRefuses(LocalMeetings):
     """A meeting service that refuses every creation (as Graph does without an access policy)."""
 
-    async def create(self, request: MeetingRequest) -> Meeting:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = asyncio.Event()
+
+    async def create_event(self, request: MeetingRequest) -> Meeting:
+        self.refused.set()
         raise GraphError("forbidden", status=403)
 
 
@@ -48,16 +55,9 @@ async def _start(tmp_path: Path, *, meetings: Any = None, background: bool) -> t
 
 async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path, connector: FakeConnector) -> None:
     first, runner = await _start(tmp_path, meetings=None, background=False)
-    first.app[SERVICES].meetings = TeamsRefuses(first.app[SERVICES].store)
+    refusing = first.app[SERVICES].meetings = TeamsRefuses(first.app[SERVICES].store)
     await ConsentRegistry(first.services.store).import_records(parse_csv(CSV))
     await set_up_channels(first, connector)
-    await book(first, connector)
-    [s] = await first.services.sessions.all()
-    request = connector.channel_posts(act.SLT)[-1]
-    await first.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT))
-    await first.services.tasks.drain()
-    [s] = await first.services.sessions.all()
-    assert s.state is State.CONFIRMED and s.meeting is None  # Teams refused: no meeting yet
 
     await first.post(act.message("/concern", service_url=connector.url))
     form = connector.posts("a:personal-29:tara")[-1]
@@ -67,6 +67,14 @@ async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path
     [c] = await first.services.concerns.all()
     assert not c.alert_posted
     connector.fail_next = []
+
+    await book(first, connector)
+    [s] = await first.services.sessions.all()
+    request = connector.channel_posts(act.SLT)[-1]
+    await first.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT))
+    await refusing.refused.wait()  # Teams refused; the session keeps retrying until this process stops
+    [s] = await first.services.sessions.all()
+    assert s.state is State.CONFIRMED and (s.meeting is None)
     await first.session.close()
     await runner.cleanup()
 
