@@ -59,6 +59,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
 
     async def on_startup(app: web.Application) -> None:
+        await transport.start()
         if background:
             await flow.resume(services)
             await concern_cmd.resume_alerts(services)
@@ -66,6 +67,7 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         await services.tasks.close()
+        await transport.close()
         close = getattr(services.meetings, "close", None)
         if close is not None:
             await close()
@@ -78,5 +80,6 @@ def create_app(
 
 def run() -> None:
     settings = Settings.from_env()
-    log.info("Chaperone starting port=%s mode=%s meetings=%s config=%s", settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
-    web.run_app(create_app(settings), host="0.0.0.0", port=settings.port, print=None, access_log=None)
+    settings.check_transport()
+    log.info("Chaperone starting host=%s port=%s mode=%s meetings=%s config=%s", settings.listen_host, settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
+    web.run_app(create_app(settings), host=settings.listen_host, port=settings.port, print=None, access_log=None)

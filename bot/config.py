@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Literal, Mapping
@@ -40,7 +40,9 @@ class SchoolHours(_Strict):
 
 class School(_Strict):
     name: str = Field(min_length=1)
+    #: The school's Microsoft 365 tenant; `tenant_ids` adds more (a trust's schools). Only these get a turn.
     tenant_id: str = ""
+    tenant_ids: tuple[str, ...] = ()
     profile: str = "000-two-staff"
     #: A school's own profile file (checked with `chaperone policy check`); overrides `profile`.
     profile_file: str | None = None
@@ -53,6 +55,11 @@ class School(_Strict):
     @classmethod
     def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(d.strip().lower().lstrip("@") for d in v)
+
+    @property
+    def allowed_tenants(self) -> frozenset[str]:
+        """Every tenant whose activities get a turn (compared case-insensitively, as GUIDs)."""
+        return frozenset(t.strip().lower() for t in (self.tenant_id, *self.tenant_ids) if t.strip())
 
 
 class Roles(_Strict):
@@ -117,13 +124,22 @@ def load_school_config(path: Path | str) -> SchoolConfig:
         raise ConfigError(f"{p} is not a valid school config: {problems}.") from exc
 
 
+APP_TYPES = ("SingleTenant", "UserAssignedMSI")
+BOTFRAMEWORK_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
+
+
+def _local_from_env() -> bool:
+    return os.environ.get("CHAPERONE_LOCAL", "") == "1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The process environment, read once at start-up (see the README's configuration table)."""
 
     app_id: str = ""
     app_password: str = ""
-    app_type: str = "MultiTenant"
+    app_type: str = "SingleTenant"
     app_tenant_id: str = ""
     config_path: Path = EXAMPLE_CONFIG
     data_dir: Path = Path("data")
@@ -132,10 +148,49 @@ class Settings:
     port: int = 3978
     store: Literal["tinydb", "tables"] = "tinydb"
     tables_connection_string: str = ""
+    #: CHAPERONE_LOCAL=1: no app id, no authentication, loopback only (the simulator and the tests).
+    local: bool = field(default_factory=_local_from_env)
+    #: Where the identity metadata lives (overridable for a loopback identity stand-in in tests/benches).
+    botframework_openid_url: str = BOTFRAMEWORK_OPENID_URL
+    entra_login_url: str = ENTRA_LOGIN_URL
+    #: Seconds one identity fetch may take before a request waiting for it gets a 503.
+    identity_timeout: float = 5.0
 
     @property
     def local_mode(self) -> bool:
         return not self.app_id
+
+    @property
+    def listen_host(self) -> str:
+        """Local mode listens on loopback only; with an app id, on every interface."""
+        return "127.0.0.1" if self.local_mode else "0.0.0.0"
+
+    def transport_problems(self) -> list[str]:
+        """What is missing or contradictory for serving Teams (empty = fine). Fail closed: no app id
+        means local mode only when asked for, and an app id needs a single tenant and its credential."""
+        if not self.app_id:
+            secrets = [n for n, v in (("MICROSOFT_APP_PASSWORD", self.app_password), ("MICROSOFT_APP_TENANT_ID", self.app_tenant_id)) if v]
+            if secrets:
+                return [f"MICROSOFT_APP_ID is empty but {' and '.join(secrets)} {'is' if len(secrets) == 1 else 'are'} set: set MICROSOFT_APP_ID, or unset them for local mode"]
+            if not self.local:
+                return ["MICROSOFT_APP_ID is empty: set it (production), or set CHAPERONE_LOCAL=1 to run locally without authentication on 127.0.0.1"]
+            return []
+        problems = []
+        if self.local:
+            problems.append("CHAPERONE_LOCAL=1 and MICROSOFT_APP_ID are both set: unset one of them")
+        if self.app_type not in APP_TYPES:
+            problems.append(f"MICROSOFT_APP_TYPE must be SingleTenant or UserAssignedMSI, not {self.app_type!r}")
+        if not self.app_tenant_id:
+            problems.append("MICROSOFT_APP_TENANT_ID is missing (the tenant of the bot's app registration)")
+        if self.app_type == "SingleTenant" and not self.app_password:
+            problems.append("MICROSOFT_APP_PASSWORD is missing (the client secret of the bot's app registration)")
+        return problems
+
+    def check_transport(self) -> None:
+        """Refuse to start on a half configuration, naming what is missing."""
+        problems = self.transport_problems()
+        if problems:
+            raise ConfigError("Chaperone will not start: " + "; ".join(problems) + ".")
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(app_id={self.app_id!r}, meetings={self.meetings!r}, store={self.store!r}, port={self.port})"
@@ -160,7 +215,7 @@ class Settings:
         return cls(
             app_id=env.get("MICROSOFT_APP_ID", ""),
             app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
-            app_type=env.get("MICROSOFT_APP_TYPE", "") or "MultiTenant",
+            app_type=env.get("MICROSOFT_APP_TYPE", "") or "SingleTenant",
             app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
             config_path=Path(config),
             data_dir=Path(env.get("CHAPERONE_DATA_DIR") or "data"),
@@ -169,4 +224,5 @@ class Settings:
             port=port,
             store=store,  # type: ignore[arg-type]
             tables_connection_string=env.get("CHAPERONE_TABLES_CONNECTION_STRING", ""),
+            local=env.get("CHAPERONE_LOCAL", "") == "1",
         )

@@ -1,49 +1,86 @@
-"""The CloudAdapter, configured from Chaperone's settings (MICROSOFT_APP_* environment names)."""
+"""ChaperoneAdapter: botbuilder's turn pipeline (TurnContext, middleware, on_turn_error) over our own
+aiohttp Bot Connector client; nothing in a turn blocks the event loop or calls an identity endpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
-from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 
-from bot.config import Settings
+from bot.teams.connector import Connector
+from bot.teams.identity import safe_id
 
 log = logging.getLogger(__name__)
+INVOKE_RESPONSE_KEY = BotAdapter._INVOKE_RESPONSE_KEY
 
 
 def _fast_retry_policy() -> None:
-    """botbuilder builds msrest connector clients on every turn, and each builds a
-    ``ClientRetryPolicy`` whose constructor scans a 501-item *list* for each of 999 status codes
-    (about 60% of a turn's CPU, measured). The same codes in a frozenset give the same policy
-    for a fraction of the cost. Patched once, here, where botbuilder lives."""
+    """msrest's ``ClientRetryPolicy`` constructor scans a 501-item *list* for each of 999 status
+    codes. Nothing of ours builds msrest clients any more, but botbuilder code paths still can;
+    the same codes in a frozenset give the same policy for a fraction of the cost."""
     from msrest.universal_http.requests import ClientRetryPolicy
 
     if not isinstance(ClientRetryPolicy.safe_codes, frozenset):
-        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]
+        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)
 
 
 _fast_retry_policy()
 
 
-@dataclass(frozen=True)
-class _AdapterConfig:
-    """The attribute names botbuilder's configuration classes read."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str
+def wire(activity: Activity) -> dict[str, Any]:
+    """An activity as the Bot Connector's JSON."""
+    body: dict[str, Any] = activity.serialize()
+    return body
 
 
-def build_adapter(settings: Settings) -> CloudAdapter:
-    config = _AdapterConfig(settings.app_id, settings.app_password, settings.app_type, settings.app_tenant_id)
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+class ChaperoneAdapter(BotAdapter):  # type: ignore[misc]
+    """Sends, replies and updates through ``Connector``; invoke responses stay in the turn state."""
 
-    async def on_error(context: TurnContext, error: Exception) -> None:
-        # Errors inside our handler are turned into cards by the router; this is the last resort.
-        log.error("unhandled turn error activity=%s", getattr(context.activity, "id", None), exc_info=error)
+    def __init__(self, connector: Connector) -> None:
+        super().__init__()
+        self.connector = connector
 
-    adapter.on_turn_error = on_error
-    return adapter
+        async def on_error(context: TurnContext, error: Exception) -> None:
+            # Errors inside our handler are turned into cards by the router; this is the last resort.
+            log.error("unhandled turn error activity=%s", safe_id(getattr(context.activity, "id", None)), exc_info=error)
+
+        self.on_turn_error = on_error
+
+    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
+        responses: list[ResourceResponse] = []
+        for activity in activities:
+            if activity.type == "delay":
+                await asyncio.sleep(int(activity.value or 1000) / 1000)
+                responses.append(ResourceResponse(id=""))
+            elif activity.type == ActivityTypes.invoke_response:
+                context.turn_state[INVOKE_RESPONSE_KEY] = activity
+                responses.append(ResourceResponse(id=""))
+            elif activity.type == ActivityTypes.trace:
+                responses.append(ResourceResponse(id=""))
+            else:
+                activity.id = None
+                sent = await self.connector.send(activity.service_url, activity.conversation.id, wire(activity), reply_to=activity.reply_to_id)
+                responses.append(ResourceResponse(id=sent))
+        return responses
+
+    async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse:
+        sent = await self.connector.update(activity.service_url, activity.conversation.id, activity.id, wire(activity))
+        return ResourceResponse(id=sent or activity.id)
+
+    async def delete_activity(self, context: TurnContext, reference: ConversationReference) -> None:
+        await self.connector.delete(reference.service_url, reference.conversation.id, reference.activity_id)
+
+    async def process(self, activity: Activity, logic: Callable[[TurnContext], Awaitable[None]]) -> InvokeResponse | None:
+        """Run one authenticated turn; an invoke's answer is returned as it is (501 if none)."""
+        context = TurnContext(self, activity)
+        await self.run_pipeline(context, logic)
+        if activity.type == ActivityTypes.invoke:
+            answer = context.turn_state.get(INVOKE_RESPONSE_KEY)
+            if answer is None:
+                return InvokeResponse(status=501)
+            value: InvokeResponse = answer.value
+            return value
+        return None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from bot.commands.router import Router
@@ -34,6 +34,7 @@ class ChaperoneBot:
         self.services = services
         self.messenger = messenger
         self._members: dict[str, _Member] = {}
+        self._lookups: dict[str, asyncio.Future[_Member]] = {}
 
     async def on_turn(self, ctx: TurnContext) -> None:
         activity = ctx.activity
@@ -72,13 +73,7 @@ class ChaperoneBot:
         user_id = who.id if who else ""
         member = self._members.get(user_id)
         if member is None or time.monotonic() - member.at > MEMBER_TTL:
-            try:
-                m = await TeamsInfo.get_member(ctx, user_id)
-                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic())
-                self._members[user_id] = member
-            except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
-                log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
-                member = _Member(None, None, None, 0.0)
+            member = await self._lookup(ctx, where, user_id)
         return Actor(
             user_id=user_id,
             aad_id=(who.aad_object_id if who else None) or member.aad_id,
@@ -87,6 +82,28 @@ class ChaperoneBot:
             upn=member.upn,
             where=where,
         )
+
+    async def _lookup(self, ctx: TurnContext, where: Any, user_id: str) -> _Member:
+        """One Bot Connector member look-up per user at a time; concurrent turns share it."""
+        pending = self._lookups.get(user_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[_Member] = asyncio.get_running_loop().create_future()
+        self._lookups[user_id] = future
+        try:
+            try:
+                m = await self.messenger.member(ctx.activity.service_url, where.team_id or where.conversation_id, user_id)
+                member = _Member(m.get("email"), m.get("userPrincipalName"), m.get("aadObjectId"), time.monotonic())
+                self._members[user_id] = member
+            except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
+                log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
+                member = _Member(None, None, None, 0.0)
+            future.set_result(member)
+            return member
+        finally:
+            del self._lookups[user_id]
+            if not future.done():
+                future.cancel()
 
     async def _render(self, ctx: TurnContext, actor: Actor, inp: Any, reply: Reply) -> None:
         execute = isinstance(inp, CardAction) and inp.kind == "execute"

@@ -6,12 +6,13 @@ import logging
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters
 
 from bot.commands.types import Card, Posted, Where
 from bot.errors import ExternalServiceError, NotFound
 from bot.store.base import Store
+from bot.teams.adapter import wire
+from bot.teams.connector import Connector
 from bot.teams.translate import card_activity, reference_doc, reference_of
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,8 @@ TABLE = "conversations"
 
 
 class TeamsMessenger:
-    def __init__(self, adapter: CloudAdapter, store: Store, app_id: str) -> None:
-        self._adapter = adapter
+    def __init__(self, connector: Connector, store: Store, app_id: str) -> None:
+        self._connector = connector
         self._store = store
         self._app_id = app_id
         #: The bot's own channel account id, as Teams addresses it (learnt from incoming activities).
@@ -41,6 +42,10 @@ class TeamsMessenger:
         doc = reference_doc(where, bot_id=bot, user_id=user_id)
         if existing is None or existing.doc != doc:  # most turns change nothing: no write
             await self._store.upsert(TABLE, conversation_key, doc)
+
+    async def member(self, service_url: str, conversation_id: str, member_id: str) -> dict[str, Any]:
+        """A member's profile (email, UPN, AAD object id) from the Bot Connector."""
+        return await self._connector.member(service_url, conversation_id, member_id)
 
     async def remember_doc(self, conversation_key: str, doc: dict[str, Any]) -> None:
         await self._store.upsert(TABLE, conversation_key, doc)
@@ -70,23 +75,12 @@ class TeamsMessenger:
             raise ExternalServiceError("Teams did not accept the message.") from exc
 
     async def _post_to_conversation(self, key: str, doc: dict[str, Any], card: Card) -> Posted:
-        sent: dict[str, str] = {}
-
-        async def send(ctx: TurnContext) -> None:
-            response = await ctx.send_activity(card_activity(card))
-            sent["id"] = response.id if response else ""
-
-        await self._adapter.continue_conversation(reference_of(doc), send, self._app_id)
-        return Posted(key, sent["id"])
+        activity = TurnContext.apply_conversation_reference(card_activity(card), reference_of(doc))
+        sent = await self._connector.send(doc["service_url"], doc["conversation_id"], wire(activity))
+        return Posted(key, sent)
 
     async def _post_to_channel(self, doc: dict[str, Any], card: Card) -> Posted:
         """A new top-level post in the channel: its thread becomes a conversation of its own."""
-        created: dict[str, str] = {}
-
-        async def capture(ctx: TurnContext) -> None:
-            created["conversation"] = ctx.activity.conversation.id
-            created["activity"] = ctx.activity.id
-
         params = ConversationParameters(
             is_group=True,
             bot=ChannelAccount(id=doc.get("bot_id")) if doc.get("bot_id") else None,
@@ -94,20 +88,18 @@ class TeamsMessenger:
             activity=card_activity(card),
             tenant_id=doc.get("tenant_id"),
         )
-        await self._adapter.create_conversation(self._app_id, capture, params, "msteams", doc["service_url"], None)
-        thread = created["conversation"]
+        created = await self._connector.create(doc["service_url"], params.serialize())
+        thread = created.conversation_id
         key = f"conv:{thread}"
         await self._store.upsert(TABLE, key, {**doc, "conversation_id": thread})
-        return Posted(key, created["activity"])
+        return Posted(key, created.activity_id)
 
     async def update(self, posted: Posted, card: Card) -> None:
         doc = await self._doc(posted.conversation_key)
-
-        async def update(ctx: TurnContext) -> None:
-            await ctx.update_activity(card_activity(card, activity_id=posted.activity_id))
-
+        activity = TurnContext.apply_conversation_reference(card_activity(card, activity_id=posted.activity_id), reference_of(doc))
+        activity.id = posted.activity_id
         try:
-            await self._adapter.continue_conversation(reference_of(doc), update, self._app_id)
+            await self._connector.update(doc["service_url"], doc["conversation_id"], posted.activity_id, wire(activity))
         except Exception as exc:
             log.warning("update failed conversation=%s activity=%s error=%s", posted.conversation_key, posted.activity_id, type(exc).__name__)
             raise ExternalServiceError("Teams did not accept the card update.") from exc
@@ -116,13 +108,6 @@ class TeamsMessenger:
         """To a user's personal chat: the stored one, or a new 1:1 conversation created now."""
         if await self.has(user_key):
             return await self.post(user_key, card)
-        created: dict[str, str] = {}
-
-        async def send(ctx: TurnContext) -> None:
-            created["conversation"] = ctx.activity.conversation.id
-            response = await ctx.send_activity(card_activity(card))
-            created["activity"] = response.id if response else ""
-
         params = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=bot_id) if bot_id else None,
@@ -130,11 +115,13 @@ class TeamsMessenger:
             channel_data={"tenant": {"id": where.tenant_id}},
             tenant_id=where.tenant_id,
         )
+        if not where.service_url:
+            raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.")
         try:
-            await self._adapter.create_conversation(self._app_id, send, params, "msteams", where.service_url, None)
+            created = await self._connector.create(where.service_url, params.serialize())
         except Exception as exc:
             log.warning("personal chat could not be created user=%s error=%s", user_key, type(exc).__name__)
             raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.") from exc
-        personal = Where("personal", created["conversation"], tenant_id=where.tenant_id, service_url=where.service_url)
+        personal = Where("personal", created.conversation_id, tenant_id=where.tenant_id, service_url=where.service_url)
         await self.remember(user_key, personal, user_id=user_id, bot_id=bot_id)
-        return Posted(user_key, created.get("activity", ""))
+        return await self.post(user_key, card)

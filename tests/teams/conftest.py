@@ -25,6 +25,7 @@ from tests.commands.conftest import CSV
 from tests.support.serve import serve
 from tests.teams.connector import FakeConnector
 
+TENANT = "00000000-0000-0000-0000-0000000000001"
 NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
 CONFIG = """
 [school]
@@ -85,7 +86,10 @@ def app_id() -> str:
 async def bot(tmp_path: Path, profile_id: str, app_id: str) -> AsyncIterator[Bot]:
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile=profile_id), encoding="utf-8")
-    settings = Settings(app_id=app_id, app_password="not-a-real-secret" if app_id else "", config_path=config, data_dir=tmp_path / "data")
+    settings = Settings(
+        app_id=app_id, app_password="not-a-real-secret" if app_id else "", app_tenant_id=TENANT if app_id else "", local=not app_id,
+        config_path=config, data_dir=tmp_path / "data",
+    )
     app = create_app(settings, clock=FixedClock(NOW), background=False)
     app[SERVICES].meeting_retry_delays = (0.01, 0.01)
     await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
