@@ -8,6 +8,7 @@ loopback Bot Connector (tests.teams.connector).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.consent import ConsentRegistry, parse_csv
 from tests.commands.conftest import CSV
 from tests.support.serve import serve
 from tests.teams.connector import FakeConnector
+from tests.teams.identity_server import IdentityServer
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
 NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
@@ -83,12 +85,35 @@ def app_id() -> str:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, profile_id: str, app_id: str) -> AsyncIterator[Bot]:
+def identity_hangs() -> bool:
+    return False
+
+
+@pytest.fixture
+async def idp(identity_hangs: bool) -> AsyncIterator[IdentityServer]:
+    """The loopback identity stand-in (OpenID metadata, key sets, token endpoint); hanging from
+    the start when ``identity_hangs``."""
+    server = IdentityServer(hang=asyncio.Event() if identity_hangs else None)
+    runner, server.url = await serve(server.app())
+    yield server
+    if server.hang is not None:
+        server.hang.set()
+    await runner.cleanup()
+
+
+@pytest.fixture
+def identity_timeout() -> float:
+    return 5.0
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, profile_id: str, app_id: str, idp: IdentityServer, identity_timeout: float) -> AsyncIterator[Bot]:
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile=profile_id), encoding="utf-8")
     settings = Settings(
         app_id=app_id, app_password="not-a-real-secret" if app_id else "", app_tenant_id=TENANT if app_id else "", local=not app_id,
         config_path=config, data_dir=tmp_path / "data",
+        botframework_openid_url=idp.botframework_openid_url, entra_login_url=idp.url, identity_timeout=identity_timeout,
     )
     app = create_app(settings, clock=FixedClock(NOW), background=False)
     app[SERVICES].meeting_retry_delays = (0.01, 0.01)
