@@ -225,4 +225,6 @@ class Settings:
             store=store,  # type: ignore[arg-type]
             tables_connection_string=env.get("CHAPERONE_TABLES_CONNECTION_STRING", ""),
             local=env.get("CHAPERONE_LOCAL", "") == "1",
+            botframework_openid_url=env.get("CHAPERONE_BOTFRAMEWORK_OPENID_URL") or BOTFRAMEWORK_OPENID_URL,
+            entra_login_url=env.get("CHAPERONE_ENTRA_LOGIN_URL") or ENTRA_LOGIN_URL,
         )

@@ -49,6 +49,11 @@ def jwk(key: rsa.RSAPrivateKey, kid: str, endorsements: list[str] | None = None)
     return out
 
 
+def _base(request: web.Request) -> str:
+    """The origin the client used (this server's own, or the Microsoft host it was reached as)."""
+    return f"{request.scheme}://{request.host}"
+
+
 @dataclass
 class IdentityServer:
     url: str = ""
@@ -65,6 +70,9 @@ class IdentityServer:
         app = web.Application()
         app.router.add_get("/botframework/v1/.well-known/openidconfiguration", self._bf_metadata)
         app.router.add_get("/botframework/v1/.well-known/keys", self._bf_keys)
+        # the real paths, for clients reaching this server as login.botframework.com through a proxy
+        app.router.add_get("/v1/.well-known/openidconfiguration", self._bf_metadata)
+        app.router.add_get("/v1/.well-known/keys", self._bf_keys)
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._tenant_metadata)
         app.router.add_get("/{tenant}/discovery/v2.0/keys", self._tenant_keys)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
@@ -87,7 +95,8 @@ class IdentityServer:
 
     async def _bf_metadata(self, request: web.Request) -> web.Response:
         await self._pace("metadata")
-        return web.json_response({"issuer": CHANNEL_ISSUER, "jwks_uri": f"{self.url}/botframework/v1/.well-known/keys", "id_token_signing_alg_values_supported": ["RS256"]})
+        prefix = "/botframework" if request.path.startswith("/botframework/") else ""
+        return web.json_response({"issuer": CHANNEL_ISSUER, "jwks_uri": f"{_base(request)}{prefix}/v1/.well-known/keys", "id_token_signing_alg_values_supported": ["RS256"]})
 
     async def _bf_keys(self, request: web.Request) -> web.Response:
         await self._pace("keys")
@@ -95,10 +104,10 @@ class IdentityServer:
 
     async def _tenant_metadata(self, request: web.Request) -> web.Response:
         await self._pace("metadata")
-        t = request.match_info["tenant"]
+        t, base = request.match_info["tenant"], _base(request)
         return web.json_response({
-            "issuer": f"https://login.microsoftonline.com/{t}/v2.0", "jwks_uri": f"{self.url}/{t}/discovery/v2.0/keys",
-            "token_endpoint": f"{self.url}/{t}/oauth2/v2.0/token", "authorization_endpoint": f"{self.url}/{t}/oauth2/v2.0/authorize",
+            "issuer": f"https://login.microsoftonline.com/{t}/v2.0", "jwks_uri": f"{base}/{t}/discovery/v2.0/keys",
+            "token_endpoint": f"{base}/{t}/oauth2/v2.0/token", "authorization_endpoint": f"{base}/{t}/oauth2/v2.0/authorize",
         })
 
     async def _tenant_keys(self, request: web.Request) -> web.Response:

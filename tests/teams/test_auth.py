@@ -129,3 +129,12 @@ async def test_another_tenants_activity_with_a_valid_token_is_403_and_stores_not
     status, _ = await bot.post(activity, headers=bearer(idp.mint(service_url=connector.url)))
     assert status == 403
     assert connector.sent == [] and await bot.services.store.query("conversations") == []
+
+
+async def test_an_accepted_token_is_still_bound_to_its_service_url(bot: Bot, connector: FakeConnector, idp: IdentityServer) -> None:
+    token = idp.mint(service_url=connector.url)
+    assert await help_with(bot, connector, token) == 200
+    sent = len(connector.sent)
+    activity = act.message("/help", service_url="https://smba.evil.example.org/")
+    status, _ = await bot.post(activity, headers=bearer(token))
+    assert status == 401 and len(connector.sent) == sent

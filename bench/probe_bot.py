@@ -1,0 +1,55 @@
+"""Chaperone as `chaperone serve` runs it (settings from the environment), plus a stall probe, for
+the production benches: a ticker asks to wake every millisecond and GET /_stall answers the
+longest lateness since the last reset (``?reset=1``). The test consent registry is imported at
+start so bench bookings name known pupils.
+
+    CHAPERONE_LOCAL=1 PORT=... .venv/bin/python bench/probe_bot.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.app import SERVICES, create_app  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
+from tests.commands.conftest import CSV  # noqa: E402
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    settings.check_transport()
+    app = create_app(settings, background=False)
+    worst = [0.0]
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(0.001)
+            worst[0] = max(worst[0], (loop.time() - t - 0.001) * 1000)
+
+    async def start(app: web.Application) -> None:
+        await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
+        app["ticker"] = asyncio.create_task(ticker())
+
+    async def stall(request: web.Request) -> web.Response:
+        value = worst[0]
+        if request.query.get("reset"):
+            worst[0] = 0.0
+        return web.json_response({"longest_ms": value})
+
+    app.on_startup.append(start)
+    app.router.add_get("/_stall", stall)
+    web.run_app(app, host="127.0.0.1", port=settings.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
