@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from aiohttp import web
@@ -78,8 +79,18 @@ def create_app(
     return app
 
 
+async def freeze_heap(app: web.Application) -> None:
+    """After start-up, move everything allocated so far (imports, SDKs, config) out of the
+    collector's sight: a full collection then scans only what turns allocate (a full collection
+    of the whole heap paused the loop ~80 ms in a burst of bookings)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run() -> None:
     settings = Settings.from_env()
     settings.check_transport()
     log.info("Chaperone starting host=%s port=%s mode=%s meetings=%s config=%s", settings.listen_host, settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
-    web.run_app(create_app(settings), host=settings.listen_host, port=settings.port, print=None, access_log=None)
+    app = create_app(settings)
+    app.on_startup.append(freeze_heap)
+    web.run_app(app, host=settings.listen_host, port=settings.port, print=None, access_log=None)

@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable
 
 from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
+from msrest.serialization import Model
 
 from bot.teams.connector import Connector
 from bot.teams.identity import safe_id
@@ -30,10 +31,37 @@ def _fast_retry_policy() -> None:
 _fast_retry_policy()
 
 
-def wire(activity: Activity) -> dict[str, Any]:
-    """An activity as the Bot Connector's JSON."""
-    body: dict[str, Any] = activity.serialize()
-    return body
+class _Slow(Exception):
+    """A value the fast path does not handle: use msrest's serializer."""
+
+
+def _fast(model: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for attr, spec in type(model)._attribute_map.items():
+        value = getattr(model, attr, None)
+        if value is None:
+            continue
+        kind = spec["type"]
+        if isinstance(value, Model):
+            out[spec["key"]] = _fast(value)
+        elif kind in ("str", "bool", "object"):
+            out[spec["key"]] = value
+        elif kind.startswith("[") and isinstance(value, list):
+            out[spec["key"]] = [_fast(v) if isinstance(v, Model) else v for v in value]
+        else:
+            raise _Slow(attr)
+    return out
+
+
+def wire(model: Any) -> dict[str, Any]:
+    """An activity (or any botbuilder schema object) as the Bot Connector's JSON. msrest's
+    ``serialize`` costs ~1.5 ms per card activity; the same JSON built from the attribute map
+    costs a few microseconds (dates and anything unusual still go through msrest)."""
+    try:
+        return _fast(model)
+    except _Slow:
+        body: dict[str, Any] = model.serialize()
+        return body
 
 
 class ChaperoneAdapter(BotAdapter):  # type: ignore[misc]

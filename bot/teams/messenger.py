@@ -88,7 +88,7 @@ class TeamsMessenger:
             activity=card_activity(card),
             tenant_id=doc.get("tenant_id"),
         )
-        created = await self._connector.create(doc["service_url"], params.serialize())
+        created = await self._connector.create(doc["service_url"], wire(params))
         thread = created.conversation_id
         key = f"conv:{thread}"
         await self._store.upsert(TABLE, key, {**doc, "conversation_id": thread})
@@ -118,7 +118,7 @@ class TeamsMessenger:
         if not where.service_url:
             raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.")
         try:
-            created = await self._connector.create(where.service_url, params.serialize())
+            created = await self._connector.create(where.service_url, wire(params))
         except Exception as exc:
             log.warning("personal chat could not be created user=%s error=%s", user_key, type(exc).__name__)
             raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.") from exc
