@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -17,6 +18,11 @@ from bot.teams.translate import card_activity, reference_doc, reference_of
 
 log = logging.getLogger(__name__)
 TABLE = "conversations"
+#: Stored conversation references are read on every turn and every channel post, and change
+#: rarely: this process keeps what it read or wrote for this long (several instances, or the CLI,
+#: may change one; such a change is seen here within REF_TTL). Absent references are never cached.
+REF_TTL = 30.0
+REF_MAX = 50_000
 
 
 class TeamsMessenger:
@@ -26,29 +32,51 @@ class TeamsMessenger:
         self._app_id = app_id
         #: The bot's own channel account id, as Teams addresses it (learnt from incoming activities).
         self.bot_id: str | None = None
+        self._refs: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    async def _doc(self, key: str) -> dict[str, Any]:
+    async def _read(self, key: str) -> dict[str, Any] | None:
+        hit = self._refs.get(key)
+        if hit is not None and time.monotonic() - hit[0] < REF_TTL:
+            return dict(hit[1])
         rec = await self._store.get(TABLE, key)
         if rec is None:
+            self._refs.pop(key, None)
+            return None
+        self._keep(key, rec.doc)
+        return dict(rec.doc)
+
+    def _keep(self, key: str, doc: dict[str, Any]) -> None:
+        if len(self._refs) >= REF_MAX:
+            self._refs.clear()
+        self._refs[key] = (time.monotonic(), dict(doc))
+
+    async def _write(self, key: str, doc: dict[str, Any]) -> None:
+        self._refs.pop(key, None)  # a failed write leaves nothing cached
+        await self._store.upsert(TABLE, key, doc)
+        self._keep(key, doc)
+
+    async def _doc(self, key: str) -> dict[str, Any]:
+        doc = await self._read(key)
+        if doc is None:
             raise NotFound(f"Chaperone has no conversation stored for {key}.")
-        return rec.doc
+        return doc
 
     async def has(self, conversation_key: str) -> bool:
-        return await self._store.get(TABLE, conversation_key) is not None
+        return await self._read(conversation_key) is not None
 
     async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None, bot_id: str | None = None) -> None:
-        existing = await self._store.get(TABLE, conversation_key)
-        bot = bot_id or self.bot_id or (existing.doc.get("bot_id") if existing else None)
+        existing = await self._read(conversation_key)
+        bot = bot_id or self.bot_id or (existing.get("bot_id") if existing else None)
         doc = reference_doc(where, bot_id=bot, user_id=user_id)
-        if existing is None or existing.doc != doc:  # most turns change nothing: no write
-            await self._store.upsert(TABLE, conversation_key, doc)
+        if existing is None or existing != doc:  # most turns change nothing: no write
+            await self._write(conversation_key, doc)
 
     async def member(self, service_url: str, conversation_id: str, member_id: str) -> dict[str, Any]:
         """A member's profile (email, UPN, AAD object id) from the Bot Connector."""
         return await self._connector.member(service_url, conversation_id, member_id)
 
     async def remember_doc(self, conversation_key: str, doc: dict[str, Any]) -> None:
-        await self._store.upsert(TABLE, conversation_key, doc)
+        await self._write(conversation_key, doc)
 
     async def refresh_service_url(self, *, service_url: str, conversation_id: str | None = None, team_id: str | None = None) -> int:
         """Installation and conversation-update events carry the current serviceUrl: keep stored references current."""
@@ -58,7 +86,7 @@ class TeamsMessenger:
             if doc.get("service_url") == service_url:
                 continue
             if (conversation_id and doc.get("conversation_id") == conversation_id) or (team_id and doc.get("team_id") == team_id):
-                await self._store.upsert(TABLE, rec.key, {**doc, "service_url": service_url})
+                await self._write(rec.key, {**doc, "service_url": service_url})
                 changed += 1
         return changed
 
@@ -91,7 +119,7 @@ class TeamsMessenger:
         created = await self._connector.create(doc["service_url"], wire(params))
         thread = created.conversation_id
         key = f"conv:{thread}"
-        await self._store.upsert(TABLE, key, {**doc, "conversation_id": thread})
+        await self._write(key, {**doc, "conversation_id": thread})
         return Posted(key, created.activity_id)
 
     async def update(self, posted: Posted, card: Card) -> None:

@@ -2,13 +2,14 @@
 under asyncio debug mode and any slow callback fails the test.
 
 The identity stand-in and the Bot Connector run in a thread of their own with their own loop, and
-every identity call takes 200 ms there: a blocking identity or connector call in a turn would hold
+every identity call takes 500 ms there: a blocking identity or connector call in a turn would hold
 this loop at least that long and be reported by asyncio as a slow callback (instead of deadlocking).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -30,7 +31,8 @@ from tests.teams.conftest import CONFIG, NOW, Bot
 from tests.teams.connector import FakeConnector
 from tests.teams.identity_server import APP_ID, TENANT, IdentityServer
 
-SLOW = 0.1  # seconds: far above a turn step's CPU work, below one identity call of the stand-in
+SLOW = 0.25  # seconds: far above a turn step's CPU work, half of one identity call of the stand-in
+IDENTITY_DELAY = 0.5
 
 
 class Elsewhere:
@@ -64,7 +66,7 @@ def elsewhere() -> Iterator[Elsewhere]:
 
 @pytest.fixture
 async def debug_bot(tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCaptureFixture) -> AsyncIterator[tuple[Bot, FakeConnector, IdentityServer]]:
-    idp = IdentityServer(delay=0.2)
+    idp = IdentityServer(delay=IDENTITY_DELAY)
     idp.url = elsewhere.serve(idp.app())
     connector = FakeConnector()
     connector.url = elsewhere.serve(connector.app())
@@ -85,6 +87,8 @@ async def debug_bot(tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCapt
 async def test_turns_never_block_the_event_loop(debug_bot: tuple[Bot, FakeConnector, IdentityServer], caplog: pytest.LogCaptureFixture) -> None:
     bot, connector, idp = debug_bot
     loop = asyncio.get_running_loop()
+    gc.collect()
+    gc.freeze()  # as production does after start-up (bot.app.freeze_heap): no full collection of the test process's heap
     loop.set_debug(True)
     loop.slow_callback_duration = SLOW
     headers = {"Authorization": f"Bearer {idp.mint(service_url=connector.url)}"}
@@ -95,7 +99,7 @@ async def test_turns_never_block_the_event_loop(debug_bot: tuple[Bot, FakeConnec
 
     try:
         with caplog.at_level(logging.WARNING, logger="asyncio"):
-            # cold: the first turns wait for the keys and the bot's token (200 ms each, elsewhere)
+            # cold: the first turns wait for the keys and the bot's token (500 ms each, elsewhere)
             for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
                 assert await post(act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel)) == 200
             assert await post(act.message("/book", service_url=connector.url)) == 200
@@ -107,6 +111,7 @@ async def test_turns_never_block_the_event_loop(debug_bot: tuple[Bot, FakeConnec
             assert "What you can do" in card_text(connector.cards()[-1])
     finally:
         loop.set_debug(False)
+        gc.unfreeze()
     assert idp.total > 0  # the identity calls happened, off this loop's critical path
     slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
     assert slow == []

@@ -117,3 +117,20 @@ async def test_stored_channel_references_carry_the_bot_id(bot: Bot, connector: F
     await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
     rec = await bot.services.store.get("conversations", "channel:slt")
     assert rec.doc["bot_id"] == act.BOT["id"]
+
+
+async def test_stored_references_are_read_once_per_turn_at_most(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/help", service_url=connector.url))
+    reads = []
+    store = bot.services.store
+    real_get = store.get
+
+    async def counting_get(table: str, key: str) -> object:
+        if table == "conversations":
+            reads.append(key)
+        return await real_get(table, key)
+
+    store.get = counting_get
+    for _ in range(3):
+        await bot.post(act.message("/help", service_url=connector.url))
+    assert reads == []  # the reference this process stored is known; unchanged, it is not written again
