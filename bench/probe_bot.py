@@ -9,6 +9,8 @@ start so bench bookings name known pupils.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,6 +45,10 @@ def main() -> None:
 
     async def start(app: web.Application) -> None:
         await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
+        if os.environ.get("BENCH_LOOP_DEBUG"):  # name the slow callbacks (asyncio debug mode, on stderr)
+            logging.basicConfig(level=logging.WARNING)
+            asyncio.get_running_loop().set_debug(True)
+            asyncio.get_running_loop().slow_callback_duration = float(os.environ["BENCH_LOOP_DEBUG"])
         app["ticker"] = asyncio.create_task(ticker())
 
     async def stall(request: web.Request) -> web.Response:
