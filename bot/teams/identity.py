@@ -71,6 +71,9 @@ class KeySet:
     lifetime: float = 24 * 3600.0
     min_refresh: float = 300.0
     retry: float = 30.0
+    #: With keys in hand, an unknown kid waits at most this long for the refresh it joined (it
+    #: holds one of the route's turn slots meanwhile); with none, up to ``timeout``.
+    known_wait: float = 1.0
     keys: dict[str, SigningKey] = field(default_factory=dict)
     loaded_at: float = 0.0
     _attempted_at: float = -1e18
@@ -146,7 +149,7 @@ class KeySet:
             return None  # refreshed recently: an unknown kid does not buy another fetch
         task = self.refresh()
         try:
-            await asyncio.wait_for(asyncio.shield(task), self.timeout)
+            await asyncio.wait_for(asyncio.shield(task), min(self.timeout, self.known_wait) if self.keys else self.timeout)
         except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - the fetch's own failure
             if not self.keys:
                 raise IdentityUnavailable("signing keys unavailable") from exc

@@ -52,7 +52,7 @@ class TeamsTransport:
         if not tenants:
             raise ConfigError(f"{services.school.path or 'The school config'} names no tenant: set [school] tenant_id (or tenant_ids) to the school's Microsoft 365 tenant id.")
         bot = ChaperoneBot(router, services, self.messenger)
-        return messages_route(self.adapter, bot.on_turn, validator=self.validator, tenants=tenants, store=self._store, clock=services.clock)
+        return messages_route(self.adapter, bot.on_turn, validator=self.validator, tenants=tenants, store=self._store, clock=services.clock, max_turns=self.settings.max_turns)
 
     async def start(self) -> None:
         """Start the background refresh of keys and token (nothing waits for them here)."""

@@ -171,3 +171,13 @@ async def test_unauthenticated_ids_reach_the_log_escaped(bot: Bot, connector: Fa
     with caplog.at_level(logging.INFO):
         assert (await bot.post(activity))[0] == 403
     assert caplog.records and not any("\n" in r.getMessage() or "\r" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_burst_beyond_the_turn_limit_is_queued_not_refused(bot: Bot, connector: FakeConnector) -> None:
+    import asyncio
+
+    limit = bot.services.settings.max_turns
+    assert limit > 0
+    statuses = await asyncio.gather(*(bot.post(act.message("/help", service_url=connector.url)) for _ in range(limit * 3)))
+    assert [s for s, _ in statuses] == [200] * (limit * 3)
+    assert len(connector.cards()) == limit * 3
