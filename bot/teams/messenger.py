@@ -23,6 +23,9 @@ TABLE = "conversations"
 #: may change one; such a change is seen here within REF_TTL). Absent references are never cached.
 REF_TTL = 30.0
 REF_MAX = 50_000
+#: A channel post's thread is addressed as ``thread:<channel key>|<thread id>``: its reference is
+#: the channel's with the thread's id, so a post stores nothing (older ``conv:<thread>`` keys still work).
+THREAD = "thread:"
 
 
 class TeamsMessenger:
@@ -56,6 +59,9 @@ class TeamsMessenger:
         self._keep(key, doc)
 
     async def _doc(self, key: str) -> dict[str, Any]:
+        if key.startswith(THREAD) and "|" in key:
+            channel_key, _, thread = key[len(THREAD):].partition("|")
+            return {**await self._doc(channel_key), "conversation_id": thread}
         doc = await self._read(key)
         if doc is None:
             raise NotFound(f"Chaperone has no conversation stored for {key}.")
@@ -94,7 +100,7 @@ class TeamsMessenger:
         doc = await self._doc(conversation_key)
         try:
             if doc.get("kind") == "channel":
-                return await self._post_to_channel(doc, card)
+                return await self._post_to_channel(conversation_key, doc, card)
             return await self._post_to_conversation(conversation_key, doc, card)
         except NotFound:
             raise
@@ -107,7 +113,7 @@ class TeamsMessenger:
         sent = await self._connector.send(doc["service_url"], doc["conversation_id"], wire(activity))
         return Posted(key, sent)
 
-    async def _post_to_channel(self, doc: dict[str, Any], card: Card) -> Posted:
+    async def _post_to_channel(self, key: str, doc: dict[str, Any], card: Card) -> Posted:
         """A new top-level post in the channel: its thread becomes a conversation of its own."""
         params = ConversationParameters(
             is_group=True,
@@ -117,10 +123,9 @@ class TeamsMessenger:
             tenant_id=doc.get("tenant_id"),
         )
         created = await self._connector.create(doc["service_url"], wire(params))
-        thread = created.conversation_id
-        key = f"conv:{thread}"
-        await self._write(key, {**doc, "conversation_id": thread})
-        return Posted(key, created.activity_id)
+        if key.startswith(THREAD):
+            key = key[len(THREAD):].partition("|")[0]
+        return Posted(f"{THREAD}{key}|{created.conversation_id}", created.activity_id)
 
     async def update(self, posted: Posted, card: Card) -> None:
         doc = await self._doc(posted.conversation_key)

@@ -2,8 +2,8 @@
 under asyncio debug mode and any slow callback fails the test.
 
 The identity stand-in and the Bot Connector run in a thread of their own with their own loop, and
-every identity call takes 500 ms there: a blocking identity or connector call in a turn would hold
-this loop at least that long and be reported by asyncio as a slow callback (instead of deadlocking).
+every identity and connector call takes 0.8 s there: a blocking identity or connector call in a
+turn would hold this loop at least that long and be reported by asyncio as a slow callback (instead of deadlocking).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from tests.teams.conftest import CONFIG, NOW, Bot
 from tests.teams.connector import FakeConnector
 from tests.teams.identity_server import APP_ID, TENANT, IdentityServer
 
-SLOW = 0.25  # seconds: far above a turn step's CPU work, half of one identity call of the stand-in
-IDENTITY_DELAY = 0.5
+SLOW = 0.4  # seconds: far above a turn step's CPU work (or a preempted one on a busy machine), half of one remote call
+REMOTE_DELAY = 0.8  # every identity and Bot Connector call, elsewhere
 
 
 class Elsewhere:
@@ -66,10 +66,19 @@ def elsewhere() -> Iterator[Elsewhere]:
 
 @pytest.fixture
 async def debug_bot(tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCaptureFixture) -> AsyncIterator[tuple[Bot, FakeConnector, IdentityServer]]:
-    idp = IdentityServer(delay=IDENTITY_DELAY)
+    idp = IdentityServer(delay=REMOTE_DELAY)
     idp.url = elsewhere.serve(idp.app())
     connector = FakeConnector()
-    connector.url = elsewhere.serve(connector.app())
+    app = connector.app()
+
+    @web.middleware
+    async def slow(request: web.Request, handler: Any) -> web.StreamResponse:
+        await asyncio.sleep(REMOTE_DELAY)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app.middlewares.append(slow)
+    connector.url = elsewhere.serve(app)
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
     settings = Settings(
@@ -99,9 +108,8 @@ async def test_turns_never_block_the_event_loop(debug_bot: tuple[Bot, FakeConnec
 
     try:
         with caplog.at_level(logging.WARNING, logger="asyncio"):
-            # cold: the first turns wait for the keys and the bot's token (500 ms each, elsewhere)
-            for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-                assert await post(act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel)) == 200
+            # cold: the first turn waits for the keys and the bot's token (elsewhere)
+            assert await post(act.message("/setup safeguarding", service_url=connector.url, user="ivy", scope="channel", channel=act.SAFEGUARDING)) == 200
             assert await post(act.message("/book", service_url=connector.url)) == 200
             form = connector.posts("a:personal-29:tara")[-1]
             assert await post(act.submit({"verb": "book.submit", **FORM}, reply_to=form.activity_id, service_url=connector.url)) == 200

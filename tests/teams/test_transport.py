@@ -134,3 +134,27 @@ async def test_stored_references_are_read_once_per_turn_at_most(bot: Bot, connec
     for _ in range(3):
         await bot.post(act.message("/help", service_url=connector.url))
     assert reads == []  # the reference this process stored is known; unchanged, it is not written again
+
+
+async def test_a_channel_post_stores_nothing_and_its_thread_can_still_be_updated(bot: Bot, connector: FakeConnector) -> None:
+    from bot.sessions.views import notice_card
+
+    await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
+    before = {r.key for r in await bot.services.store.query("conversations")}
+    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first"))
+    assert {r.key for r in await bot.services.store.query("conversations")} == before
+    await bot.services.messenger.update(posted, notice_card("Hello", "second"))
+    [update] = connector.updates(posted.activity_id)
+    assert update.conversation == f"{act.SLT};messageid={posted.activity_id}"
+
+
+async def test_a_thread_stored_the_old_way_can_still_be_updated(bot: Bot, connector: FakeConnector) -> None:
+    from bot.commands.types import Posted
+    from bot.sessions.views import notice_card
+
+    thread = f"{act.SLT};messageid=77"
+    doc = {"service_url": connector.url, "conversation_id": thread, "kind": "channel", "tenant_id": act.TENANT, "team_id": act.TEAM, "channel_id": act.SLT, "bot_id": act.BOT["id"], "user_id": None}
+    await bot.services.store.upsert("conversations", f"conv:{thread}", doc)
+    await bot.services.messenger.update(Posted(f"conv:{thread}", "77"), notice_card("Hello", "again"))
+    [update] = connector.updates("77")
+    assert update.conversation == thread
