@@ -212,6 +212,36 @@ class Bench:
             proc.stop()
         return Result(name, rate, statistics.median(lat), pct(lat, 0.99), calls if production else None)
 
+    async def hanging(self) -> tuple[Result, Result, Result]:
+        """Chaperone with an app id, warmed up, then every identity endpoint hangs: /healthz, turns
+        with the token already seen, and turns with a new token signed by a known key."""
+        proc = self.chaperone(True)
+        make = lambda i: act.message("/help", service_url=self.connector, user="tara")  # noqa: E731
+        n = max(100, self.a.requests // 4)
+        try:
+            await proc.ready()
+            await load(proc.url, make, 20, 10, self.headers(True))
+            async with aiohttp.ClientSession() as s, s.post(f"{self.urls['identity']}/_hang?on=1") as r:
+                await r.read()
+            healthz: list[float] = []
+            async with aiohttp.ClientSession() as s:
+                for _ in range(n):
+                    t0 = time.perf_counter()
+                    async with s.get(f"{proc.url}/healthz") as r:
+                        await r.read()
+                    healthz.append((time.perf_counter() - t0) * 1000)
+            healthz.sort()
+            seen = await load(proc.url, make, n, 10, self.headers(True))
+            fresh_token = self.idp.mint(service_url=self.connector, lifetime=5 * 3600)
+            fresh = await load(proc.url, make, n, 10, {"Authorization": f"Bearer {fresh_token}"})
+        finally:
+            async with aiohttp.ClientSession() as s, s.post(f"{self.urls['identity']}/_hang") as r:
+                await r.read()
+            proc.stop()
+        return (Result("/healthz", 0.0, statistics.median(healthz), pct(healthz, 0.99)),
+                Result("/help, token already seen", seen[0], statistics.median(seen[1]), pct(seen[1], 0.99)),
+                Result("/help, new token, known key", fresh[0], statistics.median(fresh[1]), pct(fresh[1], 0.99)))
+
     async def echo_burst(self) -> Result:
         proc = self.echo(False)
         try:
@@ -280,6 +310,13 @@ async def main(a: argparse.Namespace) -> None:
         print(f"  Chaperone app id / echo app id: {chap_p.rate / echo_p.rate:.1f}x (target >= 15x)")
         print(f"  Chaperone app id / Chaperone local: {chap_p.rate / chap_l.rate:.2f} (target >= 0.80)")
 
+        print("  identity endpoints hanging (Chaperone, app id, warmed up), concurrency 10:")
+        for r in await b.hanging():
+            rate = f"{r.rate:8.1f} activities/s" if r.rate else " " * 21
+            print(f"    {r.name:30} {rate}   p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms")
+
+        if a.stores == ["none"]:
+            return
         print(f"Part 2: the morning rush, {a.burst} at once")
         echo = await b.echo_burst()
         print(f"  {echo.name:44} p50 {echo.p50:7.1f} ms   p99 {echo.p99:7.1f} ms")
@@ -311,5 +348,5 @@ if __name__ == "__main__":
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--burst", type=int, default=200)
     ap.add_argument("--delay", type=float, default=0.05)
-    ap.add_argument("--stores", nargs="+", default=["tinydb", "tables"])
+    ap.add_argument("--stores", nargs="+", default=["tinydb", "tables"], help="stores for the rush; none to skip part 2")
     asyncio.run(main(ap.parse_args()))

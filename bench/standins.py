@@ -6,7 +6,8 @@
 - an HTTPS CONNECT proxy that sends every tunnel to that HTTPS server, whose certificate (signed
   by the test CA) names login.botframework.com and login.microsoftonline.com: the stock bot,
   run with HTTPS_PROXY and REQUESTS_CA_BUNDLE, reaches "Microsoft" there, unmodified;
-- GET /_stats on the identity server: the identity calls so far.
+- GET /_stats on the identity server: the identity calls so far; POST /_hang?on=1 makes every
+  identity call hang from then on, POST /_hang releases them.
 
     .venv/bin/python bench/standins.py WORKDIR [--delay 0.05]
 
@@ -117,7 +118,16 @@ async def main(work: Path, delay: float) -> None:
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(dict(idp.calls))
 
+    async def hang(request: web.Request) -> web.Response:
+        if request.query.get("on"):
+            idp.hang = asyncio.Event()
+        elif idp.hang is not None:
+            idp.hang.set()
+            idp.hang = None
+        return web.json_response({"hanging": idp.hang is not None})
+
     app.router.add_get("/_stats", stats)
+    app.router.add_post("/_hang", hang)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     plain = web.TCPSite(runner, "127.0.0.1", 0)

@@ -13,6 +13,7 @@ from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from bot.commands.router import Router
 from bot.commands.types import Actor, CardAction, Reply
+from bot.teams.identity import safe_id
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
 
@@ -96,7 +97,7 @@ class ChaperoneBot:
                 member = _Member(m.get("email"), m.get("userPrincipalName"), m.get("aadObjectId"), time.monotonic())
                 self._members[user_id] = member
             except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
-                log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
+                log.warning("member lookup failed user=%s error=%s", safe_id(user_id), type(exc).__name__)
                 member = _Member(None, None, None, 0.0)
             future.set_result(member)
             return member
