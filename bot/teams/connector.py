@@ -7,6 +7,7 @@ bearer token comes from the cached ``AppToken`` (none in local mode).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,20 @@ log = logging.getLogger(__name__)
 class ConnectorError(Exception):
     """The Bot Connector refused or failed a call (status 0: no answer)."""
 
-    def __init__(self, status: int, what: str) -> None:
+    def __init__(self, status: int, what: str, retry_after: float | None = None) -> None:
         super().__init__(f"{what}: HTTP {status}")
         self.status = status
+        self.retry_after = retry_after
+
+
+RETRY_PAUSES = (0.2, 0.5)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -62,11 +74,23 @@ class Connector:
         return {"Authorization": f"Bearer {await self._token.get()}"}
 
     async def _call(self, method: str, url: str, what: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One call; a 429 or 503 (the service did not take it) is tried again after Retry-After
+        (at most 2 s) up to twice, as botbuilder's msrest client did."""
+        for attempt, pause in enumerate(RETRY_PAUSES + (None,)):
+            try:
+                return await self._once(method, url, what, body)
+            except ConnectorError as exc:
+                if pause is None or exc.status not in (429, 503):
+                    raise
+                await asyncio.sleep(min(exc.retry_after if exc.retry_after is not None else pause, 2.0))
+        raise AssertionError("unreachable")
+
+    async def _once(self, method: str, url: str, what: str, body: dict[str, Any] | None) -> dict[str, Any]:
         headers = await self._headers()
         try:
             async with self.session().request(method, url, json=body, headers=headers, timeout=self._timeout) as r:
                 if r.status >= 300:
-                    raise ConnectorError(r.status, what)
+                    raise ConnectorError(r.status, what, _seconds(r.headers.get("Retry-After")))
                 if r.content_length == 0:
                     return {}
                 data = await r.json(content_type=None)

@@ -158,3 +158,10 @@ async def test_a_thread_stored_the_old_way_can_still_be_updated(bot: Bot, connec
     await bot.services.messenger.update(Posted(f"conv:{thread}", "77"), notice_card("Hello", "again"))
     [update] = connector.updates("77")
     assert update.conversation == thread
+
+
+async def test_a_throttled_reply_is_sent_again_once_accepted(bot: Bot, connector: FakeConnector) -> None:
+    connector.fail_next = [429]
+    status, _ = await bot.post(act.message("/help", service_url=connector.url))
+    assert status == 200
+    assert len(connector.cards()) == 1 and "What you can do" in card_text(connector.cards()[-1])
