@@ -9,6 +9,7 @@ form). Prints p50 / p95 / max in milliseconds for each concurrency level.
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import statistics
 import sys
@@ -21,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("CHAPERONE_LOCAL", "1")  # Chaperone runs in local mode here (bench/production.py runs it with an app id)
 
 from bot.app import SERVICES, create_app  # noqa: E402
 from bot.clock import FixedClock  # noqa: E402

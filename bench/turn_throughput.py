@@ -11,6 +11,7 @@ hot spot at import; see bot/teams/adapter.py).
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import statistics
 import subprocess
@@ -23,6 +24,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CHAPERONE_LOCAL", "1")  # Chaperone runs in local mode here (bench/production.py runs it with an app id)
 
 ECHO_BOT = r'''
 import sys

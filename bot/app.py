@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from aiohttp import web
@@ -72,6 +73,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
 
     async def on_startup(app: web.Application) -> None:
+        await transport.start()
         if background:
             await resume_all(services)
 
@@ -80,6 +82,7 @@ def create_app(
             log.info("Chaperone stopping: finishing background work (up to %.0f s)", shutdown_grace)
             await services.tasks.drain(timeout=shutdown_grace)
         await services.tasks.close()
+        await transport.close()
         for owner in (services.meetings, services.directory):
             close = getattr(owner, "close", None)
             if close is not None:
@@ -91,7 +94,18 @@ def create_app(
     return app
 
 
+async def freeze_heap(app: web.Application) -> None:
+    """After start-up, move everything allocated so far (imports, SDKs, config) out of the
+    collector's sight: a full collection then scans only what turns allocate (a full collection
+    of the whole heap paused the loop ~80 ms in a burst of bookings)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run() -> None:
     settings = Settings.from_env()
-    log.info("Chaperone starting port=%s mode=%s meetings=%s config=%s", settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
-    web.run_app(create_app(settings, shutdown_grace=15.0), host="0.0.0.0", port=settings.port, print=None, access_log=None)
+    settings.check_transport()
+    log.info("Chaperone starting host=%s port=%s mode=%s meetings=%s config=%s", settings.listen_host, settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
+    app = create_app(settings, shutdown_grace=15.0)
+    app.on_startup.append(freeze_heap)
+    web.run_app(app, host=settings.listen_host, port=settings.port, print=None, access_log=None)

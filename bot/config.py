@@ -6,7 +6,7 @@ import base64
 import binascii
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Literal, Mapping
@@ -42,7 +42,9 @@ class SchoolHours(_Strict):
 
 class School(_Strict):
     name: str = Field(min_length=1)
+    #: The school's Microsoft 365 tenant; `tenant_ids` adds more (a trust's schools). Only these get a turn.
     tenant_id: str = ""
+    tenant_ids: tuple[str, ...] = ()
     profile: str = "000-two-staff"
     #: A school's own profile file (checked with `chaperone policy check`); overrides `profile`.
     profile_file: str | None = None
@@ -55,6 +57,11 @@ class School(_Strict):
     @classmethod
     def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(d.strip().lower().lstrip("@") for d in v)
+
+    @property
+    def allowed_tenants(self) -> frozenset[str]:
+        """Every tenant whose activities get a turn (compared case-insensitively, as GUIDs)."""
+        return frozenset(t.strip().lower() for t in (self.tenant_id, *self.tenant_ids) if t.strip())
 
 
 class Roles(_Strict):
@@ -174,8 +181,8 @@ def config_toml_text(value: str) -> str:
 #: name in PRODUCTION_SETTINGS. The CHAPERONE_GRAPH_* credentials are read by bot.meetings.graph.
 ENV_SETTINGS: dict[str, str] = {
     "MICROSOFT_APP_ID": "the Azure Bot's app id (with UserAssignedMSI: the managed identity's client id); empty = local mode",
-    "MICROSOFT_APP_PASSWORD": "the bot's client secret (MultiTenant / SingleTenant only; none with UserAssignedMSI)",
-    "MICROSOFT_APP_TYPE": "MultiTenant, SingleTenant or UserAssignedMSI",
+    "MICROSOFT_APP_PASSWORD": "the bot's client secret (SingleTenant only; none with UserAssignedMSI)",
+    "MICROSOFT_APP_TYPE": "SingleTenant or UserAssignedMSI (new multi-tenant bots are refused)",
     "MICROSOFT_APP_TENANT_ID": "the school's tenant id (SingleTenant, UserAssignedMSI)",
     "CHAPERONE_LOCAL": "1 to allow local mode (no app id, authentication off)",
     "CHAPERONE_CONFIG": "path of the school's TOML config",
@@ -196,6 +203,9 @@ ENV_SETTINGS: dict[str, str] = {
     "CHAPERONE_SLT_GROUP_ID": "object id of the Entra group of senior leaders",
     "CHAPERONE_DSL_GROUP_ID": "object id of the Entra group of designated safeguarding leads",
     "CHAPERONE_ADMIN_GROUP_ID": "object id of the Entra group of Chaperone admins",
+    "CHAPERONE_MAX_TURNS": "at most this many /api/messages requests in progress at once (0: no limit)",
+    "CHAPERONE_BOTFRAMEWORK_OPENID_URL": "Bot Framework OpenID metadata URL (a loopback stand-in in tests and benches)",
+    "CHAPERONE_ENTRA_LOGIN_URL": "Microsoft Entra login root (a loopback stand-in in tests and benches)",
 }
 
 #: What a production deployment in Azure (infra/azuredeploy.json) must set.
@@ -220,13 +230,22 @@ def graph_credentials_set(env: Mapping[str, str]) -> bool:
     return bool(own or fallback)
 
 
+APP_TYPES = ("SingleTenant", "UserAssignedMSI")
+BOTFRAMEWORK_OPENID_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
+
+
+def _local_from_env() -> bool:
+    return os.environ.get("CHAPERONE_LOCAL", "") == "1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The process environment, read once at start-up (see the README's configuration table)."""
 
     app_id: str = ""
     app_password: str = ""
-    app_type: str = "MultiTenant"
+    app_type: str = "SingleTenant"
     app_tenant_id: str = ""
     config_path: Path = EXAMPLE_CONFIG
     data_dir: Path = Path("data")
@@ -250,10 +269,53 @@ class Settings:
     def group_id(self, role: str) -> str:
         """The Entra group id the environment gives for a role (it overrides the school config's [roles])."""
         return {"slt": self.slt_group_id, "dsl": self.dsl_group_id, "admin": self.admin_group_id}.get(role, "").strip()
+    #: CHAPERONE_LOCAL=1: no app id, no authentication, loopback only (the simulator and the tests).
+    local: bool = field(default_factory=_local_from_env)
+    #: Where the identity metadata lives (overridable for a loopback identity stand-in in tests/benches).
+    botframework_openid_url: str = BOTFRAMEWORK_OPENID_URL
+    entra_login_url: str = ENTRA_LOGIN_URL
+    #: Seconds one identity fetch may take before a request waiting for it gets a 503.
+    identity_timeout: float = 5.0
+    #: At most this many /api/messages requests in progress at once, the rest wait their turn in
+    #: order (0: no limit); CHAPERONE_MAX_TURNS. 16 kept the longest event-loop stall of a
+    #: 200-submit burst under 10 ms (bench/production.py) with the same total time.
+    max_turns: int = 16
 
     @property
     def local_mode(self) -> bool:
         return not self.app_id
+
+    @property
+    def listen_host(self) -> str:
+        """Local mode listens on loopback only; with an app id, on every interface."""
+        return "127.0.0.1" if self.local_mode else "0.0.0.0"
+
+    def transport_problems(self) -> list[str]:
+        """What is missing or contradictory for serving Teams (empty = fine). Fail closed: no app id
+        means local mode only when asked for, and an app id needs a single tenant and its credential."""
+        if not self.app_id:
+            secrets = [n for n, v in (("MICROSOFT_APP_PASSWORD", self.app_password), ("MICROSOFT_APP_TENANT_ID", self.app_tenant_id)) if v]
+            if secrets:
+                return [f"MICROSOFT_APP_ID is empty but {' and '.join(secrets)} {'is' if len(secrets) == 1 else 'are'} set: set MICROSOFT_APP_ID, or unset them for local mode"]
+            if not self.local:
+                return ["MICROSOFT_APP_ID is empty: set it (production), or set CHAPERONE_LOCAL=1 to run locally without authentication on 127.0.0.1"]
+            return []
+        problems = []
+        if self.local:
+            problems.append("CHAPERONE_LOCAL=1 and MICROSOFT_APP_ID are both set: unset one of them")
+        if self.app_type not in APP_TYPES:
+            problems.append(f"MICROSOFT_APP_TYPE must be SingleTenant or UserAssignedMSI, not {self.app_type!r}")
+        if not self.app_tenant_id:
+            problems.append("MICROSOFT_APP_TENANT_ID is missing (the tenant of the bot's app registration)")
+        if self.app_type == "SingleTenant" and not self.app_password:
+            problems.append("MICROSOFT_APP_PASSWORD is missing (the client secret of the bot's app registration)")
+        return problems
+
+    def check_transport(self) -> None:
+        """Refuse to start on a half configuration, naming what is missing."""
+        problems = self.transport_problems()
+        if problems:
+            raise ConfigError("Chaperone will not start: " + "; ".join(problems) + ".")
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(app_id={self.app_id!r}, meetings={self.meetings!r}, store={self.store!r}, port={self.port})"
@@ -286,10 +348,14 @@ class Settings:
             port = int(_read(env, "PORT", "3978"))
         except ValueError as exc:
             raise ConfigError("PORT must be a number.") from exc
+        try:
+            max_turns = int(_read(env, "CHAPERONE_MAX_TURNS") or 16)
+        except ValueError as exc:
+            raise ConfigError("CHAPERONE_MAX_TURNS must be a number.") from exc
         return cls(
             app_id=_read(env, "MICROSOFT_APP_ID"),
             app_password=_read(env, "MICROSOFT_APP_PASSWORD"),
-            app_type=_read(env, "MICROSOFT_APP_TYPE", "MultiTenant"),
+            app_type=_read(env, "MICROSOFT_APP_TYPE", "SingleTenant"),
             app_tenant_id=_read(env, "MICROSOFT_APP_TENANT_ID"),
             config_path=Path(config),
             data_dir=Path(_read(env, "CHAPERONE_DATA_DIR", "data")),
@@ -305,4 +371,8 @@ class Settings:
             slt_group_id=_read(env, "CHAPERONE_SLT_GROUP_ID"),
             dsl_group_id=_read(env, "CHAPERONE_DSL_GROUP_ID"),
             admin_group_id=_read(env, "CHAPERONE_ADMIN_GROUP_ID"),
+            local=_read(env, "CHAPERONE_LOCAL") == "1",
+            botframework_openid_url=_read(env, "CHAPERONE_BOTFRAMEWORK_OPENID_URL") or BOTFRAMEWORK_OPENID_URL,
+            entra_login_url=_read(env, "CHAPERONE_ENTRA_LOGIN_URL") or ENTRA_LOGIN_URL,
+            max_turns=max_turns,
         )

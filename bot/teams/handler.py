@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, replace
 from typing import Any, TYPE_CHECKING
 
 from botbuilder.core import TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from bot import roles
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Reply
 from bot.errors import ChaperoneError
+from bot.teams.identity import safe_id
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
 
@@ -41,6 +42,7 @@ class ChaperoneBot:
         self.services = services
         self.messenger = messenger
         self._members: dict[str, _Member] = {}
+        self._lookups: dict[str, asyncio.Future[_Member]] = {}
 
     async def on_turn(self, ctx: TurnContext) -> None:
         activity = ctx.activity
@@ -75,13 +77,13 @@ class ChaperoneBot:
         token: str | None = None
         try:
             for _ in range(ROSTER_PAGES):
-                page = await TeamsInfo.get_paged_members(ctx, token, 500)
-                for m in page.members or []:
-                    if m.aad_object_id:
-                        await roles.resolve(Actor(user_id=m.id or "", aad_id=m.aad_object_id, name=m.name or "", email=getattr(m, "email", None),
-                                                  upn=getattr(m, "user_principal_name", None), where=replace(where, kind="personal", conversation_id=""),
-                                                  user_role=getattr(m, "user_role", None)), self.services)
-                token = page.continuation_token
+                page = await self.messenger.roster_page(ctx.activity.service_url, where.team_id, token)
+                for m in page.get("members") or []:
+                    if m.get("aadObjectId"):
+                        await roles.resolve(Actor(user_id=m.get("id") or "", aad_id=m["aadObjectId"], name=m.get("name") or "", email=m.get("email"),
+                                                  upn=m.get("userPrincipalName"), where=replace(where, kind="personal", conversation_id=""),
+                                                  user_role=m.get("userRole")), self.services)
+                token = page.get("continuationToken")
                 if not token:
                     break
         except Exception as exc:  # noqa: BLE001 - people are still learnt when they message the bot
@@ -104,13 +106,7 @@ class ChaperoneBot:
         user_id = who.id if who else ""
         member = self._members.get(user_id)
         if member is None or time.monotonic() - member.at > MEMBER_TTL:
-            try:
-                m = await TeamsInfo.get_member(ctx, user_id)
-                member = _Member(getattr(m, "email", None), getattr(m, "user_principal_name", None), getattr(m, "aad_object_id", None), time.monotonic(), getattr(m, "user_role", None))
-                self._members[user_id] = member
-            except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
-                log.warning("member lookup failed user=%s error=%s", user_id, type(exc).__name__)
-                member = _Member(None, None, None, 0.0)
+            member = await self._lookup(ctx, where, user_id)
         return Actor(
             user_id=user_id,
             aad_id=(who.aad_object_id if who else None) or member.aad_id,
@@ -120,6 +116,28 @@ class ChaperoneBot:
             where=where,
             user_role=member.user_role,
         )
+
+    async def _lookup(self, ctx: TurnContext, where: Any, user_id: str) -> _Member:
+        """One Bot Connector member look-up per user at a time; concurrent turns share it."""
+        pending = self._lookups.get(user_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[_Member] = asyncio.get_running_loop().create_future()
+        self._lookups[user_id] = future
+        try:
+            try:
+                m = await self.messenger.member(ctx.activity.service_url, where.team_id or where.conversation_id, user_id)
+                member = _Member(m.get("email"), m.get("userPrincipalName"), m.get("aadObjectId"), time.monotonic(), m.get("userRole"))
+                self._members[user_id] = member
+            except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
+                log.warning("member lookup failed user=%s error=%s", safe_id(user_id), type(exc).__name__)
+                member = _Member(None, None, None, 0.0)
+            future.set_result(member)
+            return member
+        finally:
+            del self._lookups[user_id]
+            if not future.done():
+                future.cancel()
 
     async def _render(self, ctx: TurnContext, actor: Actor, inp: Any, reply: Reply) -> None:
         execute = isinstance(inp, CardAction) and inp.kind == "execute"

@@ -27,6 +27,8 @@ PLATFORM_SETTINGS = {
     "SCM_DO_BUILD_DURING_DEPLOYMENT": "Kudu/Oryx: pip-installs the package when code is deployed",
     "WEBSITES_PORT": "App Service: the port the container listens on (the startup command binds it)",
 }
+#: Set by App Service itself in every process of an app with a managed identity (read by bot/teams/identity.py).
+PLATFORM_PROVIDED = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"}
 #: Never in a production template: secrets in clear, or the switch that turns authentication off.
 FORBIDDEN = {"MICROSOFT_APP_PASSWORD", "CHAPERONE_LOCAL", "CHAPERONE_TABLES_CONNECTION_STRING", "CHAPERONE_GRAPH_CLIENT_SECRET", "CHAPERONE_GRAPH_CERTIFICATE_PATH", "CHAPERONE_DATA_DIR"}
 
@@ -153,7 +155,7 @@ def test_every_setting_chaperone_reads_is_declared() -> None:
         read |= set(re.findall(r"""environ\[\s*["']([A-Z][A-Z0-9_]+)["']\s*\]""", text))
         read |= set(re.findall(r"""_read\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]+)["']""", text))
     assert read, "the scan found nothing: has the way settings are read changed?"
-    assert read - set(ENV_SETTINGS) == set()
+    assert read - set(ENV_SETTINGS) - PLATFORM_PROVIDED == set()
     with pytest.raises(KeyError):
         config_module._read({}, "CHAPERONE_NOT_DECLARED")
 

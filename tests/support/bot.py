@@ -22,6 +22,9 @@ from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
 from tests.teams.connector import FakeConnector
+from tests.teams.identity_server import IdentityServer
+
+TENANT = "00000000-0000-0000-0000-0000000000001"
 
 CONFIG = """
 [school]
@@ -60,11 +63,17 @@ class Bot:
 
 
 @asynccontextmanager
-async def start_bot(tmp_path: Path, *, profile_id: str = "000-two-staff", app_id: str = "", background: bool = False) -> AsyncIterator[Bot]:
-    """The app on a free loopback port with the example school (under ``profile_id``) and three pupils' consents."""
+async def start_bot(tmp_path: Path, *, profile_id: str = "000-two-staff", app_id: str = "", background: bool = False,
+                    idp: IdentityServer | None = None, identity_timeout: float = 5.0) -> AsyncIterator[Bot]:
+    """The app on a free loopback port with the example school (under ``profile_id``) and three pupils' consents.
+    With an ``app_id`` it authenticates against ``idp``, the loopback identity stand-in."""
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile=profile_id), encoding="utf-8")
-    settings = Settings(app_id=app_id, app_password="not-a-real-secret" if app_id else "", config_path=config, data_dir=tmp_path / "data")
+    identity = {"botframework_openid_url": idp.botframework_openid_url, "entra_login_url": idp.url} if idp is not None else {}
+    settings = Settings(
+        app_id=app_id, app_password="not-a-real-secret" if app_id else "", app_tenant_id=TENANT if app_id else "", local=not app_id,
+        config_path=config, data_dir=tmp_path / "data", identity_timeout=identity_timeout, **identity,  # type: ignore[arg-type]
+    )
     app = create_app(settings, clock=FixedClock(NOW), background=background)
     app[SERVICES].meeting_retry_delays = (0.01, 0.01)
     await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))

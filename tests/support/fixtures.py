@@ -4,12 +4,14 @@
     connector   a loopback Bot Connector (tests/teams/connector.py)
     bot         the real aiohttp app and CloudAdapter on a loopback port, talking to ``connector``
     profile_id  the bundled policy profile (override in a module or parametrize)
-    app_id      the bot's app id; empty is local mode
+    app_id      the bot's app id; empty is local mode, else it authenticates against ``idp``
+    idp         the loopback identity stand-in (OpenID metadata, key sets, token endpoint)
     azurite     a connection string to Azurite's table service (one per test session)
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -20,6 +22,7 @@ from tests.support.bot import Bot, start_bot
 from tests.support.harness import Harness, start_harness
 from tests.support.serve import serve
 from tests.teams.connector import FakeConnector
+from tests.teams.identity_server import IdentityServer
 
 __all__ = ["azurite"]
 
@@ -50,6 +53,28 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, profile_id: str, app_id: str) -> AsyncIterator[Bot]:
-    async with start_bot(tmp_path, profile_id=profile_id, app_id=app_id) as b:
+def identity_hangs() -> bool:
+    return False
+
+
+@pytest.fixture
+async def idp(identity_hangs: bool) -> AsyncIterator[IdentityServer]:
+    """The loopback identity stand-in (OpenID metadata, key sets, token endpoint); hanging from
+    the start when ``identity_hangs``."""
+    server = IdentityServer(hang=asyncio.Event() if identity_hangs else None)
+    runner, server.url = await serve(server.app())
+    yield server
+    if server.hang is not None:
+        server.hang.set()
+    await runner.cleanup()
+
+
+@pytest.fixture
+def identity_timeout() -> float:
+    return 5.0
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, profile_id: str, app_id: str, idp: IdentityServer, identity_timeout: float) -> AsyncIterator[Bot]:
+    async with start_bot(tmp_path, profile_id=profile_id, app_id=app_id, idp=idp, identity_timeout=identity_timeout) as b:
         yield b

@@ -46,12 +46,14 @@ class FakeConnector:
     sent: list[Sent] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
     member_calls: int = 0
+    #: The Authorization header of every call (None when absent).
+    auth: list[str | None] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._note_auth])
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{conv}/activities", self._send)
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
@@ -59,6 +61,12 @@ class FakeConnector:
         app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
         app.router.add_get("/v3/conversations/{conv}/pagedmembers", self._paged)
         return app
+
+    @web.middleware
+    async def _note_auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.auth.append(request.headers.get("Authorization"))
+        response: web.StreamResponse = await handler(request)
+        return response
 
     def _fail(self) -> web.Response | None:
         if self.fail_next:

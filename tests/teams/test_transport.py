@@ -117,3 +117,51 @@ async def test_stored_channel_references_carry_the_bot_id(bot: Bot, connector: F
     await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
     rec = await bot.services.store.get("conversations", "channel:slt")
     assert rec.doc["bot_id"] == act.BOT["id"]
+
+
+async def test_stored_references_are_read_once_per_turn_at_most(bot: Bot, connector: FakeConnector) -> None:
+    await bot.post(act.message("/help", service_url=connector.url))
+    reads = []
+    store = bot.services.store
+    real_get = store.get
+
+    async def counting_get(table: str, key: str) -> object:
+        if table == "conversations":
+            reads.append(key)
+        return await real_get(table, key)
+
+    store.get = counting_get
+    for _ in range(3):
+        await bot.post(act.message("/help", service_url=connector.url))
+    assert reads == []  # the reference this process stored is known; unchanged, it is not written again
+
+
+async def test_a_channel_post_stores_nothing_and_its_thread_can_still_be_updated(bot: Bot, connector: FakeConnector) -> None:
+    from bot.sessions.cards import notice_card
+
+    await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
+    before = {r.key for r in await bot.services.store.query("conversations")}
+    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first"))
+    assert {r.key for r in await bot.services.store.query("conversations")} == before
+    await bot.services.messenger.update(posted, notice_card("Hello", "second"))
+    [update] = connector.updates(posted.activity_id)
+    assert update.conversation == f"{act.SLT};messageid={posted.activity_id}"
+
+
+async def test_a_thread_stored_the_old_way_can_still_be_updated(bot: Bot, connector: FakeConnector) -> None:
+    from bot.chat import CardRef
+    from bot.sessions.cards import notice_card
+
+    thread = f"{act.SLT};messageid=77"
+    doc = {"service_url": connector.url, "conversation_id": thread, "kind": "channel", "tenant_id": act.TENANT, "team_id": act.TEAM, "channel_id": act.SLT, "bot_id": act.BOT["id"], "user_id": None}
+    await bot.services.store.upsert("conversations", f"conv:{thread}", doc)
+    await bot.services.messenger.update(CardRef(conversation_key=f"conv:{thread}", activity_id="77"), notice_card("Hello", "again"))
+    [update] = connector.updates("77")
+    assert update.conversation == thread
+
+
+async def test_a_throttled_reply_is_sent_again_once_accepted(bot: Bot, connector: FakeConnector) -> None:
+    connector.fail_next = [429]
+    status, _ = await bot.post(act.message("/help", service_url=connector.url))
+    assert status == 200
+    assert len(connector.cards()) == 1 and "What you can do" in card_text(connector.cards()[-1])
