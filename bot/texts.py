@@ -7,12 +7,20 @@ STATE_LABELS = {
     "ended": "ended",
     "cancelled": "cancelled",
 }
-STATE_COLORS = {
-    "awaiting_second_adult": "Warning",
-    "confirmed": "Accent",
-    "scheduled": "Good",
-    "ended": "Default",
-    "cancelled": "Attention",
+#: Status is shown by a container style (a tinted band) and an icon, never by coloured text.
+STATE_STYLES = {
+    "awaiting_second_adult": "warning",
+    "confirmed": "accent",
+    "scheduled": "good",
+    "ended": "emphasis",
+    "cancelled": "attention",
+}
+STATE_ICONS = {
+    "awaiting_second_adult": "\u23f3",
+    "confirmed": "\u2699",
+    "scheduled": "\u2713",
+    "ended": "\u25a0",
+    "cancelled": "\u2715",
 }
 STATUS_TEXT = {
     "awaiting_second_adult": "Your booking follows the protocol. SLT have been asked for a second adult; no link is sent to families until one accepts.",
@@ -21,7 +29,37 @@ STATUS_TEXT = {
     "scheduled": "The meeting is ready and the invitations have gone out.",
     "scheduled_local": "Local trial: no real meeting or invitation was created (no Microsoft 365 tenant is configured).",
     "ended": "This session is closed in the register.",
-    "cancelled": "This session was cancelled; families were told.",
+    "cancelled": "This session was cancelled. The families' invitations were withdrawn, so Teams told them.",
+    "cancelled_no_invites": "This session was cancelled. No invitation had been sent, so no family was contacted.",
+    "cancelled_local": "This session was cancelled. Local trial: no invitation had been sent to anyone.",
+}
+#: Meeting settings in a teacher's words, by Graph field and value ("*": any other value).
+SETTING_WORDS = {
+    ("lobbyBypassSettings", "organizer"): "Everyone except you waits in the lobby",
+    ("lobbyBypassSettings", "organization"): "People from school skip the lobby; families wait in it",
+    ("lobbyBypassSettings", "*"): "Some people skip the lobby",
+    ("allowedLobbyAdmitters", "organizerAndCoOrganizers"): "Only you (and co-organisers) can let people in from the lobby",
+    ("allowedLobbyAdmitters", "*"): "Others can let people in from the lobby",
+    ("allowedPresenters", "organizer"): "Only you can present",
+    ("allowedPresenters", "roleIsPresenter"): "Only people you make presenters can present",
+    ("allowedPresenters", "*"): "Others can present",
+    ("allowMeetingChat", "disabled"): "Meeting chat is off",
+    ("allowMeetingChat", "limited"): "Meeting chat is on during the meeting only",
+    ("allowMeetingChat", "*"): "Meeting chat is on",
+    ("allowRecording", "True"): "The meeting may be recorded",
+    ("allowRecording", "False"): "The meeting cannot be recorded",
+    ("recordAutomatically", "True"): "Recording starts automatically",
+    ("recordAutomatically", "False"): "",
+    ("allowTranscription", "True"): "Transcription is allowed",
+    ("allowTranscription", "False"): "No transcription",
+    ("allowAttendeeToEnableCamera", "True"): "Pupils can turn their cameras on",
+    ("allowAttendeeToEnableCamera", "False"): "Pupils cannot turn their cameras on until you allow it",
+    ("allowAttendeeToEnableMic", "True"): "Pupils can unmute",
+    ("allowAttendeeToEnableMic", "False"): "Pupils cannot unmute until you allow it",
+    ("allowParticipantsToChangeName", "False"): "Nobody can change their name in the meeting",
+    ("allowParticipantsToChangeName", "True"): "People can change their name in the meeting",
+    ("isEntryExitAnnounced", "True"): "Teams announces who joins and leaves",
+    ("isEntryExitAnnounced", "False"): "Joining and leaving are not announced",
 }
 SETTING_LABELS = {
     "lobbyBypassSettings": "Who skips the lobby",
@@ -62,6 +100,9 @@ OWN_SESSION = "You are the organiser of {ref}; the second adult must be someone 
 NOT_WAITING = "Session {ref} is no longer waiting for a second adult ({state})."
 ACCEPTED = "You are the second adult for {ref}. The organiser has been told and the meeting is being created."
 NO_OPEN_REQUESTS = "No sessions are waiting for a second adult you could be."
+REQUEST_HEADINGS = {"waiting": "Second adult needed", "covered": "Second adult found", "closed": "Second adult request closed"}
+REQUEST_WAITING = "{organiser} needs {who} to join this session. Nobody has accepted yet."
+REQUEST_COVERED = "Covered by {name}. No one else is needed."
 OPEN_REQUESTS_TITLE = "Sessions waiting for a second adult"
 LOCAL_JOIN = "Open the local test link (not a real meeting)"
 JOIN = "Join the Teams meeting"

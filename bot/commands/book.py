@@ -167,9 +167,9 @@ def register(router: Router) -> None:
         if not workflow.is_party(actor, session) and not actor.has("slt"):
             raise NotPermitted(texts.END_NOT_YOURS.format(ref=session.ref))
         session, drift = await workflow.verify_meeting(session.ref, services, by=actor.key)
-        verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "Warning") if drift else (texts.VERIFIED_OK, "Good")
+        verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "warning") if drift else (texts.VERIFIED_OK, "good")
         sections = [
             {"title": texts.CHECKLIST_TITLES[w], "items": [c.text for c in services.profile.checklist if c.when == w]}
             for w in ("before", "during", "after")
         ]
-        return Reply(cards=(render("checklist", {"ref": session.ref, "verified": verified, "verified_color": color, "sections": [s for s in sections if s["items"]]}),))
+        return Reply(cards=(render("checklist", {"ref": session.ref, "verified": verified, "verified_style": color, "sections": [s for s in sections if s["items"]]}),))

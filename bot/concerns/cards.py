@@ -36,7 +36,7 @@ def recorded_card(concern: Concern) -> Card:
 
 
 def _urgency(c: Concern) -> tuple[str, str]:
-    return (texts.URGENT, "Attention") if c.immediate_risk else (texts.NOT_URGENT, "Default")
+    return (texts.URGENT, "attention") if c.immediate_risk else (texts.NOT_URGENT, "default")
 
 
 def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
@@ -46,7 +46,7 @@ def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
     return render(
         "concern_alert",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged, "reminder": reminder,
+            "ref": c.ref, "urgency": urgency, "urgency_style": color, "acknowledged": acknowledged, "reminder": reminder,
             "facts": [
                 {"title": "Category", "value": c.category},
                 {"title": "Raised by", "value": c.raised_by_name},
@@ -62,7 +62,7 @@ def detail_card(c: Concern, tz: str) -> Card:
     return render(
         "concern_detail",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_color": color, "what": c.what, "child_words": c.child_words, "action_taken": c.action_taken,
+            "ref": c.ref, "urgency": urgency, "urgency_style": color, "what": c.what, "child_words": c.child_words, "action_taken": c.action_taken,
             "facts": [
                 {"title": "Pupil", "value": c.pupil},
                 {"title": "Category", "value": c.category},

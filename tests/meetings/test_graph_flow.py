@@ -60,7 +60,7 @@ async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeG
     assert event["transactionId"] == ref
     assert {a["emailAddress"]["address"] for a in event["attendees"] if a["type"] == "optional"} == {"sam.senior@example.org", "sian.second@example.org"}
     status = card_text(h.messenger.updated("form-1")[-1])
-    assert "Join the Teams meeting" in status and "Who skips the lobby" in status
+    assert "Join the Teams meeting" in status and "waits in the lobby" in status
 
 
 async def test_graph_down_for_a_while_keeps_the_booking_and_retries(h: Harness, graph: FakeGraph) -> None:

@@ -33,7 +33,7 @@ async def test_refused_booking_shows_the_sentence_in_place(bot: Bot, connector: 
 async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connector: FakeConnector) -> None:
     await set_up_channels(bot, connector)
     form_id = await book(bot, connector)
-    assert "waiting for a second adult" in card_text(connector.updates(form_id)[-1].card)
+    assert "waiting for a second adult" in card_text(connector.updates(form_id)[-1].card).lower()
     s = await only_session(bot)
     [register] = connector.channel_posts(act.SAFEGUARDING)
     [request] = [p for p in connector.channel_posts(act.SLT) if "Second adult needed" in card_text(p.card)]
@@ -88,7 +88,7 @@ async def test_no_second_adult_needed_under_crossways(bot: Bot, connector: FakeC
     form_id = await book(bot, connector)
     await bot.services.tasks.drain()
     assert (await only_session(bot)).state is State.SCHEDULED
-    assert "scheduled" in card_text(connector.updates(form_id)[-1].card)
+    assert "scheduled" in card_text(connector.updates(form_id)[-1].card).lower()
     assert [p for p in connector.channel_posts(act.SLT)] == []
 
 
