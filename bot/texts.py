@@ -87,6 +87,9 @@ HELP_SUMMARIES = {
 }
 
 UNKNOWN_COMMAND = "I don't know \u201c{name}\u201d. Here is what you can do:"
+PRIVATE_CARD_REFUSED = "Chaperone kept this out of a shared conversation because it may name pupils."
+SENT_PRIVATELY_TITLE = "Sent to your personal chat"
+SENT_PRIVATELY = "I've sent this to your personal chat with Chaperone, so pupils' details stay out of this conversation."
 BOOK_SENT_PRIVATELY = "I've sent the booking form to our personal chat, so pupils' details stay out of this conversation."
 NO_EMAIL = "Chaperone could not read your school email address from Teams."
 NO_EMAIL_HINT = "Try again in a minute; if it keeps happening, tell your IT team."
@@ -130,6 +133,7 @@ EMERGENCY = "If a child is at immediate risk of harm, follow the school's emerge
 CONCERN_ALERTED = "The DSL has been alerted in the safeguarding channel (reference only; the details stay private)."
 CONCERN_ALERT_PENDING = "The safeguarding channel could not be reached just now; Chaperone will keep trying to alert the DSL. If it is urgent, phone the DSL."
 CONCERN_NEEDS_PUPIL = "Say which pupil the concern is about."
+CONCERN_SESSION_NOT_YOURS = "Choose the session from the list: it must be one of your own sessions."
 CONCERN_BAD_WHEN = "The date or time is not valid."
 CONCERN_NOT_DSL = "Only the DSL and deputies can see or acknowledge concerns. Your attempt has been recorded."
 CONCERN_ACKED = "Acknowledged by {name} at {time}."
@@ -180,6 +184,7 @@ CONCERN_NOT_SENT_HINT = 'Nothing was sent yet; your text is still in the form.'
 RECORDING_SLT_ONLY = 'Only SLT can approve or decline recording.'
 COMMAND_ROLE = '/{name} is for {roles} only.'
 NO_RECORD = "There is no {noun} {ref}."
+NO_RECORD_UNSHOWN = "with that reference (references look like S-ABC234)"
 RECORD_BUSY = "{noun} {ref} is busy; please try again."
 REF_EXHAUSTED = "Could not allocate a {noun} reference; please try again."
 

@@ -133,7 +133,7 @@ def register(router: Router) -> None:
     async def book(actor: Actor, cmd: Command, services: Services) -> Reply:
         form = await form_card(services)
         if actor.where.kind != "personal":
-            return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY),), private=(form,))
+            return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY, shared=True),), private=(form,))
         return Reply(cards=(form,))
 
     @router.verb("book.submit", roles=("staff",))

@@ -13,7 +13,7 @@ from bot.chat import Actor, CardAction, Command, Reply
 from bot.commands.router import Router
 from bot.concerns import cards, workflow
 from bot.concerns.model import Concern
-from bot.errors import UsageError
+from bot.errors import NotFound, UsageError
 from bot.sessions import cards as session_cards
 from bot.sessions.model import Session
 from bot.sessions.workflow import is_party
@@ -31,6 +31,14 @@ async def _my_sessions(actor: Actor, services: Services) -> list[Session]:
     mine = [s for s in candidates.values() if is_party(actor, s)]
     mine.sort(key=lambda s: s.booking.start, reverse=True)
     return mine[:20]
+
+
+async def _is_mine(actor: Actor, ref: str, services: Services) -> bool:
+    try:
+        session, _ = await services.sessions.get(ref)
+    except NotFound:
+        return False
+    return session.ref == ref and is_party(actor, session)
 
 
 async def concern_form(actor: Actor, services: Services) -> dict[str, Any]:
@@ -85,6 +93,10 @@ def register(router: Router) -> None:
     @router.verb("concern.submit", roles=("staff",))
     async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
         parse_concern(actor, action.data, services, "C-CHECK")  # validate before anything is stored
+        session_ref = str(action.data.get("session") or "")
+        if session_ref and not await _is_mine(actor, session_ref, services):
+            # the alert in the safeguarding channel shows the session: only a real session of this user may reach it
+            raise UsageError(texts.CONCERN_SESSION_NOT_YOURS, hint=texts.CONCERN_NOT_SENT_HINT)
         stored = await workflow.raise_concern(actor, lambda ref: parse_concern(actor, action.data, services, ref), services)
         card = cards.recorded_card(stored)
         return Reply(replace=card) if action.card_activity_id else Reply(cards=(card,))

@@ -323,7 +323,7 @@ async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Sess
     await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
     if drift:
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
-        await post_card(services, SLT_CHANNEL, views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
+        await post_card(services, SLT_CHANNEL, views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields), shared=True))
     return session, drift
 
 

@@ -70,6 +70,11 @@ def invoke_body(card: dict[str, Any] | None) -> dict[str, Any]:
     return {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": sendable(card)}
 
 
+def invoke_message(text: str) -> dict[str, Any]:
+    """A Universal Actions answer that leaves the clicked card as it is and shows a short message."""
+    return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
+
+
 def reference_doc(where: Where, *, bot_id: str | None, user_id: str | None = None) -> dict[str, Any]:
     """What we store to reach a conversation later: ids and URLs only, no names."""
     conversation_id = where.channel_id if where.kind == "channel" and where.channel_id else where.conversation_id

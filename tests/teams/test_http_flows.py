@@ -156,10 +156,11 @@ async def test_safeguarding_end_then_concern_then_dsl(bot: Bot, connector: FakeC
     assert actions == ["concern.raised", "concern.open.refused", "concern.acknowledged", "concern.viewed"]
 
 
-async def test_concern_typed_in_a_channel_leaves_nothing_there(bot: Bot, connector: FakeConnector) -> None:
+async def test_concern_typed_in_a_channel_leaves_only_a_pointer_there(bot: Bot, connector: FakeConnector) -> None:
     await bot.post(act.message("/concern", service_url=connector.url, scope="channel"))
-    assert connector.cards(act.TEAM) == []
+    [pointer] = connector.cards(act.TEAM)
+    assert "personal chat" in card_text(pointer) and "concern" not in card_text(pointer).lower()
     form = connector.posts("a:personal-29:tara")[-1]
     await bot.post(act.submit({"verb": "concern.submit", **CONCERN}, reply_to=form.activity_id, service_url=connector.url))
-    assert connector.cards(act.TEAM) == []
+    assert len(connector.cards(act.TEAM)) == 1
     assert len(await bot.services.concerns.all()) == 1
