@@ -175,14 +175,24 @@ END_CHOOSE_REASON = 'Choose one of the listed reasons for ending early.'
 END_TIMES_FORMAT = 'Enter the actual start and end as HH:MM.'
 CARD_OUT_OF_DATE = 'This card is out of date or was not made by Chaperone.'
 CARD_OUT_OF_DATE_HINT = 'Type /help to start again.'
-BUTTON_NOT_YOURS = 'You cannot use this button.'
+BUTTON_NOT_YOURS = "This button is only for {roles}, and Chaperone does not list you as one."
 UNEXPECTED = 'Something went wrong on our side; nothing you entered was lost.'
 UNEXPECTED_HINT = 'If it happens again, give your IT team this reference: {ref}.'
 CONCERN_CHOOSE_CATEGORY = 'Choose one of the listed categories.'
 CONCERN_COMPLETE = 'Please complete: {fields}.'
 CONCERN_NOT_SENT_HINT = 'Nothing was sent yet; your text is still in the form.'
 RECORDING_SLT_ONLY = 'Only SLT can approve or decline recording.'
-COMMAND_ROLE = '/{name} is for {roles} only.'
+COMMAND_ROLE = "/{name} is only for {roles}, and Chaperone does not list you as one."
+ROLE_HINT = "Roles come from your school's Chaperone settings. If you should have this role, ask your Chaperone admin to add you; type /help to see what you can do now."
+ROLE_WORDS = {"staff": "school staff", "slt": "senior leaders (SLT)", "dsl": "the DSL and deputies", "admin": "Chaperone admins"}
+
+
+def role_words(roles: "frozenset[str] | tuple[str, ...]") -> str:
+    """("slt", "staff") -> "senior leaders (SLT) or school staff"."""
+    return " or ".join(ROLE_WORDS.get(r, r) for r in sorted(roles)) or "nobody"
+
+
+OWN_SESSION_HINT = "Wait for SLT to accept; Chaperone will message you when someone does."
 NO_RECORD = "There is no {noun} {ref}."
 NO_RECORD_UNSHOWN = "with that reference (references look like S-ABC234)"
 RECORD_BUSY = "{noun} {ref} is busy; please try again."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 from datetime import date
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -24,6 +25,22 @@ def run_with_store(fn: Callable[[Any], Awaitable[T]]) -> T:
             await store.close()
 
     return asyncio.run(go())
+
+
+def write_private(path: str, text: str) -> None:
+    """Write an export readable by its owner only (0600), refusing to follow a symlink at ``path``."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {path}: {exc.strerror or exc} (an export never follows a symbolic link).") from None
+    try:
+        os.fchmod(fd, 0o600)  # owner-only even when the file already existed
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            fd = -1
+            f.write(text)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def school_timezone() -> str:

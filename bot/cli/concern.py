@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
 
 from bot.audit import Audit
-from bot.cli.common import cli_actor, run_with_store
+from bot.cli.common import cli_actor, run_with_store, write_private
 from bot.concerns.repo import Concerns
 from bot.sessions.register import to_csv
 
@@ -34,10 +33,7 @@ def _export(args: argparse.Namespace) -> int:
             c.when.isoformat(), c.where, c.session_ref or "", c.what, c.child_words, c.action_taken, "yes" if c.session_ended else "no",
             c.acknowledged_by_name or "", c.acknowledged_at.isoformat() if c.acknowledged_at else "",
         ] for c in concerns]
-        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # owner-only even when the file already existed
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(to_csv(COLUMNS, body))
+        write_private(args.output, to_csv(COLUMNS, body))
         await Audit(store).record(at=datetime.now(timezone.utc), who=cli_actor(), action="concern.exported", record="*", detail=f"count={len(concerns)}")
         return len(concerns)
 

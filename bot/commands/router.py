@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+_REF = re.compile(r"[A-Z]-[A-Z0-9]{4,12}")
 
 CommandHandler = Callable[[Actor, Command, "Services"], Awaitable[Reply]]
 VerbHandler = Callable[[Actor, CardAction, "Services"], Awaitable[Reply]]
@@ -97,23 +99,36 @@ class Router:
                     assert self.unknown is not None
                     return await self.unknown(actor, inp, services)
                 if not self.allowed(spec, actor):
-                    raise NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ()))))
+                    raise NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=texts.role_words(spec.roles or ())), hint=texts.ROLE_HINT)
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
                 raise UsageError(texts.CARD_OUT_OF_DATE, hint=texts.CARD_OUT_OF_DATE_HINT)
             if not self.allowed(vspec, actor):
-                raise NotPermitted(texts.BUTTON_NOT_YOURS)
+                raise NotPermitted(texts.BUTTON_NOT_YOURS.format(roles=texts.role_words(vspec.roles or ())), hint=texts.ROLE_HINT)
             return await vspec.handler(actor, inp, services)
         except ChaperoneError as exc:
             ref = uuid.uuid4().hex[:8]
             log.info("refused ref=%s actor=%s error=%s", ref, actor.key, type(exc).__name__)
+            if isinstance(exc, NotPermitted) and not exc.audited:
+                await self._audit_refusal(actor, inp, exc, ref, services)
             return self._error_reply(exc, ref, inp)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("unexpected error ref=%s actor=%s", ref, actor.key)
             err = ChaperoneError(texts.UNEXPECTED, hint=texts.UNEXPECTED_HINT.format(ref=ref))
             return self._error_reply(err, ref, inp)
+
+    async def _audit_refusal(self, actor: Actor, inp: Command | CardAction, exc: NotPermitted, ref: str, services: Services) -> None:
+        """Every refusal in the audit trail: who (an id), what (command or verb), which record, why."""
+        what = f"/{inp.name}" if isinstance(inp, Command) else inp.verb
+        candidate = (inp.args[0] if inp.args else "") if isinstance(inp, Command) else str(inp.data.get("ref") or "")
+        record = candidate.strip().upper() if _REF.fullmatch(candidate.strip().upper()) else "-"  # never typed text: it may be a name
+        why = f"{type(exc).__name__}: {str(exc)[:200]}; roles={','.join(sorted(actor.roles)) or 'none'}; in={actor.where.kind}; error_ref={ref}"
+        try:
+            await services.audit.record(at=services.clock.now(), who=actor.key, action=f"refused {what[:40]}", record=record, detail=why)
+        except Exception:  # noqa: BLE001 - the refusal still reaches the user; the gap is logged
+            log.exception("refusal could not be audited ref=%s actor=%s", ref, actor.key)
 
     def _error_reply(self, exc: ChaperoneError, ref: str, inp: Command | CardAction) -> Reply:
         assert self.error_card is not None

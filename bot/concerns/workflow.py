@@ -74,7 +74,9 @@ async def dsl_only(actor: Actor, ref: str, action: str, services: Services) -> C
     if not actor.has("dsl"):
         await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{action}.refused", record=concern.ref, detail="not a DSL")
         log.warning("concern access refused ref=%s actor=%s action=%s", concern.ref, actor.key, action)
-        raise NotPermitted(texts.CONCERN_NOT_DSL)
+        refused = NotPermitted(texts.CONCERN_NOT_DSL)
+        refused.audited = True
+        raise refused
     return concern
 
 

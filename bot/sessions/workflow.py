@@ -160,13 +160,13 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
 
     def change(s: Session) -> None:
         if actor.key == s.organiser.aad_id:
-            raise NotPermitted(texts.OWN_SESSION.format(ref=s.ref))
+            raise NotPermitted(texts.OWN_SESSION.format(ref=s.ref), hint=texts.OWN_SESSION_HINT)
         if s.state is not State.AWAITING_SECOND_ADULT:
             if s.second_adult:
                 raise AlreadyCovered(s)
             raise Conflict(texts.NOT_WAITING.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
         if not eligible(actor, s):
-            raise NotPermitted(texts.NOT_ELIGIBLE.format(ref=s.ref, who=who(s.qualifies)))
+            raise NotPermitted(texts.NOT_ELIGIBLE.format(ref=s.ref, who=who(s.qualifies)), hint=texts.ROLE_HINT)
         role = next(q for q in s.qualifies if actor.has(q))
         s.second_adult = PersonRef(name=actor.name, email=actor.email, aad_id=actor.aad_id, role=role)
         s.move(State.CONFIRMED, at=_now(services), by=actor.key)

@@ -16,6 +16,7 @@ USERS: dict[str, dict[str, str]] = {
     "sam": {"id": "29:sam", "name": "Sam Senior", "aadObjectId": "aad-sam", "email": "sam.senior@example.org", "userPrincipalName": "sam.senior@example.org"},
     "dee": {"id": "29:dee", "name": "Dee Lead", "aadObjectId": "aad-dee", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
     "ivy": {"id": "29:ivy", "name": "Ivy Admin", "aadObjectId": "aad-ivy", "email": "ivy.admin@example.org", "userPrincipalName": "ivy.admin@example.org"},
+    "pia": {"id": "29:pia", "name": "Pia Pupil", "aadObjectId": "aad-pia", "email": "pia@pupils.example.org", "userPrincipalName": "pia@pupils.example.org"},
 }
 
 
