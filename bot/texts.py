@@ -110,6 +110,25 @@ OPEN_REQUESTS_TITLE = "Sessions waiting for a second adult"
 LOCAL_JOIN = "Open the local test link (not a real meeting)"
 JOIN = "Join the Teams meeting"
 CANCELLED = "Session {ref} is cancelled."
+CANCEL_ASK = "Cancel session {ref}?"
+CANCEL_TELLS_ORGANISER = "{name}, who booked it, gets a message from Chaperone."
+CANCEL_TELLS_SECOND = "{name}, the second adult, gets a message from Chaperone."
+CANCEL_TELLS_SLT = "The request in the SLT channel shows it is cancelled."
+CANCEL_TELLS_REGISTER = "The register in the safeguarding channel records the cancellation."
+CANCEL_NO_FAMILIES = "No invitation has been sent yet, so no family is contacted."
+CANCEL_LOCAL = "Local trial: no invitation was sent, so no family is contacted."
+CANCEL_FAMILIES = "Families were invited: Teams sends them a cancellation."
+TOLD_ACCEPTED_TITLE = "A second adult accepted"
+TOLD_ACCEPTED = "{name} will be the second adult for {ref} ({when}). Chaperone is now creating the meeting."
+TOLD_READY_TITLE = "Your meeting is ready"
+TOLD_READY = "The Teams meeting for {ref} ({when}) is set up and the invitations have gone out."
+TOLD_READY_LOCAL = "The meeting for {ref} ({when}) is ready. Local trial: no real meeting or invitation was created."
+TOLD_MAY_GIVE_UP_TITLE = "Still no second adult"
+TOLD_MAY_GIVE_UP = "Nobody has accepted {ref} yet; SLT have been reminded. If nobody accepts by {at}, Chaperone cancels the session (no family has been contacted)."
+TOLD_CANCELLED_TITLE = "Session cancelled"
+TOLD_CANCELLED = "Session {ref} ({when}) is cancelled."
+TOLD_CHANGED_TITLE = "Session changed"
+TOLD_CHANGED = "Session {ref} has changed: {what}"
 CANCEL_NOT_YOURS = "Only the organiser or SLT can cancel {ref}."
 
 END_LIST_TITLE = "Your sessions today"
@@ -165,6 +184,7 @@ RECORDING_NOT_ASKED = "Session {ref} has no recording request."
 
 # errors from commands and cards
 FORM_FLAG = 'The form sent {value!r} where yes or no was expected.'
+PUPIL_HIDDEN_CONSENT = "the consent registry says {consent}; your protocol needs {needed}. Ask the office to update the consent registry."
 FORM_FIX_HINT = "Correct the form and press 'Check and book' again; what you entered is still there."
 BOOKING_INCOMPLETE = 'The booking is not complete: {msgs}.'
 CARD_NO_SESSION = 'This card does not say which session it is for.'

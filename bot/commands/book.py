@@ -32,8 +32,22 @@ def offers(profile: Any) -> tuple[bool, bool]:
     return (rec is not None and rec.mode == "slt_approval", chat is None or chat.mode == "during_session")
 
 
-async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    registry = await services.consents.all()
+def hidden_reason(services: Services, record: Any) -> str | None:
+    """Why the protocol would refuse this pupil whatever the booking, or None if it accepts them.
+
+    The one seam for the policy helper's ``pupil_eligibility``: replace this body with that call
+    (its refusal sentence as the reason)."""
+    rule = services.profile.rule("consent")
+    accepted = getattr(rule, "accept", (Consent.SIGNED, Consent.IMPLIED))
+    if record.consent not in accepted:
+        return texts.PUPIL_HIDDEN_CONSENT.format(consent=cards.consent_label(record.consent), needed=" or ".join(cards.consent_label(c) for c in accepted))
+    return None
+
+
+async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None, problems: list[str] | None = None) -> dict[str, Any]:
+    records = await services.consents.all()
+    reasons = {r.pupil: hidden_reason(services, r) for r in records}
+    registry = [r for r in records if reasons[r.pupil] is None]
     offer_rec, offer_chat = offers(services.profile)
     vals: dict[str, Any] = {k: "" for k in FIELDS}
     vals.update({"type": "group", "reason": "lesson", "duration": 30, "recording": "false", "chat": "false"})
@@ -48,6 +62,8 @@ async def form_card(services: Services, values: dict[str, Any] | None = None, vi
             "profile": services.profile.name,
             "timezone": services.timezone,
             "violations": violations or [],
+            "problems": problems or [],
+            "hidden": [{"name": name, "reason": why} for name, why in reasons.items() if why],
             "values": vals,
             "registry": [{"name": r.pupil, "label": f"{r.pupil} ({cards.consent_label(r.consent)})"} for r in registry],
             "offer_recording": offer_rec,
@@ -138,10 +154,14 @@ def register(router: Router) -> None:
 
     @router.verb("book.submit", roles=("staff",))
     async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
-        booking = await parse_form(actor, action.data, services)
+        values = {k: action.data.get(k) for k in FIELDS}
+        try:
+            booking = await parse_form(actor, action.data, services)
+        except UsageError as exc:  # e.g. no pupils chosen: the same form again, in place, with everything kept
+            form = await form_card(services, values, problems=[str(exc)])
+            return Reply(replace=form) if action.card_activity_id else Reply(cards=(form,))
         decision = evaluate(services.profile, services.school, booking, services.clock.now())
         if not decision.allowed:
-            values = {k: action.data.get(k) for k in FIELDS}
             return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations]))
         conv_key = f"conv:{actor.where.conversation_id}"
         status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
@@ -158,8 +178,19 @@ def register(router: Router) -> None:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
+        if str(action.data.get("confirmed") or "") != "yes":  # first say who will be told; cancel only when confirmed
+            session = await workflow.cancellable(actor, ref, services)
+            return Reply(replace=cards.cancel_confirm_card(session, actor_key=actor.key))
         session = await workflow.cancel(actor, ref, services)
         return Reply(replace=cards.status_card(session, services.profile, services.timezone))
+
+    @router.verb("session.status", roles=("staff",))
+    async def status(actor: Actor, action: CardAction, services: Services) -> Reply:
+        session, _ = await services.sessions.get(str(action.data.get("ref") or ""))
+        if not workflow.is_party(actor, session) and not actor.has("slt"):
+            raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
+        slt = await services.messenger.has("channel:slt")
+        return Reply(replace=cards.status_card(session, services.profile, services.timezone, slt_channel=slt))
 
     @router.verb("session.checklist", roles=("staff",))
     async def checklist(actor: Actor, action: CardAction, services: Services) -> Reply:

@@ -48,6 +48,10 @@ def _consents(session: Session) -> str:
     return ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "–"
 
 
+def hhmm_on(at: datetime, tz: str) -> str:
+    return f"{at.astimezone(ZoneInfo(tz)):%H:%M on %a %d %b}"
+
+
 def _hhmm(at: datetime | None, tz: str) -> str:
     return f"{at.astimezone(ZoneInfo(tz)):%H:%M}" if at else ""
 
@@ -114,6 +118,30 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
             "can_cancel": session.open,
         },
     )
+
+
+def cancel_confirm_card(session: Session, *, actor_key: str) -> Card:
+    """Before cancelling: who will be told, and what happens to families (only told if invited)."""
+    told = []
+    if session.organiser.aad_id and session.organiser.aad_id != actor_key:
+        told.append(texts.CANCEL_TELLS_ORGANISER.format(name=session.organiser.name))
+    if session.second_adult:
+        told.append(texts.CANCEL_TELLS_SECOND.format(name=session.second_adult.name))
+    if session.request_card or session.recording_card:
+        told.append(texts.CANCEL_TELLS_SLT)
+    told.append(texts.CANCEL_TELLS_REGISTER)
+    if session.meeting is None:
+        told.append(texts.CANCEL_NO_FAMILIES)
+    elif session.meeting.local:
+        told.append(texts.CANCEL_LOCAL)
+    else:
+        told.append(texts.CANCEL_FAMILIES)
+    return render("cancel_confirm", {"ref": session.ref, "summary": when_pupils(session), "told": told})
+
+
+def when_pupils(session: Session) -> str:
+    n = len(session.booking.pupils)
+    return f"{session.booking.title or _type(session)}: {n} pupil{'s' if n != 1 else ''}"
 
 
 def register_card(session: Session, profile: Profile, tz: str) -> Card:

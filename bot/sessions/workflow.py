@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot import texts
-from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef
+from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
 from bot.delivery import post_or_none, update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
 from bot.meetings.provider import Invitee, MeetingRequest
@@ -142,6 +142,39 @@ async def refresh_cards(session: Session, services: Services) -> None:
             await update_quietly(services.messenger, ref, build(), record=session.ref)
 
 
+async def tell(services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None) -> None:
+    """A short personal message to one person of a session (not to ``unless``, who acted); quiet if undeliverable."""
+    if person is None or not person.aad_id or person.aad_id == unless:
+        return
+    await post_card(services, user_key(person.aad_id), views.notice_card(title, line))
+
+
+async def tell_accepted(s: Session, services: Services) -> None:
+    name = s.second_adult.name if s.second_adult else ""
+    await tell(services, s.organiser, texts.TOLD_ACCEPTED_TITLE, texts.TOLD_ACCEPTED.format(name=name, ref=s.ref, when=views.when(s, services.timezone)))
+
+
+async def tell_ready(s: Session, services: Services) -> None:
+    line = texts.TOLD_READY_LOCAL if s.meeting and s.meeting.local else texts.TOLD_READY
+    await tell(services, s.organiser, texts.TOLD_READY_TITLE, line.format(ref=s.ref, when=views.when(s, services.timezone)))
+
+
+async def tell_may_give_up(s: Session, services: Services) -> None:
+    deadline = s.booking.start - timedelta(minutes=services.school.second_adult.give_up_before_start_minutes)
+    at = views.hhmm_on(deadline, services.timezone)
+    await tell(services, s.organiser, texts.TOLD_MAY_GIVE_UP_TITLE, texts.TOLD_MAY_GIVE_UP.format(ref=s.ref, at=at))
+
+
+async def tell_cancelled(s: Session, services: Services, *, by: str | None) -> None:
+    line = texts.TOLD_CANCELLED.format(ref=s.ref, when=views.when(s, services.timezone))
+    await tell(services, s.organiser, texts.TOLD_CANCELLED_TITLE, line, unless=by)
+    await tell(services, s.second_adult, texts.TOLD_CANCELLED_TITLE, line, unless=by)
+
+
+async def tell_changed(s: Session, services: Services, what: str, *, by: str | None) -> None:
+    await tell(services, s.second_adult, texts.TOLD_CHANGED_TITLE, texts.TOLD_CHANGED.format(ref=s.ref, what=what), unless=by)
+
+
 def is_party(actor: Actor, s: Session) -> bool:
     """The organiser or the second adult of the session."""
     ids = {actor.key, (actor.email or "").casefold()}
@@ -175,6 +208,7 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
     await services.audit.record(at=_now(services), who=actor.key, action="session.second_adult", record=session.ref, detail="accepted; state=confirmed")
     log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
     await refresh_cards(session, services)
+    await tell_accepted(session, services)
     services.tasks.spawn(schedule(session.ref, services), name=f"schedule-{session.ref}")
     return session
 
@@ -253,6 +287,7 @@ async def schedule(ref: str, services: Services) -> None:
     await services.audit.record(at=_now(services), who="chaperone", action="session.scheduled", record=ref, detail=f"local={meeting.local}")
     log.info("meeting ready ref=%s local=%s", ref, meeting.local)
     await refresh_cards(session, services)
+    await tell_ready(session, services)
 
 
 async def resume(services: Services) -> None:
@@ -261,10 +296,18 @@ async def resume(services: Services) -> None:
         services.tasks.spawn(schedule(s.ref, services), name=f"schedule-{s.ref}")
 
 
-async def cancel(actor: Actor, ref: str, services: Services) -> Session:
+async def cancellable(actor: Actor, ref: str, services: Services) -> Session:
+    """The session, if this actor may cancel it now (its organiser or SLT, and it is still open)."""
     session, _ = await services.sessions.get(ref)
     if actor.key != session.organiser.aad_id and not actor.has("slt"):
         raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
+    if not session.open:
+        raise Conflict(texts.NOT_OPEN.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
+    return session
+
+
+async def cancel(actor: Actor, ref: str, services: Services) -> Session:
+    session = await cancellable(actor, ref, services)
     return await cancel_session(session.ref, services, by=actor.key)
 
 
@@ -282,6 +325,7 @@ async def cancel_session(ref: str, services: Services, *, by: str, comment: str 
     session = await services.sessions.update(ref, change)
     await services.audit.record(at=_now(services), who=by, action="session.cancelled", record=session.ref)
     await refresh_cards(session, services)
+    await tell_cancelled(session, services, by=by)
     return session
 
 
@@ -365,6 +409,7 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Serv
 
         session = await services.sessions.update(ref, keep)
     await refresh_cards(session, services)
+    await tell_changed(session, services, views.recording_line(session), by=actor.key)
     return session
 
 
@@ -420,6 +465,7 @@ async def _remind(s: Session, services: Services) -> None:
 
     await services.sessions.update(s.ref, mark)
     log.info("second-adult reminder sent ref=%s", s.ref)
+    await tell_may_give_up(s, services)
 
 
 async def _give_up(ref: str, services: Services) -> None:
@@ -435,4 +481,5 @@ async def _give_up(ref: str, services: Services) -> None:
         return  # someone accepted at the last moment
     await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="no second adult in time")
     await refresh_cards(s, services)
+    await tell_cancelled(s, services, by=None)
     log.info("session cancelled: no second adult ref=%s", ref)

@@ -92,7 +92,7 @@ async def test_access_policy_missing_tells_the_teacher_what_to_ask_for(h: Harnes
 async def test_cancel_cancels_the_event(h: Harness, graph: FakeGraph) -> None:
     ref = await book_and_accept(h)
     await h.services.tasks.drain()
-    await h.act("tara", "session.cancel", {"ref": ref})
+    await h.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     [event] = graph.events.values()
     assert event["isCancelled"] and ref in event["cancelComment"]
 

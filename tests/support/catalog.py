@@ -71,6 +71,9 @@ async def every_card() -> list[tuple[str, dict[str, Any]]]:
         s = session(st, **extra)
         out += [(f"status-{st.value}", session_cards.status_card(s, p, TZ)), (f"register-{st.value}", session_cards.register_card(s, p, TZ)),
                 (f"request-{st.value}", session_cards.request_card(s, TZ)), (f"recording-{st.value}", session_cards.recording_card(s, TZ, "Recording needs SLT approval."))]
+    scheduled = session(State.SCHEDULED, second_adult=covered, meeting=MEETING)
+    out.append(("cancel-confirm-scheduled", session_cards.cancel_confirm_card(scheduled, actor_key="aad-sam")))
+    out.append(("cancel-confirm-waiting", session_cards.cancel_confirm_card(session(State.AWAITING_SECOND_ADULT), actor_key="aad-tara")))
     out.append(("status-no-slt", session_cards.status_card(session(State.AWAITING_SECOND_ADULT), p, TZ, slt_channel=False)))
     out.append(("request-list", session_cards.request_list_card([session(State.AWAITING_SECOND_ADULT)], TZ)))
     out.append(("request-list-empty", session_cards.request_list_card([], TZ)))

@@ -96,7 +96,7 @@ def findings(card: dict[str, Any], theme: str) -> list[Finding]:
         elif isinstance(t, str) and t.startswith("Input.") and node.get("label"):
             check(style, None, False, str(node["label"]))
         for key, value in node.items():
-            if key in ("body", "items", "columns", "inlines", "rows", "cells"):
+            if key in ("body", "items", "columns", "inlines", "rows", "cells", "actions", "card"):
                 walk(value, style)
 
     walk(card, "default")

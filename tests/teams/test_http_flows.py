@@ -101,7 +101,7 @@ async def test_recorded_profile_refuses_a_one_to_one_lesson(bot: Bot, connector:
 
 async def test_malformed_submission_stores_nothing(bot: Bot, connector: FakeConnector) -> None:
     await bot.post(act.submit({"verb": "book.submit", "date": "yesterday"}, reply_to="1", service_url=connector.url))
-    assert "That didn't work" in card_text(connector.cards()[-1])
+    assert "Nothing is booked yet" in card_text(connector.updates("1")[-1].card)
     await bot.post(act.submit({"no": "verb"}, reply_to="1", service_url=connector.url))
     assert "out of date" in card_text(connector.cards()[-1])
     assert await bot.services.sessions.all() == []
