@@ -3,35 +3,20 @@ in personal chat and in a channel, with the register in the safeguarding channel
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import SERVICES
 from bot.sessions.model import State
-from tests.playground.client import Frame, Playground
+from tests.playground.client import Frame, Playground, next_wednesday, set_up
 
 SAM, HANA, IVY = "user-id-sam", "user-id-hana", "user-id-ivy"
-
-
-def next_wednesday() -> str:
-    today = date.today()
-    return (today + timedelta(days=(2 - today.weekday()) % 7 or 7)).isoformat()
 
 
 def form_values() -> dict[str, Any]:
     return {"verb": "book.submit", "title": "Reading group", "type": "group", "reason": "lesson", "date": next_wednesday(), "time": "10:00",
             "duration": "45", "pupils": "Pip Example,Quinn Example", "others": "", "chat": "false", "recording": "false"}
-
-
-async def set_up(pg: Playground) -> tuple[str, str]:
-    safeguarding, general = pg.channel("Safeguarding"), pg.channel("General")
-    await pg.as_user(IVY, "/setup safeguarding", channel=safeguarding)
-    await pg.wait_for(lambda f: f.conversation == safeguarding and "Chaperone is set up" in f.text)
-    await pg.as_user(IVY, "/setup slt", channel=general)
-    await pg.wait_for(lambda f: f.conversation == general and "Chaperone is set up" in f.text)
-    return safeguarding, general
 
 
 async def book_and_accept(pg: Playground, chaperone: tuple[web.Application, int], form: Frame, *, acceptor: str, general: str, safeguarding: str) -> None:
