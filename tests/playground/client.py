@@ -76,11 +76,14 @@ class Playground:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
-            d = json.loads(msg.data)
-            m = d.get("message") or {}
-            cards = [a.get("content") for a in m.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
-            self.frames.append(Frame(d.get("action", ""), d.get("actionConversationId", ""), str(m.get("messageId", "")), m.get("postConversationId"), cards, d))
-            self._changed.set()
+            self.feed(json.loads(msg.data))
+
+    def feed(self, d: dict[str, Any]) -> None:
+        """One frame of the conversation stream (live, or replayed from a recording)."""
+        m = d.get("message") or {}
+        cards = [a.get("content") for a in m.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+        self.frames.append(Frame(d.get("action", ""), d.get("actionConversationId", ""), str(m.get("messageId", "")), m.get("postConversationId"), cards, d))
+        self._changed.set()
 
     # --- the tenant -------------------------------------------------------------------
     @property
