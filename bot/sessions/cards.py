@@ -153,7 +153,7 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
         {"title": "Second adult", "value": _second(session)},
         {"title": "Pupils", "value": ", ".join(initials(p.name) for p in session.booking.pupils)},
         {"title": "Consent", "value": _consents(session)},
-        {"title": "Protocol", "value": f"{profile.id}"},
+        {"title": "Protocol", "value": profile.name},
     ]
     c = session.closure
     if c is not None:
