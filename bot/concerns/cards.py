@@ -20,7 +20,7 @@ def form_card(*, categories: tuple[str, ...], pupils: list[str], sessions: list[
     vals.update({k: v for k, v in (values or {}).items() if k in FORM_FIELDS and v is not None})
     return render(
         "concern_form",
-        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": pupils, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals},
+        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": pupils, "pupil_other_label": texts.CONCERN_PUPIL_OTHER if pupils else texts.CONCERN_PUPIL_ONLY, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals},
     )
 
 
