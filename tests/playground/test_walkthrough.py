@@ -9,7 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import SERVICES
-from tests.playground.client import Frame, Playground, input_values, next_wednesday, set_up
+from tests.playground.client import (
+    Frame,
+    Playground,
+    input_values,
+    next_wednesday,
+    set_up,
+)
 
 SAM, DEE = "user-id-sam", "user-id-dee"
 

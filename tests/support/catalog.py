@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.sessions.model import Closure, PersonRef, Requirement, Session, State
 from tests.policy.helpers import SCHOOL, base
 
 TZ = "Europe/London"
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
 PUPILS = ("Pip Example", "Quinn Example")
 NARRATIVE = "He said the man in the video told him to keep a secret"
 MEETING = {"booking_id": "S-ABC234", "join_url": "http://localhost/chaperone-local-meeting/S-ABC234?local=1", "event_id": "e", "meeting_id": "m",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from tests.support.schemas import SCHEMAS
@@ -15,7 +15,7 @@ MINIMUM = 4.5
 _STYLED = {"AdaptiveCard", "Container", "Column", "ColumnSet", "TableCell", "Table"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def host_config(theme: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / "adaptive-cards" / f"hostconfig-microsoft-teams-{theme}.json").read_text(encoding="utf-8"))
 

@@ -72,7 +72,7 @@ async def test_every_role_refusal_is_audited(bot: Bot, connector: FakeConnector)
     assert ("aad-tara", "refused /setup", "-") in whats
     assert ("aad-pia", "refused second.accept", s.ref) in whats
     assert ("aad-pia", "refused /book", "-") in whats
-    assert ("aad-oli", f"refused /end", s.ref) in whats
+    assert ("aad-oli", "refused /end", s.ref) in whats
     assert ("aad-oli", "refused session.cancel", s.ref) in whats
     assert all("roles=" in e.detail and "NotPermitted" in e.detail for e in refusals)
 
