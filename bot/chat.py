@@ -20,6 +20,26 @@ from pydantic import BaseModel, ConfigDict
 
 Card = dict[str, Any]  # a rendered Adaptive Card (the JSON of the card itself, not the attachment)
 ConversationKind = Literal["personal", "groupChat", "channel"]
+Audience = Literal["private", "shared"]
+
+#: Every template declares who may see its card: "shared" (reference, initials, category, times:
+#: fit for a channel or group chat) or "private" (may name pupils or carry narrative: personal
+#: chat only). The transport strips the key before sending; a card without it counts as private.
+AUDIENCE_KEY: Final = "$audience"
+
+
+def audience_of(card: Card) -> Audience:
+    return "shared" if card.get(AUDIENCE_KEY) == "shared" else "private"
+
+
+def sendable(card: Card) -> Card:
+    """The card as Teams gets it: without Chaperone's audience marker."""
+    return {k: v for k, v in card.items() if k != AUDIENCE_KEY}
+
+
+def may_show(card: Card, kind: ConversationKind) -> bool:
+    """The one rule of what leaves the bot: a private card only ever goes to a personal chat."""
+    return kind == "personal" or audience_of(card) == "shared"
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ class NotFound(ChaperoneError):
 
 class NotPermitted(ChaperoneError):
     hint = "Ask your school's Chaperone admin if you think you should have access."
-    #: Set by whoever already wrote the refusal to the audit trail (the router audits the rest).
-    audited = False
+    #: Set where the refusal was already written to the audit trail; the router audits every other one.
+    audited: bool = False
 
 
 class PolicyViolation(ChaperoneError):

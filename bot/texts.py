@@ -7,12 +7,20 @@ STATE_LABELS = {
     "ended": "ended",
     "cancelled": "cancelled",
 }
-STATE_COLORS = {
-    "awaiting_second_adult": "Warning",
-    "confirmed": "Accent",
-    "scheduled": "Good",
-    "ended": "Default",
-    "cancelled": "Attention",
+#: Status is shown by a container style (a tinted band) and an icon, never by coloured text.
+STATE_STYLES = {
+    "awaiting_second_adult": "warning",
+    "confirmed": "accent",
+    "scheduled": "good",
+    "ended": "emphasis",
+    "cancelled": "attention",
+}
+STATE_ICONS = {
+    "awaiting_second_adult": "\u23f3",
+    "confirmed": "\u2699",
+    "scheduled": "\u2713",
+    "ended": "\u25a0",
+    "cancelled": "\u2715",
 }
 STATUS_TEXT = {
     "awaiting_second_adult": "Your booking follows the protocol. SLT have been asked for a second adult; no link is sent to families until one accepts.",
@@ -21,8 +29,11 @@ STATUS_TEXT = {
     "scheduled": "The meeting is ready and the invitations have gone out.",
     "scheduled_local": "Local trial: no real meeting or invitation was created (no Microsoft 365 tenant is configured).",
     "ended": "This session is closed in the register.",
-    "cancelled": "This session was cancelled; families were told.",
+    "cancelled": "This session was cancelled. The families' invitations were withdrawn, so Teams told them.",
+    "cancelled_no_invites": "This session was cancelled. No invitation had been sent, so no family was contacted.",
+    "cancelled_local": "This session was cancelled. Local trial: no invitation had been sent to anyone.",
 }
+#: Meeting settings in a teacher's words, by Graph field and value ("*": any other value).
 SETTING_LABELS = {
     "lobbyBypassSettings": "Who skips the lobby",
     "allowedLobbyAdmitters": "Who admits from the lobby",
@@ -50,6 +61,9 @@ HELP_SUMMARIES = {
 }
 
 UNKNOWN_COMMAND = "I don't know \u201c{name}\u201d. Here is what you can do:"
+PRIVATE_CARD_REFUSED = "Chaperone kept this out of a shared conversation because it may name pupils."
+SENT_PRIVATELY_TITLE = "Sent to your personal chat"
+SENT_PRIVATELY = "I've sent this to your personal chat with Chaperone, so pupils' details stay out of this conversation."
 BOOK_SENT_PRIVATELY = "I've sent the booking form to our personal chat, so pupils' details stay out of this conversation."
 NO_EMAIL = "Chaperone could not read your school email address from Teams."
 NO_EMAIL_HINT = "Try again in a minute; if it keeps happening, tell your IT team."
@@ -63,10 +77,32 @@ OWN_SESSION = "You are the organiser of {ref}; the second adult must be someone 
 NOT_WAITING = "Session {ref} is no longer waiting for a second adult ({state})."
 ACCEPTED = "You are the second adult for {ref}. The organiser has been told and the meeting is being created."
 NO_OPEN_REQUESTS = "No sessions are waiting for a second adult you could be."
+REQUEST_HEADINGS = {"waiting": "Second adult needed", "covered": "Second adult found", "closed": "Second adult request closed"}
+REQUEST_WAITING = "{organiser} needs {who} to join this session. Nobody has accepted yet."
+REQUEST_COVERED = "Covered by {name}. No one else is needed."
 OPEN_REQUESTS_TITLE = "Sessions waiting for a second adult"
 LOCAL_JOIN = "Open the local test link (not a real meeting)"
 JOIN = "Join the Teams meeting"
 CANCELLED = "Session {ref} is cancelled."
+CANCEL_ASK = "Cancel session {ref}?"
+CANCEL_TELLS_ORGANISER = "{name}, who booked it, gets a message from Chaperone."
+CANCEL_TELLS_SECOND = "{name}, the second adult, gets a message from Chaperone."
+CANCEL_TELLS_SLT = "The request in the SLT channel shows it is cancelled."
+CANCEL_TELLS_REGISTER = "The register in the safeguarding channel records the cancellation."
+CANCEL_NO_FAMILIES = "No invitation has been sent yet, so no family is contacted."
+CANCEL_LOCAL = "Local trial: no invitation was sent, so no family is contacted."
+CANCEL_FAMILIES = "Families were invited: Teams sends them a cancellation."
+TOLD_ACCEPTED_TITLE = "A second adult accepted"
+TOLD_ACCEPTED = "{name} will be the second adult for {ref} ({when}). Chaperone is now creating the meeting."
+TOLD_READY_TITLE = "Your meeting is ready"
+TOLD_READY = "The Teams meeting for {ref} ({when}) is set up and the invitations have gone out."
+TOLD_READY_LOCAL = "The meeting for {ref} ({when}) is ready. Local trial: no real meeting or invitation was created."
+TOLD_MAY_GIVE_UP_TITLE = "Still no second adult"
+TOLD_MAY_GIVE_UP = "Nobody has accepted {ref} yet; SLT have been reminded. If nobody accepts by {at}, Chaperone cancels the session (no family has been contacted)."
+TOLD_CANCELLED_TITLE = "Session cancelled"
+TOLD_CANCELLED = "Session {ref} ({when}) is cancelled."
+TOLD_CHANGED_TITLE = "Session changed"
+TOLD_CHANGED = "Session {ref} has changed: {what}"
 CANCEL_NOT_YOURS = "Only the organiser or SLT can cancel {ref}."
 
 END_LIST_TITLE = "Your sessions today"
@@ -89,7 +125,10 @@ CONCERN_REASONS = ("safeguarding", "security_breach")
 EMERGENCY = "If a child is at immediate risk of harm, follow the school's emergency procedure now and call 999. Teams and Chaperone are not a replacement for emergency services."
 CONCERN_ALERTED = "The DSL has been alerted in the safeguarding channel (reference only; the details stay private)."
 CONCERN_ALERT_PENDING = "The safeguarding channel could not be reached just now; Chaperone will keep trying to alert the DSL. If it is urgent, phone the DSL."
+CONCERN_PUPIL_OTHER = "Pupil, if not in the list above: full name"
+CONCERN_PUPIL_ONLY = "Pupil: full name"
 CONCERN_NEEDS_PUPIL = "Say which pupil the concern is about."
+CONCERN_SESSION_NOT_YOURS = "Choose the session from the list: it must be one of your own sessions."
 CONCERN_BAD_WHEN = "The date or time is not valid."
 CONCERN_NOT_DSL = "Only the DSL and deputies can see or acknowledge concerns. Your attempt has been recorded."
 CONCERN_ACKED = "Acknowledged by {name} at {time}."
@@ -131,15 +170,26 @@ END_CHOOSE_REASON = 'Choose one of the listed reasons for ending early.'
 END_TIMES_FORMAT = 'Enter the actual start and end as HH:MM.'
 CARD_OUT_OF_DATE = 'This card is out of date or was not made by Chaperone.'
 CARD_OUT_OF_DATE_HINT = 'Type /help to start again.'
-BUTTON_NOT_YOURS = 'You cannot use this button.'
+BUTTON_NOT_YOURS = "This button is only for {roles}, and Chaperone does not list you as one."
 UNEXPECTED = 'Something went wrong on our side; nothing you entered was lost.'
 UNEXPECTED_HINT = 'If it happens again, give your IT team this reference: {ref}.'
 CONCERN_CHOOSE_CATEGORY = 'Choose one of the listed categories.'
 CONCERN_COMPLETE = 'Please complete: {fields}.'
 CONCERN_NOT_SENT_HINT = 'Nothing was sent yet; your text is still in the form.'
 RECORDING_SLT_ONLY = 'Only SLT can approve or decline recording.'
-COMMAND_ROLE = '/{name} is for {roles} only.'
+COMMAND_ROLE = "/{name} is only for {roles}, and Chaperone does not list you as one."
+ROLE_HINT = "Roles come from your school's Chaperone settings. If you should have this role, ask your Chaperone admin to add you; type /help to see what you can do now."
+ROLE_WORDS = {"staff": "school staff", "slt": "senior leaders (SLT)", "dsl": "the DSL and deputies", "admin": "Chaperone admins"}
+
+
+def role_words(roles: "frozenset[str] | tuple[str, ...]") -> str:
+    """("slt", "staff") -> "senior leaders (SLT) or school staff"."""
+    return " or ".join(ROLE_WORDS.get(r, r) for r in sorted(roles)) or "nobody"
+
+
+OWN_SESSION_HINT = "Wait for SLT to accept; Chaperone will message you when someone does."
 NO_RECORD = "There is no {noun} {ref}."
+NO_RECORD_UNSHOWN = "with that reference (references look like S-ABC234)"
 RECORD_BUSY = "{noun} {ref} is busy; please try again."
 REF_EXHAUSTED = "Could not allocate a {noun} reference; please try again."
 
@@ -275,3 +325,6 @@ CHRONOLOGY_NO_PUPIL = "No pupil of that name or key is in the consent registry."
 CHRONOLOGY_EMPTY = "Nothing is recorded for this pupil."
 RETENTION_NOTHING = "Nothing is past its retention date."
 CONCERN_BAD_SESSION = "That session is not one of yours; choose it from the list or leave it empty."
+
+EXPORT_NOT_AUDITED = "Nothing was exported: every export is recorded in the audit trail first, and that failed ({error})."
+EXPORT_NOT_AUDITED_HINT = "Run the export where the data folder is writable (the same account as Chaperone), or fix the folder's permissions."

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from datetime import date
+import os
+from datetime import date, datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
+from bot import texts
+from bot.audit import Audit
 from bot.config import Settings
-from bot.errors import UsageError
+from bot.errors import StoreError, UsageError
 from bot.services import profile_for
 from bot.store import open_store
+from bot.store.base import Store
 
 T = TypeVar("T")
 
@@ -24,6 +28,34 @@ def run_with_store(fn: Callable[[Any], Awaitable[T]]) -> T:
             await store.close()
 
     return asyncio.run(go())
+
+
+class PrivateFile:
+    """An export's file, opened owner-only (0600) and never through a symlink, before anything is
+    audited; written (replacing what was there) only after the audit entry exists."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise UsageError(f"Cannot write {path}: {exc.strerror or exc} (an export never follows a symbolic link).") from None
+        os.fchmod(self._fd, 0o600)  # owner-only even when the file already existed
+
+    def write(self, text: str) -> None:
+        os.ftruncate(self._fd, 0)
+        with os.fdopen(self._fd, "w", encoding="utf-8", newline="") as f:
+            self._fd = -1
+            f.write(text)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def write_private(path: str, text: str) -> None:
+    """Write an export readable by its owner only (0600), refusing to follow a symlink at ``path``."""
+    PrivateFile(path).write(text)
 
 
 def school_timezone() -> str:
@@ -45,3 +77,11 @@ def parse_date(value: str | None, flag: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{flag} must be a date like 2026-09-01, not {value!r}.") from None
+
+
+async def audit_export(store: Store, *, action: str, record: str, detail: str) -> None:
+    """Record an export in the audit trail before anything is written: no audit entry, no export (fail closed)."""
+    try:
+        await Audit(store).record(at=datetime.now(timezone.utc), who=cli_actor(), action=action, record=record, detail=detail)
+    except StoreError as exc:
+        raise StoreError(texts.EXPORT_NOT_AUDITED.format(error=str(exc)), hint=texts.EXPORT_NOT_AUDITED_HINT) from exc

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
 
 from bot import texts
 from bot.audit import Audit
-from bot.cli.common import cli_actor, run_with_store, school_timezone
+from bot.cli.common import PrivateFile, PrivateFile, audit_export, cli_actor, run_with_store, school_timezone
 from bot.concerns import chronology as chrono
 from bot.concerns import retention
 from bot.concerns.case import Case
 from bot.concerns.repo import Concerns
 from bot.config import Settings, load_school_config
 from bot.consent import ConsentRegistry
-from bot.errors import NotFound, UsageError
+from bot.errors import NotFound
 from bot.services import profile_for
 from bot.sessions.register import to_csv
 
@@ -47,17 +46,6 @@ def register(sub: Any) -> None:
     r.set_defaults(func=_retention)
 
 
-def write_private(path: str, text: str) -> None:
-    """Owner-only (0600), never through a symlink (O_NOFOLLOW), even when the file already existed."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise UsageError(f"Cannot write {path}: {exc.strerror}.", hint="Choose a new file name (a link is never followed).") from exc
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -73,8 +61,12 @@ def _export(args: argparse.Namespace) -> int:
             c.when.isoformat(), c.where, c.session_ref or "", c.what, c.child_words, c.action_taken, "yes" if c.session_ended else "no",
             c.acknowledged_by_name or "", c.acknowledged_at.isoformat() if c.acknowledged_at else "",
         ] for c in concerns]
-        write_private(args.output, to_csv(COLUMNS, body))
-        await Audit(store).record(at=_now(), who=cli_actor(), action="concern.exported", record="*", detail=f"count={len(concerns)}")
+        out = PrivateFile(args.output)
+        try:
+            await audit_export(store, action="concern.exported", record="*", detail=f"count={len(concerns)}")
+            out.write(to_csv(COLUMNS, body))
+        finally:
+            out.close()
         return len(concerns)
 
     n = run_with_store(go)
@@ -105,8 +97,12 @@ def _export_pupil(args: argparse.Namespace) -> int:
                           "closure": s.closure.model_dump(mode="json", include={"outcome", "early_reason", "actual_start", "actual_end", "pupils", "note"}) if s.closure else None}
                          for s in sessions],
         }
-        write_private(args.output, json.dumps(file, indent=2, ensure_ascii=False) + "\n")
-        await Audit(store).record(at=_now(), who=cli_actor(), action="pupil.file.exported", record=pupil.pupil_key, detail=f"concerns={len(concerns)} sessions={len(sessions)}")
+        out = PrivateFile(args.output)
+        try:
+            await audit_export(store, action="pupil.file.exported", record=pupil.pupil_key, detail=f"concerns={len(concerns)} sessions={len(sessions)}")
+            out.write(json.dumps(file, indent=2, ensure_ascii=False) + "\n")
+        finally:
+            out.close()
         return len(concerns)
 
     n = run_with_store(go)

@@ -13,8 +13,10 @@ from bot import texts
 from bot.render import render
 from bot.commands.router import Router
 from bot.chat import Actor, CardAction, CardRef, Command, Reply
+from bot.consent import ConsentRecord
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking, Consent, Pupil
+from bot.policy.eligibility import pupil_eligibility
 from bot.policy.engine import evaluate
 from bot.sessions import cards
 from bot.sessions import workflow
@@ -33,8 +35,16 @@ def offers(profile: Any) -> tuple[bool, bool]:
     return (rec is not None and rec.mode == "slt_approval", chat is None or chat.mode == "during_session")
 
 
-async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    registry = await services.consents.all()
+def hidden_reason(services: Services, record: ConsentRecord) -> str | None:
+    """Why the protocol would refuse this pupil whatever the booking (its sentence, saying what to
+    change), or None if it accepts them."""
+    return pupil_eligibility(services.profile, services.school.policy_facts(), record).reason
+
+
+async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None, problems: list[str] | None = None) -> dict[str, Any]:
+    records = await services.consents.all()
+    reasons = {r.pupil: hidden_reason(services, r) for r in records}
+    registry = [r for r in records if reasons[r.pupil] is None]
     offer_rec, offer_chat = offers(services.profile)
     vals: dict[str, Any] = {k: "" for k in FIELDS}
     vals.update({"type": "group", "reason": "lesson", "duration": 30, "recording": "false", "chat": "false"})
@@ -49,6 +59,8 @@ async def form_card(services: Services, values: dict[str, Any] | None = None, vi
             "profile": services.profile.name,
             "timezone": services.timezone,
             "violations": violations or [],
+            "problems": problems or [],
+            "hidden": [{"name": name, "reason": why} for name, why in reasons.items() if why],
             "values": vals,
             "registry": [{"name": r.pupil, "label": f"{r.pupil} ({cards.consent_label(r.consent)})"} for r in registry],
             "offer_recording": offer_rec,
@@ -134,15 +146,19 @@ def register(router: Router) -> None:
     async def book(actor: Actor, cmd: Command, services: Services) -> Reply:
         form = await form_card(services)
         if actor.where.kind != "personal":
-            return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY),), private=(form,))
+            return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY, shared=True),), private=(form,))
         return Reply(cards=(form,))
 
     @router.verb("book.submit", roles=("staff",))
     async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
-        booking = await parse_form(actor, action.data, services)
+        values = {k: action.data.get(k) for k in FIELDS}
+        try:
+            booking = await parse_form(actor, action.data, services)
+        except UsageError as exc:  # e.g. no pupils chosen: the same form again, in place, with everything kept
+            form = await form_card(services, values, problems=[str(exc)])
+            return Reply(replace=form) if action.card_activity_id else Reply(cards=(form,))
         decision = evaluate(services.profile, services.school.policy_facts(), booking, services.clock.now())
         if not decision.allowed:
-            values = {k: action.data.get(k) for k in FIELDS}
             return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations]))
         conv_key = f"conv:{actor.where.conversation_id}"
         status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
@@ -159,8 +175,19 @@ def register(router: Router) -> None:
         ref = str(action.data.get("ref") or "")
         if not ref:
             raise UsageError(texts.CARD_NO_SESSION)
+        if str(action.data.get("confirmed") or "") != "yes":  # first say who will be told; cancel only when confirmed
+            session = await workflow.cancellable(actor, ref, services)
+            return Reply(replace=cards.cancel_confirm_card(session, actor_key=actor.key))
         session = await workflow.cancel(actor, ref, services)
         return Reply(replace=cards.status_card(session, services.profile, services.timezone))
+
+    @router.verb("session.status", roles=("staff",))
+    async def status(actor: Actor, action: CardAction, services: Services) -> Reply:
+        session, _ = await services.sessions.get(str(action.data.get("ref") or ""))
+        if not workflow.is_party(actor, session) and not actor.has("slt"):
+            raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
+        slt = await services.messenger.has("channel:slt")
+        return Reply(replace=cards.status_card(session, services.profile, services.timezone, slt_channel=slt))
 
     @router.verb("session.checklist", roles=("staff",))
     async def checklist(actor: Actor, action: CardAction, services: Services) -> Reply:
@@ -168,9 +195,9 @@ def register(router: Router) -> None:
         if not workflow.is_party(actor, session) and not actor.has("slt"):
             raise NotPermitted(texts.END_NOT_YOURS.format(ref=session.ref))
         session, drift = await workflow.verify_meeting(session.ref, services, by=actor.key)
-        verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "Warning") if drift else (texts.VERIFIED_OK, "Good")
+        verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "warning") if drift else (texts.VERIFIED_OK, "good")
         sections = [
             {"title": texts.CHECKLIST_TITLES[w], "items": [c.text for c in services.profile.checklist if c.when == w]}
             for w in ("before", "during", "after")
         ]
-        return Reply(cards=(render("checklist", {"ref": session.ref, "verified": verified, "verified_color": color, "sections": [s for s in sections if s["items"]]}),))
+        return Reply(cards=(render("checklist", {"ref": session.ref, "verified": verified, "verified_style": color, "sections": [s for s in sections if s["items"]]}),))

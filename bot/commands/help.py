@@ -26,7 +26,9 @@ TITLES: list[tuple[type[ChaperoneError], str]] = [
 def error_card(exc: ChaperoneError, reference: str) -> dict[str, Any]:
     """The error card for any ChaperoneError, chosen by the exception's class (most specific first)."""
     title = next(t for cls, t in TITLES if isinstance(exc, cls))
-    return render("error", {"title": title, "message": str(exc), "hint": exc.hint, "reference": reference})
+    # A form's refusal may repeat what was typed (a pupil's name): personal chat only. Others name no pupil.
+    audience = "private" if isinstance(exc, (UsageError, PolicyViolation)) else "shared"
+    return render("error", {"title": title, "message": str(exc), "hint": exc.hint, "reference": reference, "audience": audience})
 
 
 def help_card(router: Router, actor: Actor, services: Services, unknown: str = "") -> dict[str, Any]:

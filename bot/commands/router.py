@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+_REF = re.compile(r"[A-Z]-[A-Z0-9]{4,12}")
 
 CommandHandler = Callable[[Actor, Command, "Services"], Awaitable[Reply]]
 VerbHandler = Callable[[Actor, CardAction, "Services"], Awaitable[Reply]]
@@ -100,7 +102,7 @@ class Router:
                 if not self.allowed(spec, actor):
                     actor = await roles.recheck(actor, spec.roles or (), services, what=f"command.{spec.name}", record=" ".join(inp.args[:1]))
                 if not self.allowed(spec, actor):
-                    raise roles.audited(NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=", ".join(sorted(spec.roles or ())))))
+                    raise roles.audited(NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=texts.role_words(spec.roles or ())), hint=texts.ROLE_HINT))
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
@@ -108,7 +110,7 @@ class Router:
             if not self.allowed(vspec, actor):
                 actor = await roles.recheck(actor, vspec.roles or (), services, what=vspec.verb, record=str(inp.data.get("ref") or ""))
             if not self.allowed(vspec, actor):
-                raise roles.audited(NotPermitted(texts.BUTTON_NOT_YOURS))
+                raise roles.audited(NotPermitted(texts.BUTTON_NOT_YOURS.format(roles=texts.role_words(vspec.roles or ())), hint=texts.ROLE_HINT))
             return await vspec.handler(actor, inp, services)
         except ChaperoneError as exc:
             ref = uuid.uuid4().hex[:8]

@@ -26,4 +26,4 @@ def register(router: Router) -> None:
             {"title": f"{s.booking.start.astimezone(tz):%H:%M} {s.ref}", "value": f"{texts.STATE_LABELS[s.state.value]}; {s.organiser.name}; second adult: {s.second_adult.name if s.second_adult else '–'}; {len(s.booking.pupils)} pupil(s)"}
             for s in todays
         ]
-        return Reply(cards=(cards.notice_card(texts.TODAY_TITLE.format(date=day.isoformat()), "" if todays else texts.TODAY_NONE, facts=facts),))
+        return Reply(cards=(cards.notice_card(texts.TODAY_TITLE.format(date=day.isoformat()), "" if todays else texts.TODAY_NONE, facts=facts, shared=True),))

@@ -40,7 +40,7 @@ def notice_card(c: Concern, tz: str, *, reminder: int = 0) -> Card:
     return render(
         "concern_notice",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged,
+            "ref": c.ref, "urgency": urgency, "urgency_style": color, "acknowledged": acknowledged,
             "reminder": texts.CONCERN_NOTICE_REPEAT.format(n=reminder) if reminder and not acknowledged else "",
             "why": texts.ROUTE_WHY.format(sentence=c.route_sentence) if c.route_sentence else "",
             "guidance": list(c.guidance),
@@ -87,7 +87,7 @@ def recorded_card(concern: Concern) -> Card:
 
 
 def _urgency(c: Concern) -> tuple[str, str]:
-    return (texts.URGENT, "Attention") if c.immediate_risk else (texts.NOT_URGENT, "Default")
+    return (texts.URGENT, "attention") if c.immediate_risk else (texts.NOT_URGENT, "default")
 
 
 def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
@@ -97,7 +97,7 @@ def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
     return render(
         "concern_alert",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_color": color, "acknowledged": acknowledged, "reminder": reminder,
+            "ref": c.ref, "urgency": urgency, "urgency_style": color, "acknowledged": acknowledged, "reminder": reminder,
             "facts": [
                 {"title": "Category", "value": c.category},
                 {"title": "Raised by", "value": c.raised_by_name},
@@ -114,7 +114,7 @@ def detail_card(c: Concern, tz: str, *, entries: Sequence[CaseEntry] = (), pupil
     return render(
         "concern_detail",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_color": color, "what": c.what, "child_words": c.child_words, "action_taken": c.action_taken,
+            "ref": c.ref, "urgency": urgency, "urgency_style": color, "what": c.what, "child_words": c.child_words, "action_taken": c.action_taken,
             "guidance": list(c.guidance),
             "entries": [{"number": e.seq, "title": texts.CASE_KINDS[e.kind], "line": _entry_line(e), "by": e.by_name, "at": _local(e.at, tz)} for e in entries],
             "kinds": [{"title": t, "value": k} for k, t in texts.CASE_KINDS.items() if k != "acknowledged" and (k != "linked" or pupils)],

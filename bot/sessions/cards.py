@@ -10,6 +10,7 @@ from bot import texts
 from bot.render import render
 from bot.meetings.provider import Meeting
 from bot.policy.booking import Consent
+from bot.policy.meeting import settings_in_words
 from bot.policy.messages import who
 from bot.policy.model import Profile
 from bot.sessions.model import Session, State
@@ -47,21 +48,28 @@ def _consents(session: Session) -> str:
     return ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "–"
 
 
+def hhmm_on(at: datetime, tz: str) -> str:
+    return f"{at.astimezone(ZoneInfo(tz)):%H:%M on %a %d %b}"
+
+
 def _hhmm(at: datetime | None, tz: str) -> str:
     return f"{at.astimezone(ZoneInfo(tz)):%H:%M}" if at else ""
 
 
-def settings_facts(meeting: Meeting | None) -> list[dict[str, str]]:
-    if not meeting:
-        return []
-    out = []
-    for key, value in meeting.settings.items():
-        if isinstance(value, dict):
-            value = value.get("scope", "")
-        elif isinstance(value, bool):
-            value = "yes" if value else "no"
-        out.append({"title": texts.SETTING_LABELS.get(key, key), "value": str(value)})
-    return out
+def settings_lines(settings: dict[str, Any]) -> list[str]:
+    """Meeting settings as a teacher says them ("Only you can let people in from the lobby"); never Graph's values."""
+    return settings_in_words(settings)
+
+
+def settings_facts(meeting: Meeting | None) -> list[str]:
+    return settings_lines(meeting.settings) if meeting else []
+
+
+def _cancelled_text(session: Session) -> str:
+    """What cancelling actually did: families are told only if an invitation had gone out."""
+    if session.meeting is None:
+        return texts.STATUS_TEXT["cancelled_no_invites"]
+    return texts.STATUS_TEXT["cancelled_local" if session.meeting.local else "cancelled"]
 
 
 def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: bool = True) -> Card:
@@ -71,6 +79,8 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
         text = texts.STATUS_TEXT["awaiting_second_adult_no_slt"]
     if session.state is State.SCHEDULED and session.meeting and session.meeting.local:
         text = f"{text} {texts.STATUS_TEXT['scheduled_local']}"
+    if session.state is State.CANCELLED:
+        text = _cancelled_text(session)
     if session.state in (State.CONFIRMED, State.CANCELLED) and session.problem:
         text = texts.meeting_problem(session.problem.code, until=_hhmm(session.problem.until, tz), error=session.problem.error, ref=session.ref)
     meeting = session.meeting if session.state is State.SCHEDULED else None
@@ -78,7 +88,9 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
         "status",
         {
             "ref": session.ref,
-            "state_label": texts.STATE_LABELS[state],
+            "state_label": texts.STATE_LABELS[state].capitalize(),
+            "state_style": texts.STATE_STYLES[state],
+            "state_icon": texts.STATE_ICONS[state],
             "status_text": text,
             "facts": [
                 {"title": "When", "value": when(session, tz)},
@@ -97,6 +109,30 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
     )
 
 
+def cancel_confirm_card(session: Session, *, actor_key: str) -> Card:
+    """Before cancelling: who will be told, and what happens to families (only told if invited)."""
+    told = []
+    if session.organiser.aad_id and session.organiser.aad_id != actor_key:
+        told.append(texts.CANCEL_TELLS_ORGANISER.format(name=session.organiser.name))
+    if session.second_adult:
+        told.append(texts.CANCEL_TELLS_SECOND.format(name=session.second_adult.name))
+    if session.request_card or session.recording_card:
+        told.append(texts.CANCEL_TELLS_SLT)
+    told.append(texts.CANCEL_TELLS_REGISTER)
+    if session.meeting is None:
+        told.append(texts.CANCEL_NO_FAMILIES)
+    elif session.meeting.local:
+        told.append(texts.CANCEL_LOCAL)
+    else:
+        told.append(texts.CANCEL_FAMILIES)
+    return render("cancel_confirm", {"ref": session.ref, "summary": when_pupils(session), "told": told})
+
+
+def when_pupils(session: Session) -> str:
+    n = len(session.booking.pupils)
+    return f"{session.booking.title or _type(session)}: {n} pupil{'s' if n != 1 else ''}"
+
+
 def register_card(session: Session, profile: Profile, tz: str) -> Card:
     """The safeguarding channel's entry: no pupil names, only initials (the full record is in the store)."""
     facts = [
@@ -106,7 +142,7 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
         {"title": "Second adult", "value": _second(session)},
         {"title": "Pupils", "value": ", ".join(initials(p.name) for p in session.booking.pupils)},
         {"title": "Consent", "value": _consents(session)},
-        {"title": "Protocol", "value": f"{profile.id}"},
+        {"title": "Protocol", "value": profile.name},
     ]
     c = session.closure
     if c is not None:
@@ -120,10 +156,11 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
         if c.flags:
             facts.append({"title": "Check", "value": "; ".join(c.flags)})
     if session.meeting and session.state in (State.SCHEDULED, State.ENDED):
-        facts.append({"title": "Meeting settings", "value": "; ".join(f"{f['title']}: {f['value']}" for f in settings_facts(session.meeting))})
+        facts.append({"title": "Meeting settings", "value": "; ".join(settings_facts(session.meeting))})
+    state = session.state.value
     return render(
         "register",
-        {"ref": session.ref, "state_label": texts.STATE_LABELS[session.state.value].capitalize(), "state_color": texts.STATE_COLORS[session.state.value], "facts": facts},
+        {"ref": session.ref, "state_label": texts.STATE_LABELS[state].capitalize(), "state_style": texts.STATE_STYLES[state], "state_icon": texts.STATE_ICONS[state], "facts": facts},
     )
 
 
@@ -139,7 +176,7 @@ def recording_line(session: Session) -> str:
 def recording_card(session: Session, tz: str, sentence: str) -> Card:
     waiting = session.recording_decision is None and session.open
     headline = texts.RECORDING_ASKED.format(organiser=session.organiser.name) if waiting else recording_line(session)
-    return render("recording_request", {"ref": session.ref, "headline": headline, "headline_color": "Default" if waiting else "Good",
+    return render("recording_request", {"ref": session.ref, "headline": headline, "headline_style": "warning" if waiting else "good",
                                         "facts": request_facts(session, tz)[:3], "sentence": f"\u201c{sentence}\u201d", "open": waiting})
 
 
@@ -154,15 +191,17 @@ def request_facts(session: Session, tz: str) -> list[dict[str, str]]:
 
 def request_card(session: Session, tz: str, *, headline: str | None = None) -> Card:
     waiting = session.state is State.AWAITING_SECOND_ADULT
+    heading = texts.REQUEST_HEADINGS["waiting" if waiting else "covered" if session.second_adult else "closed"]
+    style = "warning" if waiting else "good" if session.second_adult else "emphasis"
     if headline:
-        color = "Good" if not waiting else "Default"
+        pass
     elif waiting:
-        headline, color = f"{session.organiser.name} needs {who(session.qualifies)} to join this session.", "Default"
+        headline = f"{texts.STATE_ICONS['awaiting_second_adult']} " + texts.REQUEST_WAITING.format(organiser=session.organiser.name, who=who(session.qualifies))
     elif session.second_adult:
-        headline, color = f"Covered by {session.second_adult.name}.", "Good"
+        headline = f"{texts.STATE_ICONS['scheduled']} " + texts.REQUEST_COVERED.format(name=session.second_adult.name)
     else:
-        headline, color = texts.STATE_LABELS[session.state.value].capitalize() + ".", "Default"
-    return render("request", {"ref": session.ref, "headline": headline, "headline_color": color, "facts": request_facts(session, tz), "open": waiting})
+        headline = texts.STATE_LABELS[session.state.value].capitalize() + "."
+    return render("request", {"ref": session.ref, "heading": heading, "headline": headline, "headline_style": style, "facts": request_facts(session, tz), "open": waiting})
 
 
 def request_list_card(sessions: list[Session], tz: str) -> Card:
@@ -176,8 +215,9 @@ def request_list_card(sessions: list[Session], tz: str) -> Card:
     )
 
 
-def notice_card(title: str, *lines: str, facts: list[dict[str, str]] | None = None) -> Card:
-    return render("notice", {"title": title, "lines": [l for l in lines if l], "facts": facts or []})
+def notice_card(title: str, *lines: str, facts: list[dict[str, str]] | None = None, shared: bool = False) -> Card:
+    """A short message. Private (personal chat only) unless ``shared``: then it must name no pupil and carry no narrative."""
+    return render("notice", {"title": title, "lines": [l for l in lines if l], "facts": facts or [], "audience": "shared" if shared else "private"})
 
 
 def consent_label(c: Consent) -> str:

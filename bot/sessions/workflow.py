@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from bot import texts
-from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef
+from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
 from bot.delivery import post_or_none, update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
 from bot.audit import describe
@@ -144,6 +144,39 @@ async def refresh_cards(session: Session, services: Services) -> None:
             await update_quietly(services.messenger, ref, build(), record=session.ref)
 
 
+async def tell(services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None) -> None:
+    """A short personal message to one person of a session (not to ``unless``, who acted); quiet if undeliverable."""
+    if person is None or not person.aad_id or person.aad_id == unless:
+        return
+    await post_card(services, user_key(person.aad_id), views.notice_card(title, line))
+
+
+async def tell_accepted(s: Session, services: Services) -> None:
+    name = s.second_adult.name if s.second_adult else ""
+    await tell(services, s.organiser, texts.TOLD_ACCEPTED_TITLE, texts.TOLD_ACCEPTED.format(name=name, ref=s.ref, when=views.when(s, services.timezone)))
+
+
+async def tell_ready(s: Session, services: Services) -> None:
+    line = texts.TOLD_READY_LOCAL if s.meeting and s.meeting.local else texts.TOLD_READY
+    await tell(services, s.organiser, texts.TOLD_READY_TITLE, line.format(ref=s.ref, when=views.when(s, services.timezone)))
+
+
+async def tell_may_give_up(s: Session, services: Services) -> None:
+    deadline = s.booking.start - timedelta(minutes=services.school.second_adult.give_up_before_start_minutes)
+    at = views.hhmm_on(deadline, services.timezone)
+    await tell(services, s.organiser, texts.TOLD_MAY_GIVE_UP_TITLE, texts.TOLD_MAY_GIVE_UP.format(ref=s.ref, at=at))
+
+
+async def tell_cancelled(s: Session, services: Services, *, by: str | None) -> None:
+    line = texts.TOLD_CANCELLED.format(ref=s.ref, when=views.when(s, services.timezone))
+    await tell(services, s.organiser, texts.TOLD_CANCELLED_TITLE, line, unless=by)
+    await tell(services, s.second_adult, texts.TOLD_CANCELLED_TITLE, line, unless=by)
+
+
+async def tell_changed(s: Session, services: Services, what: str, *, by: str | None) -> None:
+    await tell(services, s.second_adult, texts.TOLD_CHANGED_TITLE, texts.TOLD_CHANGED.format(ref=s.ref, what=what), unless=by)
+
+
 def is_party(actor: Actor, s: Session) -> bool:
     """The organiser or the second adult of the session."""
     ids = {actor.key, (actor.email or "").casefold()}
@@ -162,13 +195,13 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
 
     def change(s: Session) -> None:
         if actor.key == s.organiser.aad_id:
-            raise NotPermitted(texts.OWN_SESSION.format(ref=s.ref))
+            raise NotPermitted(texts.OWN_SESSION.format(ref=s.ref), hint=texts.OWN_SESSION_HINT)
         if s.state is not State.AWAITING_SECOND_ADULT:
             if s.second_adult:
                 raise AlreadyCovered(s)
             raise Conflict(texts.NOT_WAITING.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
         if not eligible(actor, s):
-            raise NotPermitted(texts.NOT_ELIGIBLE.format(ref=s.ref, who=who(s.qualifies)))
+            raise NotPermitted(texts.NOT_ELIGIBLE.format(ref=s.ref, who=who(s.qualifies)), hint=texts.ROLE_HINT)
         role = next(q for q in s.qualifies if actor.has(q))
         s.second_adult = PersonRef(name=actor.name, email=actor.email, aad_id=actor.aad_id, role=role)
         s.move(State.CONFIRMED, at=_now(services), by=actor.key)
@@ -177,6 +210,7 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
     await services.audit.record(at=_now(services), who=actor.key, action="session.second_adult", record=session.ref, detail="accepted; state=confirmed")
     log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
     await refresh_cards(session, services)
+    await tell_accepted(session, services)
     services.tasks.spawn(schedule(session.ref, services), name=f"schedule-{session.ref}")
     return session
 
@@ -278,6 +312,7 @@ async def schedule(ref: str, services: Services) -> None:
     await services.audit.record(at=_now(services), who="chaperone", action="session.scheduled", record=ref, detail=f"local={meeting.local if meeting else '-'}")
     log.info("meeting ready ref=%s local=%s attempts=%d", ref, meeting.local if meeting else "-", attempt + 1)
     await refresh_cards(session, services)
+    await tell_ready(session, services)
 
 
 async def _open_meeting(session: Session, services: Services) -> Session | None:
@@ -404,10 +439,18 @@ async def resume(services: Services) -> None:
         services.tasks.spawn(schedule(s.ref, services), name=f"schedule-{s.ref}")
 
 
-async def cancel(actor: Actor, ref: str, services: Services) -> Session:
+async def cancellable(actor: Actor, ref: str, services: Services) -> Session:
+    """The session, if this actor may cancel it now (its organiser or SLT, and it is still open)."""
     session, _ = await services.sessions.get(ref)
     if actor.key != session.organiser.aad_id and not actor.has("slt"):
         raise NotPermitted(texts.CANCEL_NOT_YOURS.format(ref=session.ref))
+    if not session.open:
+        raise Conflict(texts.NOT_OPEN.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
+    return session
+
+
+async def cancel(actor: Actor, ref: str, services: Services) -> Session:
+    session = await cancellable(actor, ref, services)
     return await cancel_session(session.ref, services, by=actor.key)
 
 
@@ -423,6 +466,7 @@ async def cancel_session(ref: str, services: Services, *, by: str, comment: str 
     await services.audit.record(at=_now(services), who=by, action="session.cancelled", record=session.ref)
     session = await _withdraw(session, services, comment=comment)
     await refresh_cards(session, services)
+    await tell_cancelled(session, services, by=by)
     return session
 
 
@@ -525,7 +569,7 @@ async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Sess
     await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
     if drift:
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
-        await post_card(services, SLT_CHANNEL, views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields)))
+        await post_card(services, SLT_CHANNEL, views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields), shared=True))
     return session, drift
 
 
@@ -567,6 +611,7 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Serv
 
         session = await services.sessions.update(ref, keep)
     await refresh_cards(session, services)
+    await tell_changed(session, services, views.recording_line(session), by=actor.key)
     return session
 
 
@@ -622,6 +667,7 @@ async def _remind(s: Session, services: Services) -> None:
 
     await services.sessions.update(s.ref, mark)
     log.info("second-adult reminder sent ref=%s", s.ref)
+    await tell_may_give_up(s, services)
 
 
 async def _give_up(ref: str, services: Services) -> None:
@@ -637,4 +683,5 @@ async def _give_up(ref: str, services: Services) -> None:
         return  # someone accepted at the last moment
     await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="no second adult in time")
     await refresh_cards(s, services)
+    await tell_cancelled(s, services, by=None)
     log.info("session cancelled: no second adult ref=%s", ref)

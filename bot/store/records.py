@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import secrets
 from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
 
@@ -52,7 +54,9 @@ class Records(Generic[M]):
     async def get(self, ref: str) -> tuple[M, str]:
         rec = await self._store.get(self.table, ref.strip().upper())
         if rec is None:
-            raise NotFound(texts.NO_RECORD.format(noun=self.noun, ref=ref))
+            # echo only what looks like a reference: typed text can be a pupil's name, in a channel
+            shown = ref.strip().upper() if re.fullmatch(r"[A-Z]-[A-Z0-9]{4,12}", ref.strip().upper()) else texts.NO_RECORD_UNSHOWN
+            raise NotFound(texts.NO_RECORD.format(noun=self.noun, ref=shown))
         return self._load(rec.doc), rec.etag
 
     async def update(self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5) -> M:

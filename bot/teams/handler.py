@@ -11,13 +11,14 @@ from typing import Any, TYPE_CHECKING
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
-from bot import roles
+from bot import roles, texts
 from bot.commands.router import Router
-from bot.chat import Actor, CardAction, Reply
+from bot.chat import Actor, Card, CardAction, Reply, may_show
 from bot.errors import ChaperoneError
+from bot.render import render
 from bot.teams.identity import safe_id
 from bot.teams.messenger import TeamsMessenger
-from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, where_of
+from bot.teams.translate import INVOKE_CARD_ACTION, card_activity, input_of, invoke_body, invoke_message, where_of
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -140,9 +141,23 @@ class ChaperoneBot:
                 future.cancel()
 
     async def _render(self, ctx: TurnContext, actor: Actor, inp: Any, reply: Reply) -> None:
+        """The reply back to Teams. A private card never goes to a channel or group chat: it goes to
+        the actor's personal chat instead, with a one-line pointer here."""
+        kind = actor.where.kind
+        private: list[Card] = []
+        replacing = reply.replace
+        if replacing is not None and not may_show(replacing, kind):
+            private.append(replacing)
+            replacing = None
+        here = [c for c in reply.cards if may_show(c, kind)]
+        private += [c for c in reply.cards if not may_show(c, kind)]
+        pointer = kind != "personal" and bool(private or reply.private) and not here and replacing is None
+        if pointer:
+            log.info("private reply moved to personal chat conversation_kind=%s cards=%d", kind, len(private))
+        reply = Reply(cards=tuple(here), replace=replacing, private=(*private, *reply.private))
         execute = isinstance(inp, CardAction) and inp.kind == "execute"
         if execute:
-            body = invoke_body(reply.replace)
+            body = invoke_body(reply.replace) if reply.replace is not None or not pointer else invoke_message(texts.SENT_PRIVATELY)
             await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
         elif reply.replace is not None:
             updated = False
@@ -156,7 +171,14 @@ class ChaperoneBot:
                 await ctx.send_activity(card_activity(reply.replace))
         for card in reply.cards:
             await ctx.send_activity(card_activity(card))
+        if pointer and not execute:
+            await ctx.send_activity(card_activity(_pointer()))
         if reply.private:
             bot_id = ctx.activity.recipient.id if ctx.activity.recipient else None
             for card in reply.private:
                 await self.messenger.send_private(f"user:{actor.key}", user_id=actor.user_id, where=actor.where, bot_id=bot_id, card=card)
+
+
+def _pointer() -> Card:
+    """The one line left in a shared conversation when a reply went to personal chat instead."""
+    return render("notice", {"title": texts.SENT_PRIVATELY_TITLE, "lines": [texts.SENT_PRIVATELY], "facts": [], "audience": "shared"})

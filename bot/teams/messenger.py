@@ -1,16 +1,24 @@
-"""TeamsMessenger: proactive posts and in-place card updates through the Bot Connector."""
+"""TeamsMessenger: proactive posts and in-place card updates through the Bot Connector.
+
+The one choke point for what leaves the bot proactively: a card whose audience is private (it may
+name pupils or carry narrative) is refused for any conversation but a personal chat, and the
+refusal is audited.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, Mention as TeamsMention
 
-from bot.chat import Card, CardRef, Contact, Mention, Where
-from bot.errors import ExternalServiceError, NotFound
+from bot import texts
+from bot.audit import Audit
+from bot.chat import Card, CardRef, Contact, Mention, Where, audience_of, may_show
+from bot.errors import ExternalServiceError, NotFound, NotPermitted
 from bot.store.base import Store
 from bot.teams.adapter import wire
 from bot.teams.connector import Connector
@@ -100,10 +108,22 @@ class TeamsMessenger:
                 changed += 1
         return changed
 
+    async def _guard(self, conversation_key: str, doc: dict[str, Any], card: Card) -> None:
+        """Refuse (and audit) a private card for a channel or group chat."""
+        kind = doc.get("kind")
+        if may_show(card, "personal" if kind == "personal" else "channel"):  # an unknown kind counts as shared: fail closed
+            return
+        await Audit(self._store).record(at=datetime.now(timezone.utc), who="chaperone", action="refused.private_card", record=conversation_key,
+                                        detail=f"kind={kind} audience={audience_of(card)}")
+        log.warning("private card refused conversation=%s kind=%s", conversation_key, kind)
+        raise NotPermitted(texts.PRIVATE_CARD_REFUSED)
+
     async def post(self, conversation_key: str, card: Card) -> CardRef:
+        await self._guard(conversation_key, await self._doc(conversation_key), card)
         return await self._post(conversation_key, card_activity(card))
 
     async def post_mentioning(self, conversation_key: str, card: Card, mentions: tuple[Mention, ...]) -> CardRef:
+        await self._guard(conversation_key, await self._doc(conversation_key), card)
         return await self._post(conversation_key, mentioning(card, mentions))
 
     async def post_personal(self, aad_id: str, card: Card, *, contact: Contact | None = None) -> CardRef:
@@ -146,6 +166,7 @@ class TeamsMessenger:
 
     async def update(self, posted: CardRef, card: Card) -> None:
         doc = await self._doc(posted.conversation_key)
+        await self._guard(posted.conversation_key, doc, card)
         activity = TurnContext.apply_conversation_reference(card_activity(card, activity_id=posted.activity_id), reference_of(doc))
         activity.id = posted.activity_id
         try:

@@ -7,7 +7,7 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 
-from bot.chat import CardAction, Command, ConversationKind, Where, parse_command
+from bot.chat import CardAction, Command, ConversationKind, Where, parse_command, sendable
 
 INVOKE_CARD_ACTION = "adaptiveCard/action"
 
@@ -57,7 +57,7 @@ def _obj(value: Any) -> dict[str, Any]:
 
 
 def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Activity:
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(sendable(card)))
     if activity_id:
         activity.id = activity_id
     return activity
@@ -67,7 +67,12 @@ def invoke_body(card: dict[str, Any] | None) -> dict[str, Any]:
     """The Universal Actions answer: the card that replaces the clicked one, or a short message."""
     if card is None:
         return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": "Done."}
-    return {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": card}
+    return {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": sendable(card)}
+
+
+def invoke_message(text: str) -> dict[str, Any]:
+    """A Universal Actions answer that leaves the clicked card as it is and shows a short message."""
+    return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
 
 
 def reference_doc(where: Where, *, bot_id: str | None, user_id: str | None = None) -> dict[str, Any]:

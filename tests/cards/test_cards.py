@@ -128,3 +128,13 @@ def test_unbound_data_is_an_error() -> None:
     with pytest.raises(TemplateError):
         render("error", {"title": "x"})
 
+
+
+async def test_picker_offers_only_pupils_the_protocol_accepts_and_says_why_on_request(services: Any) -> None:
+    services.profile = bundled("000-two-staff")  # signed consent only
+    card = await form_card(services)
+    [picker] = [n for n in inputs(card) if n["id"] == "pupils"]
+    assert [c["value"] for c in picker["choices"]] == ["Pip Example"]
+    [why] = [a for a in card["actions"] if a["type"] == "Action.ShowCard"]
+    assert why["title"] == "Why are some pupils not listed?"
+    assert "Quinn Example: Quinn Example's consent is only implied; your protocol needs signed consent." in card_text(why["card"])

@@ -79,3 +79,21 @@ async def test_meetings_cli_verify_and_cancel(harness: Harness, tmp_path: Path, 
     assert await cli("meetings", "cancel", s.ref) == 2
     assert "already cancelled" in capsys.readouterr().err
     assert await cli("meetings", "attendance", s.ref) == 1
+
+
+@pytest.mark.parametrize("what", ["register", "concern"])
+async def test_exports_are_owner_only_refuse_symlinks_and_are_audited(filled: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str) -> None:
+    out = tmp_path / f"{what}.csv"
+    out.write_text("old")
+    os.chmod(out, 0o644)
+    assert await cli(what, "export", "--output", str(out)) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and "Pip Example" in out.read_text(encoding="utf-8-sig")
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("untouched")
+    link = tmp_path / f"{what}-link.csv"
+    link.symlink_to(target)
+    assert await cli(what, "export", "--output", str(link)) == 2
+    assert target.read_text() == "untouched" and "symbolic link" in capsys.readouterr().err
+    capsys.readouterr()
+    assert await cli("audit", "list") == 0
+    assert sum(f"{what}.exported" in line for line in capsys.readouterr().out.splitlines()) == 1  # the refused one wrote nothing and is not an export

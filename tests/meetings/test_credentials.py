@@ -53,7 +53,7 @@ async def told_failure(h: Harness, graph: FakeGraph, setting: str, *, drain: boo
     assert "could not be created" in card_text(status) and "no family has been invited" in card_text(status)
     s, _ = await h.services.sessions.get(ref)
     assert s.state is State.CONFIRMED and s.problem is not None and s.problem.code == "failed"
-    await h.act("tara", "session.cancel", {"ref": ref})
+    await h.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     if drain:
         await h.services.tasks.drain()  # the retry loop sees the cancel and stops
     assert graph.calls == []

@@ -63,7 +63,7 @@ async def test_confirmed_booking_becomes_a_real_meeting(h: Harness, graph: FakeG
     assert sorted(people) == [("parent.pip@example.com", "required"), ("parent.quinn@example.com", "required"), ("sam.senior@example.org", "required"), ("sian.second@example.org", "optional")]
     assert event["hideAttendees"] is True  # two families on one event
     status = card_text(h.messenger.updated("form-1")[-1])
-    assert "Join the Teams meeting" in status and "Who skips the lobby" in status
+    assert "Join the Teams meeting" in status and "waits in the lobby" in status
 
 
 async def test_graph_down_for_a_while_keeps_the_booking_and_retries(h: Harness, graph: FakeGraph) -> None:
@@ -97,7 +97,7 @@ async def test_access_policy_missing_tells_the_teacher_what_to_ask_for(h: Harnes
 async def test_cancel_cancels_the_event(h: Harness, graph: FakeGraph) -> None:
     ref = await book_and_accept(h)
     await h.services.tasks.drain()
-    await h.act("tara", "session.cancel", {"ref": ref})
+    await h.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     [event] = graph.events.values()
     assert event["isCancelled"] and ref in event["cancelComment"]
 

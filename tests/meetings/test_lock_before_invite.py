@@ -82,7 +82,7 @@ async def test_settings_that_cannot_be_applied_invite_no_family(gh: Harness, gra
     assert s.state is State.CONFIRMED and s.meeting is not None and not s.meeting.families_invited
     assert s.problem is not None and s.problem.code == "not_locked_safeguarding"
 
-    await gh.act("tara", "session.cancel", {"ref": ref})
+    await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     await gh.services.tasks.drain()  # the retry loop sees the cancel and stops
     [event] = graph.events.values()
     assert event["isCancelled"] and ref in event["cancelComment"]
@@ -110,7 +110,7 @@ async def test_a_lock_that_comes_good_then_invites(gh: Harness, graph: FakeGraph
 async def test_cancel_after_families_were_invited_tells_them(gh: Harness, graph: FakeGraph) -> None:
     ref = await book_and_accept(gh)
     await gh.services.tasks.drain()
-    await gh.act("tara", "session.cancel", {"ref": ref})
+    await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     [event] = graph.events.values()
     assert event["isCancelled"]
     assert "families were told" in card_text(gh.messenger.updated("form-1")[-1])
@@ -120,7 +120,7 @@ async def test_a_refused_cancel_is_said_and_retried(gh: Harness, graph: FakeGrap
     ref = await book_and_accept(gh)
     await gh.services.tasks.drain()
     graph.fail("500", times=4, on="/cancel")
-    await gh.act("tara", "session.cancel", {"ref": ref})
+    await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     assert "could not be withdrawn yet" in card_text(gh.messenger.updated("form-1")[-1])
     assert "still hold the invitation" in card_text(gh.messenger.updated("form-1")[-1])
     await gh.services.tasks.drain()
@@ -175,7 +175,7 @@ async def test_a_cancel_while_a_step_is_under_way_still_cancels_the_event(gh: Ha
     gh.services.meetings = gated  # type: ignore[assignment]
     ref = await book_and_accept(gh)
     await asyncio.wait_for(gated.reached.wait(), 60)  # Graph has done the step; Chaperone has not stored it yet
-    await gh.act("tara", "session.cancel", {"ref": ref})
+    await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     gated.gate.set()
     await gh.services.tasks.drain()
     [event] = graph.events.values()

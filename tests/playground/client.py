@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -75,11 +76,14 @@ class Playground:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
-            d = json.loads(msg.data)
-            m = d.get("message") or {}
-            cards = [a.get("content") for a in m.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
-            self.frames.append(Frame(d.get("action", ""), d.get("actionConversationId", ""), str(m.get("messageId", "")), m.get("postConversationId"), cards, d))
-            self._changed.set()
+            self.feed(json.loads(msg.data))
+
+    def feed(self, d: dict[str, Any]) -> None:
+        """One frame of the conversation stream (live, or replayed from a recording)."""
+        m = d.get("message") or {}
+        cards = [a.get("content") for a in m.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+        self.frames.append(Frame(d.get("action", ""), d.get("actionConversationId", ""), str(m.get("messageId", "")), m.get("postConversationId"), cards, d))
+        self._changed.set()
 
     # --- the tenant -------------------------------------------------------------------
     @property
@@ -137,6 +141,42 @@ class Playground:
         }
         await self._post("/_internal/v1/customActivities", activity)
 
+    def current(self) -> dict[str, Frame]:
+        """The latest version of every message seen (created, then updated in place), by message id."""
+        latest: dict[str, Frame] = {}
+        for f in self.frames:
+            if f.action in ("createMessage", "updateMessage") and f.message_id:
+                first = latest.get(f.message_id)
+                # an update frame may lack the thread id the create had: keep where it lives
+                latest[f.message_id] = f if first is None or f.post_conversation else Frame(f.action, f.conversation, f.message_id, first.post_conversation, f.cards, f.raw)
+        return latest
+
+    def find_button(self, title: str, *, containing: str = "", conversation: str = "") -> tuple[Frame, dict[str, Any]]:
+        """The newest card showing a button whose title starts with ``title`` (case-insensitive)."""
+        wanted = title.casefold()
+        for frame in reversed(list(self.current().values())):
+            if conversation and not frame.conversation.startswith(conversation):
+                continue
+            if containing and containing not in frame.text:
+                continue
+            for action in _actions(frame.cards):
+                if str(action.get("title", "")).casefold().startswith(wanted):
+                    return frame, action
+        shown = sorted({str(a.get("title")) for f in self.current().values() for a in _actions(f.cards)})
+        raise LookupError(f"no card shows a button {title!r}{' with ' + repr(containing) if containing else ''}; buttons on screen: {', '.join(shown) or 'none'}")
+
+    async def press(self, title: str, *, user: str, containing: str = "", conversation: str = "", inputs: dict[str, Any] | None = None) -> Any:
+        """Click a card's button by its title, as ``user``: Action.Submit as a submit (with the card's
+        input values, overridden by ``inputs``), Action.Execute as an invoke. Returns the invoke's answer."""
+        frame, action = self.find_button(title, containing=containing, conversation=conversation)
+        data = dict(action.get("data") or {})
+        where = frame.post_conversation or frame.conversation
+        if action.get("type") == "Action.Execute":
+            verb = str(action.get("verb") or data.get("verb"))
+            return await self.invoke(where, frame.message_id, verb, {k: v for k, v in data.items() if k != "verb"}, user=user)
+        values = {**input_values(frame.cards), **(inputs or {}), **data}
+        return await self.submit(where, frame.message_id, values, user=user)
+
     # --- waiting ----------------------------------------------------------------------
     async def wait_for(self, predicate: Callable[[Frame], bool], *, timeout: float = 20.0, after: int = 0) -> Frame:
         """The first frame (from index ``after``) matching ``predicate``."""
@@ -154,3 +194,40 @@ class Playground:
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 1.0))
             except asyncio.TimeoutError:
                 pass
+
+
+def next_wednesday() -> str:
+    """A school day in the future, inside the example protocol's hours (for bookings in tests and the walkthrough)."""
+    today = date.today()
+    return (today + timedelta(days=(2 - today.weekday()) % 7 or 7)).isoformat()
+
+
+async def set_up(pg: Playground) -> tuple[str, str]:
+    """Ivy (admin) types /setup in the Safeguarding and General channels; returns their ids."""
+    safeguarding, general = pg.channel("Safeguarding"), pg.channel("General")
+    await pg.as_user("user-id-ivy", "/setup safeguarding", channel=safeguarding)
+    await pg.wait_for(lambda f: f.conversation == safeguarding and "Chaperone is set up" in f.text)
+    await pg.as_user("user-id-ivy", "/setup slt", channel=general)
+    await pg.wait_for(lambda f: f.conversation == general and "Chaperone is set up" in f.text)
+    return safeguarding, general
+
+
+def _nodes(n: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if isinstance(n, dict):
+        out.append(n)
+        for v in n.values():
+            out.extend(_nodes(v))
+    elif isinstance(n, list):
+        for v in n:
+            out.extend(_nodes(v))
+    return out
+
+
+def _actions(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [n for n in _nodes(cards) if n.get("type") in ("Action.Submit", "Action.Execute")]
+
+
+def input_values(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a client sends for the card's inputs as they are shown (their current values)."""
+    return {str(n["id"]): ("" if n.get("value") is None else str(n.get("value"))) for n in _nodes(cards) if str(n.get("type", "")).startswith("Input.") and "id" in n}

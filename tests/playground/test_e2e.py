@@ -3,21 +3,15 @@ in personal chat and in a channel, with the register in the safeguarding channel
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import SERVICES
 from bot.sessions.model import State
-from tests.playground.client import Frame, Playground
+from tests.playground.client import Frame, Playground, next_wednesday, set_up
 
 SAM, HANA, IVY = "user-id-sam", "user-id-hana", "user-id-ivy"
-
-
-def next_wednesday() -> str:
-    today = date.today()
-    return (today + timedelta(days=(2 - today.weekday()) % 7 or 7)).isoformat()
 
 
 def form_values() -> dict[str, Any]:
@@ -25,20 +19,11 @@ def form_values() -> dict[str, Any]:
             "duration": "45", "pupils": "Pip Example,Quinn Example", "others": "", "chat": "false", "recording": "false"}
 
 
-async def set_up(pg: Playground) -> tuple[str, str]:
-    safeguarding, general = pg.channel("Safeguarding"), pg.channel("General")
-    await pg.as_user(IVY, "/setup safeguarding", channel=safeguarding)
-    await pg.wait_for(lambda f: f.conversation == safeguarding and "Chaperone is set up" in f.text)
-    await pg.as_user(IVY, "/setup slt", channel=general)
-    await pg.wait_for(lambda f: f.conversation == general and "Chaperone is set up" in f.text)
-    return safeguarding, general
-
-
 async def book_and_accept(pg: Playground, chaperone: tuple[web.Application, int], form: Frame, *, acceptor: str, general: str, safeguarding: str) -> None:
     mark = len(pg.frames)
     await pg.submit(pg.personal_chat, form.message_id, form_values())
-    waiting = await pg.wait_for(lambda f: f.action == "updateMessage" and f.message_id == form.message_id and "waiting for a second adult" in f.text, after=mark)
-    ref = waiting.text.split("Session ")[1].split(":")[0]
+    waiting = await pg.wait_for(lambda f: f.action == "updateMessage" and f.message_id == form.message_id and "waiting for a second adult" in f.text.lower(), after=mark)
+    ref = waiting.text.split("Session ")[1].split()[0]
     register = await pg.wait_for(lambda f: f.conversation == safeguarding and f"Register \u00b7 {ref}" in f.text, after=mark)
     request = await pg.wait_for(lambda f: f.conversation == general and "Second adult needed" in f.text and ref in f.text, after=mark)
     assert "Pip" not in register.text
@@ -47,7 +32,7 @@ async def book_and_accept(pg: Playground, chaperone: tuple[web.Application, int]
     assert "You are the second adult" in str(answer)
     name = pg.user(acceptor)["name"]
     await pg.wait_for(lambda f: f.action == "updateMessage" and f.message_id == request.message_id and f"Covered by {name}" in f.text, after=mark)
-    await pg.wait_for(lambda f: f.action == "updateMessage" and f.message_id == form.message_id and "scheduled" in f.text and "Before the session" in f.text, after=mark)
+    await pg.wait_for(lambda f: f.action == "updateMessage" and f.message_id == form.message_id and "scheduled" in f.text.lower() and "Before the session" in f.text, after=mark)
     await pg.wait_for(lambda f: f.action == "updateMessage" and f.message_id == register.message_id and "Scheduled" in f.text, after=mark)
 
     session, _ = await chaperone[0][SERVICES].sessions.get(ref)

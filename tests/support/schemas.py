@@ -52,6 +52,8 @@ def _explain(card: Any, schema: dict[str, Any]) -> str:
 
 
 def assert_valid_card(card: dict[str, Any]) -> None:
+    assert card.get("$audience") in (None, "private", "shared"), "a card's audience is private or shared"
+    card = {k: v for k, v in card.items() if k != "$audience"}  # Chaperone's marker, stripped by the transport
     schema = _card_schema()
     try:
         Draft6Validator(schema).validate(card)

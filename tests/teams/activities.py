@@ -17,6 +17,7 @@ TENANT = "00000000-0000-0000-0000-0000000000001"
 TEAM = "19:team-general@thread.tacv2"
 SAFEGUARDING = "19:safeguarding@thread.tacv2"
 SLT = "19:slt@thread.tacv2"
+GROUP_CHAT = "19:group-chat-tara-oli@thread.v2"
 
 
 @lru_cache(maxsize=None)
@@ -34,6 +35,10 @@ def _shape(sample: str, *, service_url: str, user: str, scope: str, channel: str
     a.setdefault("channelData", {})["tenant"] = {"id": TENANT}
     if scope == "personal":
         a["conversation"] = {"conversationType": "personal", "tenantId": TENANT, "id": f"a:personal-{u['id']}"}
+    elif scope == "groupChat":
+        a["conversation"] = {"isGroup": True, "conversationType": "groupChat", "tenantId": TENANT, "id": GROUP_CHAT}
+        for k in ("teamsChannelId", "teamsTeamId", "team", "channel"):
+            a["channelData"].pop(k, None)
     elif scope == "channel":
         ch = channel or TEAM
         a["conversation"] = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": f"{ch};messageid=1"}

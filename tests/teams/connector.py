@@ -21,6 +21,7 @@ USERS: dict[str, dict[str, str]] = {
     "gus": {"id": "29:gus", "name": "Gus Guest", "aadObjectId": "aad-gus", "email": "gus.guest@example.org", "userPrincipalName": "gus.guest_example.org#EXT#@oakfield.onmicrosoft.com", "userRole": "guest"},
     # someone in another tenant whose roster email is the DSL's
     "mallory": {"id": "29:mallory", "name": "Dee Lead", "aadObjectId": "aad-mallory", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
+    "pia": {"id": "29:pia", "name": "Pia Pupil", "aadObjectId": "aad-pia", "email": "pia@pupils.example.org", "userPrincipalName": "pia@pupils.example.org"},
 }
 
 

@@ -68,15 +68,16 @@ async def test_invoke_body_is_returned_as_it_is(bot: Bot, connector: FakeConnect
 async def test_submit_replaces_the_clicked_card_in_place(bot: Bot, connector: FakeConnector) -> None:
     await bot.post(act.message("/book", service_url=connector.url))
     form = connector.posts()[-1]
-    await bot.post(act.submit({"verb": "book.submit", "type": "group"}, reply_to=form.activity_id, service_url=connector.url))
-    # a malformed submission: an error card as a new message; the form stays as it is
-    assert connector.updates() == []
-    assert "Missing" in card_text(connector.cards()[-1])
+    await bot.post(act.submit({"verb": "book.submit", "type": "group", "title": "Kept"}, reply_to=form.activity_id, service_url=connector.url))
+    # a malformed submission: the form again, in place, saying what to change, with what was typed kept
+    [update] = connector.updates(form.activity_id)
+    assert "Missing" in card_text(update.card) and "Kept" in card_text(update.card)
 
 
 async def test_private_reply_from_a_channel_goes_to_the_personal_chat(bot: Bot, connector: FakeConnector) -> None:
     await bot.post(act.message("/concern", service_url=connector.url, scope="channel"))
-    assert [s for s in connector.sent if s.conversation.startswith(act.TEAM)] == []
+    [pointer] = [s for s in connector.sent if s.conversation.startswith(act.TEAM)]  # one line, naming nothing
+    assert "personal chat" in card_text(pointer.card) and "Raise" not in card_text(pointer.card)
     [created] = connector.created
     assert created["members"][0]["id"] == "29:tara" and not created.get("isGroup")
     [form] = connector.posts("a:personal-29:tara")
@@ -97,12 +98,29 @@ async def test_messenger_posts_and_updates_in_a_channel(bot: Bot, connector: Fak
     from bot.sessions.cards import notice_card
 
     await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
-    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first"))
-    await bot.services.messenger.update(posted, notice_card("Hello", "second"))
+    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first", shared=True))
+    await bot.services.messenger.update(posted, notice_card("Hello", "second", shared=True))
     [created] = [c for c in connector.created if c.get("isGroup")]
     assert created["channelData"]["channel"]["id"] == act.SLT
     [update] = connector.updates(posted.activity_id)
     assert update.conversation.startswith(act.SLT) and "second" in card_text(update.card)
+
+
+async def test_messenger_refuses_a_private_card_for_a_channel_and_audits_it(bot: Bot, connector: FakeConnector) -> None:
+    from bot.audit import Audit
+    from bot.errors import NotPermitted
+    from bot.sessions.cards import notice_card
+
+    await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
+    before = len(connector.sent)
+    with pytest.raises(NotPermitted):
+        await bot.services.messenger.post("channel:slt", notice_card("Pip Example", "private"))
+    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "shared", shared=True))
+    with pytest.raises(NotPermitted):
+        await bot.services.messenger.update(posted, {"type": "AdaptiveCard", "version": "1.5", "body": []})  # unmarked counts as private
+    assert len(connector.sent) == before + 1
+    refused = [e for e in await Audit(bot.services.store).entries() if e.action == "refused.private_card"]
+    assert len(refused) == 2 and {e.record for e in refused} >= {"channel:slt"}
 
 
 def test_the_faster_retry_policy_is_the_same_policy() -> None:
@@ -141,9 +159,9 @@ async def test_a_channel_post_stores_nothing_and_its_thread_can_still_be_updated
 
     await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
     before = {r.key for r in await bot.services.store.query("conversations")}
-    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first"))
+    posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "first", shared=True))
     assert {r.key for r in await bot.services.store.query("conversations")} == before
-    await bot.services.messenger.update(posted, notice_card("Hello", "second"))
+    await bot.services.messenger.update(posted, notice_card("Hello", "second", shared=True))
     [update] = connector.updates(posted.activity_id)
     assert update.conversation == f"{act.SLT};messageid={posted.activity_id}"
 
@@ -155,7 +173,7 @@ async def test_a_thread_stored_the_old_way_can_still_be_updated(bot: Bot, connec
     thread = f"{act.SLT};messageid=77"
     doc = {"service_url": connector.url, "conversation_id": thread, "kind": "channel", "tenant_id": act.TENANT, "team_id": act.TEAM, "channel_id": act.SLT, "bot_id": act.BOT["id"], "user_id": None}
     await bot.services.store.upsert("conversations", f"conv:{thread}", doc)
-    await bot.services.messenger.update(CardRef(conversation_key=f"conv:{thread}", activity_id="77"), notice_card("Hello", "again"))
+    await bot.services.messenger.update(CardRef(conversation_key=f"conv:{thread}", activity_id="77"), notice_card("Hello", "again", shared=True))
     [update] = connector.updates("77")
     assert update.conversation == thread
 
