@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.policy.booking import AdultRole, Booking, Consent, Pupil, Reason, SessionType
 from bot.policy.facts import Weekday
 from bot.policy.findings import Checker, Context, Finding, Requirement, Source, hhmm, span
-from bot.policy.messages import CONCERN_ROLE_NAMES, fmt, who
+from bot.texts.policy import CONCERN_ROLE_NAMES, fmt, who
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 ConcernRole = Literal["dsl", "dsl_deputy", "head", "chair"]
