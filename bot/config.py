@@ -14,6 +14,7 @@ from typing import Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.texts import setup as setup_texts
 from bot.policy.facts import Hours, PolicyFacts, Weekday
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "example" / "chaperone.toml"
@@ -140,7 +141,7 @@ def load_school_config(path: Path | str) -> SchoolConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read the school config {p}: {exc.strerror}.") from exc
+        raise ConfigError(setup_texts.config_unreadable(p, exc.strerror)) from exc
     return parse_school_config(text, str(p))
 
 
@@ -149,12 +150,12 @@ def parse_school_config(text: str, origin: str) -> SchoolConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid TOML: {exc}.") from exc
+        raise ConfigError(setup_texts.config_not_toml(origin, exc)) from exc
     try:
         return SchoolConfig.model_validate({**data, "path": origin})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{origin} is not a valid school config: {problems}.") from exc
+        raise ConfigError(setup_texts.config_invalid(origin, problems)) from exc
 
 
 def config_toml_text(value: str) -> str:
@@ -165,7 +166,7 @@ def config_toml_text(value: str) -> str:
     try:
         return base64.b64decode(value[len("base64:"):], validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ConfigError("CHAPERONE_CONFIG_TOML starts with base64: but the rest is not base64 of UTF-8 text.") from exc
+        raise ConfigError(setup_texts.CONFIG_TOML_NOT_BASE64) from exc
 
 
 #: Every environment variable (App Service app setting) Chaperone reads, with what it means: the
@@ -276,16 +277,16 @@ class Settings:
         graph_creds = graph_credentials_set(env) or bool(_read(env, "CHAPERONE_GRAPH_CREDENTIAL"))
         meetings = _read(env, "CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
         if meetings not in ("graph", "local"):
-            raise ConfigError(f"CHAPERONE_MEETINGS must be 'graph' or 'local', not {meetings!r}.")
+            raise ConfigError(setup_texts.meetings_setting(meetings))
         store = _read(env, "CHAPERONE_STORE", "tinydb")
         if store not in ("tinydb", "tables"):
-            raise ConfigError(f"CHAPERONE_STORE must be 'tinydb' or 'tables', not {store!r}.")
+            raise ConfigError(setup_texts.store_setting(store))
         if store == "tables" and not (_read(env, "CHAPERONE_TABLES_ENDPOINT") or _read(env, "CHAPERONE_TABLES_CONNECTION_STRING")):
-            raise ConfigError("CHAPERONE_STORE=tables needs CHAPERONE_TABLES_ENDPOINT (managed identity) or CHAPERONE_TABLES_CONNECTION_STRING.")
+            raise ConfigError(setup_texts.TABLES_NEED_ADDRESS)
         try:
             port = int(_read(env, "PORT", "3978"))
         except ValueError as exc:
-            raise ConfigError("PORT must be a number.") from exc
+            raise ConfigError(setup_texts.PORT_NOT_NUMBER) from exc
         return cls(
             app_id=_read(env, "MICROSOFT_APP_ID"),
             app_password=_read(env, "MICROSOFT_APP_PASSWORD"),
