@@ -2,10 +2,12 @@
 English sentence typed into a module fails here before a user reads it.
 
 A string is a sentence when it has three words of letters in a row separated by spaces, or when it
-starts with a capital and ends in sentence punctuation (``Done.``). f-strings are judged by their
-literal parts. Not counted: docstrings and bare string statements, arguments of logging calls, messages
-of programming-error exceptions (raised or asserted) and of pydantic validators (admin-facing in
-``chaperone policy check``), and non-prose strings (query expressions, URLs, content types).
+starts with a capitalised word and ends in sentence punctuation (``Done.``). f-strings are judged by
+their literal parts. Not counted: docstrings and bare string statements; arguments of logging calls;
+messages of programming-error exceptions, raised or asserted (pydantic validators raise ValueError
+too: the policy package's, which ``chaperone policy check`` shows, are in the catalogue all the same);
+``Field(description=...)``; the operation labels of log lines (LOG_LABELS); the names in NAMED; and
+non-prose strings (filter expressions, URLs, content types).
 """
 
 from __future__ import annotations
@@ -57,7 +59,6 @@ PROGRAMMING_ERRORS = {
     "IndexError",
     "AttributeError",
 }
-VALIDATORS = {"field_validator", "model_validator", "validator", "root_validator"}
 #: Calls whose first argument names an operation for the log lines it ends up in.
 LOG_LABELS = {"_call"}
 #: Keyword arguments that document a schema rather than speak to a user (pydantic ``Field``).
@@ -136,11 +137,6 @@ def _skipped(tree: ast.Module, named: set[str] | frozenset[str]) -> set[int]:
             under(node)
         elif isinstance(node, ast.Assert) and node.msg is not None:
             under(node.msg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-            _name(d) in VALIDATORS for d in node.decorator_list
-        ):
-            for raise_ in (n for n in ast.walk(node) if isinstance(n, ast.Raise)):
-                under(raise_)
         elif isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS:
                 under(node)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 MESSAGES: dict[str, str] = {
     "past": "This session would start in the past ({start}). Choose a time from now on.",
     "notice": "Sessions need at least {need} notice; this one starts in {have}. Choose a later start.",
@@ -121,3 +123,24 @@ SETTING_UNKNOWN = "Teams option {name}: {value}"
 def school_hours(days: str, start: str, end: str) -> str:
     """The sentence quoted from the school config's hours (a rule whose source is the config file)."""
     return f"School hours: {days} {start}–{end}."
+
+
+# What pydantic validation says about a profile or booking (shown by `chaperone policy check`).
+
+INVALID_ONE_TO_ONE = "a 1:1 session has exactly one pupil; choose 'group' for more"
+INVALID_PUPIL_TWICE = "a pupil is listed twice"
+INVALID_HOURS_ORDER = "end must be after start"
+INVALID_CONSENT_NONE = "'none' cannot be an accepted consent state"
+INVALID_ROUTE_TWICE = "more than one concern_route rule for the same 'about'"
+
+
+def invalid_time_zone(value: str) -> str:
+    return f"unknown time zone {value!r}"
+
+
+def invalid_duplicate_ids(ids: Sequence[str]) -> str:
+    return f"duplicate rule id(s): {', '.join(ids)}"
+
+
+def invalid_kinds_twice(kinds: Sequence[str]) -> str:
+    return f"rule kind(s) given more than once: {', '.join(kinds)}"
