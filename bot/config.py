@@ -14,6 +14,7 @@ from typing import Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.texts import setup as setup_texts
 from bot.policy.facts import Hours, PolicyFacts, Weekday
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "example" / "chaperone.toml"
@@ -147,7 +148,7 @@ def load_school_config(path: Path | str) -> SchoolConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read the school config {p}: {exc.strerror}.") from exc
+        raise ConfigError(setup_texts.config_unreadable(p, exc.strerror)) from exc
     return parse_school_config(text, str(p))
 
 
@@ -156,12 +157,12 @@ def parse_school_config(text: str, origin: str) -> SchoolConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid TOML: {exc}.") from exc
+        raise ConfigError(setup_texts.config_not_toml(origin, exc)) from exc
     try:
         return SchoolConfig.model_validate({**data, "path": origin})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{origin} is not a valid school config: {problems}.") from exc
+        raise ConfigError(setup_texts.config_invalid(origin, problems)) from exc
 
 
 def config_toml_text(value: str) -> str:
@@ -172,7 +173,7 @@ def config_toml_text(value: str) -> str:
     try:
         return base64.b64decode(value[len("base64:"):], validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ConfigError("CHAPERONE_CONFIG_TOML starts with base64: but the rest is not base64 of UTF-8 text.") from exc
+        raise ConfigError(setup_texts.CONFIG_TOML_NOT_BASE64) from exc
 
 
 #: Every environment variable (App Service app setting) Chaperone reads, with what it means: the
@@ -296,26 +297,26 @@ class Settings:
         if not self.app_id:
             secrets = [n for n, v in (("MICROSOFT_APP_PASSWORD", self.app_password), ("MICROSOFT_APP_TENANT_ID", self.app_tenant_id)) if v]
             if secrets:
-                return [f"MICROSOFT_APP_ID is empty but {' and '.join(secrets)} {'is' if len(secrets) == 1 else 'are'} set: set MICROSOFT_APP_ID, or unset them for local mode"]
+                return [setup_texts.secrets_without_app_id(secrets)]
             if not self.local:
-                return ["MICROSOFT_APP_ID is empty: set it (production), or set CHAPERONE_LOCAL=1 to run locally without authentication on 127.0.0.1"]
+                return [setup_texts.NO_APP_ID]
             return []
         problems = []
         if self.local:
-            problems.append("CHAPERONE_LOCAL=1 and MICROSOFT_APP_ID are both set: unset one of them")
+            problems.append(setup_texts.LOCAL_AND_APP_ID)
         if self.app_type not in APP_TYPES:
-            problems.append(f"MICROSOFT_APP_TYPE must be SingleTenant or UserAssignedMSI, not {self.app_type!r}")
+            problems.append(setup_texts.app_type_wrong(self.app_type))
         if not self.app_tenant_id:
-            problems.append("MICROSOFT_APP_TENANT_ID is missing (the tenant of the bot's app registration)")
+            problems.append(setup_texts.NO_APP_TENANT)
         if self.app_type == "SingleTenant" and not self.app_password:
-            problems.append("MICROSOFT_APP_PASSWORD is missing (the client secret of the bot's app registration)")
+            problems.append(setup_texts.NO_APP_PASSWORD)
         return problems
 
     def check_transport(self) -> None:
         """Refuse to start on a half configuration, naming what is missing."""
         problems = self.transport_problems()
         if problems:
-            raise ConfigError("Chaperone will not start: " + "; ".join(problems) + ".")
+            raise ConfigError(setup_texts.will_not_start(problems))
 
     def __repr__(self) -> str:  # never print the secrets
         return f"Settings(app_id={self.app_id!r}, meetings={self.meetings!r}, store={self.store!r}, port={self.port})"
@@ -338,20 +339,20 @@ class Settings:
         graph_creds = graph_credentials_set(env) or bool(_read(env, "CHAPERONE_GRAPH_CREDENTIAL"))
         meetings = _read(env, "CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
         if meetings not in ("graph", "local"):
-            raise ConfigError(f"CHAPERONE_MEETINGS must be 'graph' or 'local', not {meetings!r}.")
+            raise ConfigError(setup_texts.meetings_setting(meetings))
         store = _read(env, "CHAPERONE_STORE", "tinydb")
         if store not in ("tinydb", "tables"):
-            raise ConfigError(f"CHAPERONE_STORE must be 'tinydb' or 'tables', not {store!r}.")
+            raise ConfigError(setup_texts.store_setting(store))
         if store == "tables" and not (_read(env, "CHAPERONE_TABLES_ENDPOINT") or _read(env, "CHAPERONE_TABLES_CONNECTION_STRING")):
-            raise ConfigError("CHAPERONE_STORE=tables needs CHAPERONE_TABLES_ENDPOINT (managed identity) or CHAPERONE_TABLES_CONNECTION_STRING.")
+            raise ConfigError(setup_texts.TABLES_NEED_ADDRESS)
         try:
             port = int(_read(env, "PORT", "3978"))
         except ValueError as exc:
-            raise ConfigError("PORT must be a number.") from exc
+            raise ConfigError(setup_texts.PORT_NOT_NUMBER) from exc
         try:
             max_turns = int(_read(env, "CHAPERONE_MAX_TURNS") or 16)
         except ValueError as exc:
-            raise ConfigError("CHAPERONE_MAX_TURNS must be a number.") from exc
+            raise ConfigError(setup_texts.MAX_TURNS_NOT_NUMBER) from exc
         return cls(
             app_id=_read(env, "MICROSOFT_APP_ID"),
             app_password=_read(env, "MICROSOFT_APP_PASSWORD"),

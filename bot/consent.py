@@ -19,6 +19,7 @@ from bot.errors import UsageError
 from bot.policy.booking import Consent, Pupil
 from bot.store.base import Store
 from bot.store.records import new_ref
+from bot.texts import setup as setup_texts
 
 TABLE = "consents"
 COLUMNS = ("pupil", "parent_name", "parent_email", "pupil_school_email", "consent", "date", "date_of_birth")
@@ -63,8 +64,8 @@ class ConsentFileInvalid(UsageError):
     def __init__(self, problems: list[RowProblem]) -> None:
         self.problems = problems
         super().__init__(
-            "The consent file has problems; nothing was imported:\n" + "\n".join(f"  {p}" for p in problems),
-            hint="Fix each line listed and import the whole file again.",
+            setup_texts.CONSENT_FILE_INVALID + "\n".join(f"  {p}" for p in problems),
+            hint=setup_texts.CONSENT_FILE_HINT,
         )
 
 
@@ -90,7 +91,7 @@ def parse_csv(text: str) -> list[ConsentRecord]:
     for row in reader:
         line = reader.line_num
         if None in row:
-            problems.append(RowProblem(line, "more values than columns"))
+            problems.append(RowProblem(line, setup_texts.CONSENT_TOO_MANY_VALUES))
             continue
         data: dict[str, Any] = {k: (v or "").strip() for k, v in row.items()}
         if not any(data.values()):
@@ -104,10 +105,10 @@ def parse_csv(text: str) -> list[ConsentRecord]:
         except ValidationError as exc:
             for e in exc.errors():
                 field = ".".join(str(x) for x in e["loc"])
-                problems.append(RowProblem(line, f"{field}: {e['msg']}" if field != "consent" else "consent must be 'signed' or 'implied' (use 'none' to record a refusal)"))
+                problems.append(RowProblem(line, f"{field}: {e['msg']}" if field != "consent" else setup_texts.CONSENT_VALUE))
             continue
         if record.key in seen:
-            problems.append(RowProblem(line, f"{record.pupil} is already on line {seen[record.key]}"))
+            problems.append(RowProblem(line, setup_texts.consent_repeated(record.pupil, seen[record.key])))
             continue
         seen[record.key] = line
         records.append(record)

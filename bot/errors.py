@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
+from bot.texts import hints
 
 
 class ChaperoneError(Exception):
@@ -37,21 +38,21 @@ class ChaperoneError(Exception):
 
 
 class UsageError(ChaperoneError):
-    hint = "Check what you entered and try again, or type /help."
+    hint = hints.USAGE
 
 
 class NotFound(ChaperoneError):
-    hint = "Check the reference, or type /help to see your commands."
+    hint = hints.NOT_FOUND
 
 
 class NotPermitted(ChaperoneError):
-    hint = "Ask your school's Chaperone admin if you think you should have access."
+    hint = hints.NOT_PERMITTED
     #: Set where the refusal was already written to the audit trail; the router audits every other one.
     audited: bool = False
 
 
 class PolicyViolation(ChaperoneError):
-    hint = "Change the booking so that it follows your school's protocol."
+    hint = hints.POLICY
 
     def __init__(self, message: str, *, violations: list[Any] | None = None) -> None:
         super().__init__(message)
@@ -59,11 +60,11 @@ class PolicyViolation(ChaperoneError):
 
 
 class Conflict(ChaperoneError):
-    hint = "Someone else got there first; the card shows the latest state."
+    hint = hints.CONFLICT
 
 
 class ExternalServiceError(ChaperoneError):
-    hint = "Nothing was lost. Chaperone will try again; if this persists, tell your IT team the reference."
+    hint = hints.EXTERNAL
 
 
 class GraphError(ExternalServiceError):
@@ -94,8 +95,8 @@ class StoreError(ExternalServiceError):
 
 
 class StoreCorrupt(StoreError):
-    hint = "Restore the file from backup or move it aside; Chaperone has not overwritten it."
+    hint = hints.STORE_CORRUPT
 
 
 class ConfigError(ChaperoneError):
-    hint = "Fix the configuration file and start Chaperone again."
+    hint = hints.CONFIG

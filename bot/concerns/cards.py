@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot import texts
 from bot.render import render
+from bot.texts import concerns as concern_texts
 from bot.concerns.case import CaseEntry
 from bot.concerns.chronology import Item
 from bot.concerns.model import Concern
@@ -64,11 +65,11 @@ def chronology_card(pupil: str, key: str, items: list[Item], tz: str) -> Card:
 def _entry_line(e: CaseEntry) -> str:
     bits = [e.text]
     if e.kind == "referral":
-        bits.append(f"to {e.agency}" + (f", their reference {e.agency_ref}" if e.agency_ref else "") + (f", on {e.on.isoformat()}" if e.on else ""))
+        bits.append(concern_texts.referral(e.agency, e.agency_ref, e.on))
     if e.kind == "transferred":
-        bits.append(f"to {e.system}" + (f" on {e.on.isoformat()}" if e.on else ""))
+        bits.append(concern_texts.transferred(e.system, e.on))
     if e.kind == "linked":
-        bits.append(f"linked to pupil {e.pupil_key}")
+        bits.append(concern_texts.linked(e.pupil_key))
     return "; ".join(b for b in bits if b)
 
 
@@ -121,7 +122,7 @@ def detail_card(c: Concern, tz: str, *, entries: Sequence[CaseEntry] = (), pupil
             "agencies": list(texts.CASE_AGENCIES),
             "pupils": [{"title": f"{name} ({key})", "value": key} for name, key in pupils],
             "facts": [
-                {"title": "Pupil", "value": c.pupil + (f" (not yet linked: {c.unlinked})" if c.unlinked else "")},
+                {"title": "Pupil", "value": c.pupil + (concern_texts.not_yet_linked(c.unlinked) if c.unlinked else "")},
                 {"title": "About", "value": texts.CONCERN_ABOUT_CHOICES[c.about]},
                 {"title": "Category", "value": c.category},
                 {"title": "When", "value": _local(c.when, tz)},

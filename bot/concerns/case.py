@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import Conflict
 from bot.store.base import Store
+from bot.texts import concerns as concern_texts
 
 TABLE = "case_entries"
 Kind = Literal["acknowledged", "decision", "action", "referral", "outcome", "transferred", "linked", "note"]
@@ -59,7 +60,7 @@ class Case:
                 return numbered
             except Conflict:
                 continue
-        raise Conflict(f"The case of {entry.ref} is busy; try again.")
+        raise Conflict(concern_texts.case_busy(entry.ref))
 
     async def linked(self) -> list[CaseEntry]:
         return [CaseEntry.model_validate(r.doc) for r in await self._store.query(TABLE, {"kind": "linked"})]

@@ -31,6 +31,7 @@ from bot.errors import Conflict, NotFound
 from bot.policy.model import Retention
 from bot.sessions.repo import Sessions
 from bot.store.base import Store
+from bot.texts import concerns as concern_texts
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -146,7 +147,7 @@ async def hold(store: Store, ref: str, *, who: str, at: datetime, release: bool 
     """Put a concern or session on legal hold (or release it); audited. NotFound for an unknown reference."""
     ref = ref.strip().upper()
     if await store.get(CONCERNS, ref) is None and await store.get(SESSIONS, ref) is None:
-        raise NotFound(f"There is no concern or session {ref}.")
+        raise NotFound(concern_texts.no_record(ref))
     if release:
         await store.delete(HOLDS, ref)
     else:

@@ -21,6 +21,7 @@ from bot.delivery import post_or_none, update_quietly
 from bot.policy.concerns import concern_route
 from bot.errors import ChaperoneError, NotPermitted
 from bot.roles import Person
+from bot.texts import concerns as concern_texts
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -209,7 +210,7 @@ async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
     """The full record for a DSL's personal chat; the view is audited."""
     concern = await dsl_only(actor, ref, "concern.open", services)
     await services.audit.record(at=services.clock.now(), who=actor.key, action="concern.viewed", record=concern.ref,
-                                detail=f"sent to personal chat {roles.audit_source(actor, *concern.tell)}".strip())
+                                detail=concern_texts.viewed_in(roles.audit_source(actor, *concern.tell)))
     return concern
 
 

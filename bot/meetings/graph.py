@@ -54,6 +54,7 @@ from msgraph.generated.users.item.online_meetings.online_meetings_request_builde
 from msgraph_core import GraphClientFactory
 
 from bot.errors import ConfigError, GraphError
+from bot.texts import meetings as meeting_texts, setup as setup_texts
 from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Invitation, Meeting, MeetingRequest, hides_attendees, invitations, open_meeting
 
 log = logging.getLogger(__name__)
@@ -119,9 +120,10 @@ def invitation_html(request: MeetingRequest) -> str:
 
     tz = ZoneInfo(request.timezone)
     start, end = request.start.astimezone(tz), request.end.astimezone(tz)
-    lines = [f"<p><b>{html.escape(request.subject)}</b></p>", f"<p>Date and time: {start:%A %d %B %Y, %H:%M}–{end:%H:%M} ({html.escape(request.timezone)})</p>"]
+    when = f"{start:%A %d %B %Y, %H:%M}–{end:%H:%M} ({html.escape(request.timezone)})"
+    lines = [f"<p><b>{html.escape(request.subject)}</b></p>", f"<p>{meeting_texts.invitation_when(when)}</p>"]
     lines += [f"<p>{html.escape(note)}</p>" for note in request.notes]
-    lines.append("<p>Please do not forward this invitation: the link is for the people invited only.</p>")
+    lines.append(f"<p>{meeting_texts.INVITATION_DO_NOT_FORWARD}</p>")
     return "\n".join(lines)
 
 
@@ -322,14 +324,14 @@ def graph_credential(env: dict[str, str]) -> AsyncTokenCredential:
     if kind == "managed-identity":
         client_id = env.get("AZURE_CLIENT_ID") or env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
         if not client_id:
-            raise ConfigError("CHAPERONE_GRAPH_CREDENTIAL=managed-identity needs AZURE_CLIENT_ID, the user-assigned identity's client id.")
+            raise ConfigError(setup_texts.GRAPH_IDENTITY_NEEDS_CLIENT)
         return ManagedIdentityCredential(client_id=client_id)
     if kind not in ("certificate", "secret"):
-        raise ConfigError(f"CHAPERONE_GRAPH_CREDENTIAL must be managed-identity, certificate or secret, not {kind!r}.")
+        raise ConfigError(setup_texts.graph_credential_setting(kind))
     tenant = env.get("CHAPERONE_GRAPH_TENANT_ID") or env.get("MICROSOFT_APP_TENANT_ID", "")
     client_id = env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
     if not tenant or not client_id or not (cert if kind == "certificate" else secret):
-        raise ConfigError("CHAPERONE_MEETINGS=graph needs CHAPERONE_GRAPH_CREDENTIAL=managed-identity, or CHAPERONE_GRAPH_TENANT_ID, CHAPERONE_GRAPH_CLIENT_ID and a CHAPERONE_GRAPH_CLIENT_SECRET or CHAPERONE_GRAPH_CERTIFICATE_PATH.")
+        raise ConfigError(setup_texts.GRAPH_NEEDS_CREDENTIAL)
     return CertificateCredential(tenant, client_id, cert) if kind == "certificate" else ClientSecretCredential(tenant, client_id, secret)
 
 

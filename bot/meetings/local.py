@@ -12,6 +12,7 @@ from typing import Any
 from bot.errors import Conflict, NotFound
 from bot.meetings.provider import Attendee, Drift, Meeting, MeetingRequest, open_meeting
 from bot.store.base import Store
+from bot.texts import meetings as meeting_texts
 
 log = logging.getLogger(__name__)
 TABLE = "meetings"
@@ -51,7 +52,7 @@ class LocalMeetings:
     async def _change(self, booking_id: str, change: dict[str, Any]) -> dict[str, Any]:
         rec = await self._store.get(TABLE, booking_id)
         if rec is None:
-            raise NotFound(f"No meeting for booking {booking_id}.")
+            raise NotFound(meeting_texts.no_meeting(booking_id))
         doc = {**rec.doc, "meeting": {**rec.doc["meeting"], **change}}
         await self._store.replace(TABLE, booking_id, doc, etag=rec.etag)
         return doc
@@ -66,20 +67,20 @@ class LocalMeetings:
 
     async def invite_families(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
         if not meeting.locked:
-            raise Conflict(f"The meeting of {meeting.booking_id} is not locked; no family is invited.")
+            raise Conflict(meeting_texts.not_locked(meeting.booking_id))
         doc = await self._change(meeting.booking_id, {"families_invited": True})
         return _wanted(doc, request)
 
     async def cancel(self, meeting: Meeting, *, organiser_id: str, comment: str) -> None:
         rec = await self._store.get(TABLE, meeting.booking_id)
         if rec is None:
-            raise NotFound(f"No meeting for booking {meeting.booking_id}.")
+            raise NotFound(meeting_texts.no_meeting(meeting.booking_id))
         await self._store.replace(TABLE, meeting.booking_id, {**rec.doc, "cancelled": True}, etag=rec.etag)
 
     async def verify(self, meeting: Meeting, *, organiser_id: str, repair: bool = True) -> list[Drift]:
         rec = await self._store.get(TABLE, meeting.booking_id)
         if rec is None:
-            raise NotFound(f"No meeting for booking {meeting.booking_id}.")
+            raise NotFound(meeting_texts.no_meeting(meeting.booking_id))
         found = rec.doc["meeting"]["settings"]
         drift = [Drift(k, v, found.get(k)) for k, v in meeting.settings.items() if found.get(k) != v]
         if drift and repair:

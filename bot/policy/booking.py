@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from bot.texts import policy as policy_texts
+
 
 class SessionType(str, Enum):
     GROUP = "group"
@@ -79,10 +81,10 @@ class Booking(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> "Booking":
         if self.type is SessionType.ONE_TO_ONE and len(self.pupils) != 1:
-            raise ValueError("a 1:1 session has exactly one pupil; choose 'group' for more")
+            raise ValueError(policy_texts.INVALID_ONE_TO_ONE)
         names = [p.name.casefold() for p in self.pupils]
         if len(set(names)) != len(names):
-            raise ValueError("a pupil is listed twice")
+            raise ValueError(policy_texts.INVALID_PUPIL_TWICE)
         return self
 
     @property

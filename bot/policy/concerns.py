@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.policy.findings import Source
-from bot.policy.messages import ALLEGATION_GUIDANCE, BASELINE, BASELINE_FILE, CONCERN_ROLE_NAMES
+from bot.texts.policy import ALLEGATION_GUIDANCE, BASELINE, BASELINE_FILE, CONCERN_ROLE_NAMES
 from bot.policy.model import ConcernRouteRule, Profile
 from bot.policy.rules import ConcernRole
 

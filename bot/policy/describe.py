@@ -8,7 +8,7 @@ from bot.policy import model as m
 from bot.policy.loader import bundled, bundled_ids
 from bot.policy.concerns import routing, tell_in_words
 from bot.policy.meeting import explain_settings, setting_in_words
-from bot.policy.messages import ALLEGATION_GUIDANCE, CONCERN_CASES
+from bot.texts.policy import ALLEGATION_GUIDANCE, CONCERN_CASES
 
 #: Each rule kind with its heading, in the order of the profile's rule union.
 AREAS: list[tuple[str, str]] = [(cls.kind_name(), cls.area) for cls in m.RULE_CLASSES]

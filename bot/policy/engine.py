@@ -13,7 +13,7 @@ from bot.policy.booking import Booking, Consent, Pupil
 from bot.policy.facts import PolicyFacts
 from bot.policy.findings import Checker, Context, Finding, Requirement, Violation, hhmm
 from bot.policy.meeting import meeting_settings
-from bot.policy.messages import BASELINE, BASELINE_FILE, fmt
+from bot.texts.policy import BASELINE, BASELINE_FILE, fmt, school_hours
 from bot.policy.model import Profile, Source
 
 __all__ = [
@@ -63,7 +63,7 @@ def school_hours_rule(facts: PolicyFacts) -> m.HoursRule | None:
         return None
     return m.HoursRule(
         id="school.hours", kind="hours", days=h.days, start=h.start, end=h.end,
-        sentence=f"School hours: {', '.join(d.value.title() for d in h.days)} {hhmm(h.start)}–{hhmm(h.end)}.",
+        sentence=school_hours(', '.join(d.value.title() for d in h.days), hhmm(h.start), hhmm(h.end)),
         file=facts.source,
     )
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.policy.booking import Booking
 from bot.policy.facts import PolicyFacts
-from bot.policy.messages import fmt
+from bot.texts.policy import fmt
 
 
 class Source(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot.errors import ConfigError, NotFound
 from bot.policy.model import KINDS, Profile
+from bot.texts import setup as setup_texts
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -33,7 +34,7 @@ class ProfileInvalid(ConfigError):
         self.path = path
         self.problems = list(problems)
         lines = "\n".join(f"  {path}: {p}" for p in self.problems)
-        super().__init__(f"{path} is not a valid policy profile:\n{lines}")
+        super().__init__(setup_texts.profile_invalid(path, lines))
 
 
 _HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.]+)\s*\]\]\s*(#.*)?$")
@@ -98,11 +99,11 @@ def problems_from(text: str, err: ValidationError) -> list[Problem]:
         where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in _UNION_TAGS))
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling)"
+            msg = setup_texts.PROFILE_UNKNOWN_KEY
         elif e["type"] == "union_tag_invalid":
-            msg = f"unknown rule kind; expected one of: {', '.join(sorted(_UNION_TAGS))}"
+            msg = setup_texts.profile_unknown_kind(_UNION_TAGS)
         elif e["type"] == "union_tag_not_found":
-            msg = "rule has no 'kind'"
+            msg = setup_texts.PROFILE_NO_KIND
         line = locate(text, (*loc, "kind") if e["type"].startswith("union_tag") else loc)
         out.append(Problem(line, where, msg))
     return sorted(out, key=lambda p: (p.line or 0, p.where))
@@ -114,7 +115,7 @@ def parse_profile(text: str, *, path: str = "<profile>") -> Profile:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) if m else max(len(text.splitlines()), 1)
-        raise ProfileInvalid(path, [Problem(line, "", f"not valid TOML ({exc})")]) from exc
+        raise ProfileInvalid(path, [Problem(line, "", setup_texts.profile_not_toml(exc))]) from exc
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
@@ -126,7 +127,7 @@ def load_profile_file(path: Path | str) -> Profile:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read the profile {p}: {exc.strerror}.") from exc
+        raise ConfigError(setup_texts.profile_unreadable(p, exc.strerror)) from exc
     return parse_profile(text, path=str(p))
 
 
@@ -139,7 +140,7 @@ def bundled(profile_id: str) -> Profile:
     path = BUNDLED_DIR / f"{profile_id}.toml"
     if not path.is_file():
         raise NotFound(
-            f"There is no bundled policy profile {profile_id!r}.",
-            hint=f"Choose one of: {', '.join(bundled_ids())}.",
+            setup_texts.no_bundled_profile(profile_id),
+            hint=setup_texts.choose_profile(bundled_ids()),
         )
     return load_profile_file(path)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.policy import model as m
 from bot.policy.booking import Booking
-from bot.policy.messages import SETTING_UNKNOWN, SETTING_WORDS
+from bot.texts.policy import SETTING_UNKNOWN, SETTING_WORDS
 
 DEFAULT = "chaperone default"
 

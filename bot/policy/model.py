@@ -43,6 +43,7 @@ from bot.policy.rules import (
     TellParentsRule,
     RuleBase,
 )
+from bot.texts import policy as policy_texts
 
 __all__ = [
     "KINDS", "RULE_CLASSES", "SINGLE_KINDS", "BreachRule", "CameraRule", "ChatRule", "ChecklistItem",
@@ -99,7 +100,7 @@ class Profile(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
+            raise ValueError(policy_texts.invalid_time_zone(v)) from exc
         return v
 
     @model_validator(mode="after")
@@ -107,14 +108,14 @@ class Profile(_Strict):
         ids = [r.id for r in self.rules]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"duplicate rule id(s): {', '.join(dupes)}")
+            raise ValueError(policy_texts.invalid_duplicate_ids(dupes))
         kinds = [r.kind for r in self.rules if r.kind in SINGLE_KINDS]
         twice = sorted({k for k in kinds if kinds.count(k) > 1})
         if twice:
-            raise ValueError(f"rule kind(s) given more than once: {', '.join(twice)}")
+            raise ValueError(policy_texts.invalid_kinds_twice(twice))
         routes = [r.about for r in self.rules if isinstance(r, ConcernRouteRule)]
         if len(routes) != len(set(routes)):
-            raise ValueError("more than one concern_route rule for the same 'about'")
+            raise ValueError(policy_texts.INVALID_ROUTE_TWICE)
         return self
 
     def rule(self, cls: type[R]) -> R | None:

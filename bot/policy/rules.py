@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.policy.booking import AdultRole, Booking, Consent, Pupil, Reason, SessionType
 from bot.policy.facts import Weekday
 from bot.policy.findings import Checker, Context, Finding, Requirement, Source, hhmm, span
-from bot.policy.messages import CONCERN_ROLE_NAMES, fmt, who
+from bot.texts import policy as policy_texts
+from bot.texts.policy import CONCERN_ROLE_NAMES, fmt, who
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 ConcernRole = Literal["dsl", "dsl_deputy", "head", "chair"]
@@ -74,7 +75,7 @@ class HoursRule(RuleBase):
     @model_validator(mode="after")
     def _order(self) -> "HoursRule":
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError(policy_texts.INVALID_HOURS_ORDER)
         return self
 
     def check(self, c: Context) -> Iterator[Finding]:
@@ -234,7 +235,7 @@ class ConsentRule(RuleBase):
     @classmethod
     def _never_none(cls, v: tuple[Consent, ...]) -> tuple[Consent, ...]:
         if Consent.NONE in v:
-            raise ValueError("'none' cannot be an accepted consent state")
+            raise ValueError(policy_texts.INVALID_CONSENT_NONE)
         return v
 
     def check(self, c: Context) -> Iterator[Finding]:

@@ -26,6 +26,7 @@ from typing import Any, Iterator
 from tinydb.storages import Storage
 
 from bot import texts
+from bot.texts import store as store_texts
 from bot.errors import StoreCorrupt
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
@@ -120,11 +121,11 @@ def read_json_file(path: Path) -> Any:
     except FileNotFoundError:
         return None
     if not raw:
-        raise corrupt(f"The store file {path} is empty (it should never be); Chaperone has not changed it.")
+        raise corrupt(store_texts.file_empty(path))
     try:
         return json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise corrupt(f"The store file {path} is damaged ({exc}); Chaperone has not changed it.") from exc
+        raise corrupt(store_texts.file_damaged(path, exc)) from exc
 
 
 class AtomicJSONStorage(Storage):
@@ -136,7 +137,7 @@ class AtomicJSONStorage(Storage):
     def read(self) -> dict[str, dict[str, Any]] | None:
         data = read_json_file(self.path)
         if data is not None and not isinstance(data, dict):
-            raise corrupt(f"The store file {self.path} is not a tinydb database; Chaperone has not changed it.")
+            raise corrupt(store_texts.not_tinydb(self.path))
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -150,9 +151,9 @@ class AtomicJSONStorage(Storage):
         docs = data.get("_default") or {}
         meta = (data.get(META) or {}).get("1")
         if not isinstance(docs, dict) or (meta is None and not legacy) or (meta is not None and not isinstance(meta, dict)):
-            raise corrupt(f"The store file {self.path} has no Chaperone header; Chaperone has not changed it.")
+            raise corrupt(store_texts.no_header(self.path))
         if meta is not None and meta.get("count") != len(docs):
-            raise corrupt(f"The store file {self.path} holds {len(docs)} records but was written with {meta.get('count')}; Chaperone has not changed it.")
+            raise corrupt(store_texts.count_mismatch(self.path, len(docs), meta.get('count')))
         return (int(meta.get("gen", 0)) if meta else 0), [raw for raw in docs.values() if isinstance(raw, dict)]
 
     def save(self, gen: int, docs: list[dict[str, Any]]) -> None:
@@ -201,18 +202,17 @@ class Journal:
         raw = data.split(b"\n")
         raw.pop()  # after the last newline: empty, or a write torn by a crash (never acknowledged)
         if not raw and not legacy:
-            what = "is empty" if not data else "has no complete header line"
-            raise corrupt(f"The journal {self.path} {what} (it is created with one); Chaperone has not changed it.")
+            raise corrupt(store_texts.journal_unstarted(self.path, empty=not data))
         gen: int | None = None
         for n, line in enumerate(raw, start=1):
             entry = _parse(line)
             if entry is None:
-                raise corrupt(f"The journal {self.path} is damaged at line {n}; Chaperone has not changed it.")
+                raise corrupt(store_texts.journal_damaged(self.path, n))
             if n == 1 and entry.get("op") == HEADER:
                 gen = int(entry.get("gen", 0))
                 continue
             if n == 1 and not legacy:
-                raise corrupt(f"The journal {self.path} has no header line; Chaperone has not changed it.")
+                raise corrupt(store_texts.journal_no_header(self.path))
             self.lines += len(entry["ops"]) if entry.get("op") == "batch" else 1
             yield entry
         self.gen = gen if gen is not None else 0

@@ -40,6 +40,7 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from bot import texts
+from bot.texts import store as store_texts
 from bot.errors import Conflict, NotFound, StoreError
 from bot.store.base import Record, check_size
 
@@ -89,7 +90,7 @@ def _generation(partition: str) -> int:
 
 
 def _write_failed(exc: AzureError) -> StoreError:
-    return StoreError(texts.STORE_WRITE_FAILED.format(error=f"Azure Table Storage: {type(exc).__name__}"), hint=texts.STORE_FAILED_HINT)
+    return StoreError(texts.STORE_WRITE_FAILED.format(error=store_texts.azure(type(exc).__name__)), hint=texts.STORE_FAILED_HINT)
 
 
 def identity_credential(client_id: str = "") -> AsyncTokenCredential:
@@ -106,7 +107,7 @@ class AzureTableStore:
     def __init__(self, connection_string: str = "", *, prefix: str = "chaperone", generational: tuple[str, ...] = GENERATIONAL,
                  service: TableServiceClient | None = None, credential: AsyncTokenCredential | None = None) -> None:
         if service is None and not connection_string:
-            raise StoreError("Azure Table Storage needs an endpoint and identity, or a connection string.")
+            raise StoreError(store_texts.TABLES_UNCONFIGURED)
         self._service = service or TableServiceClient.from_connection_string(connection_string)
         self._credential = credential  # owned: closed with the store
         self._prefix = prefix
@@ -120,7 +121,7 @@ class AzureTableStore:
         the account may have shared-key access switched off. ``options`` go to the SDK client
         (e.g. ``connection_verify`` with a CA bundle)."""
         if not endpoint.startswith("https://"):
-            raise StoreError("CHAPERONE_TABLES_ENDPOINT must be an https:// address (tokens are never sent in clear).")
+            raise StoreError(store_texts.TABLES_NOT_HTTPS)
         credential = credential or identity_credential(client_id)
         return cls(prefix=prefix, service=TableServiceClient(endpoint, credential=credential, **options), credential=credential)
 
@@ -131,7 +132,7 @@ class AzureTableStore:
             try:
                 await self._service.create_table_if_not_exists(table_name)
             except AzureError as exc:
-                raise StoreError(f"Azure Table Storage is unavailable ({type(exc).__name__}).") from exc
+                raise StoreError(store_texts.tables_unavailable(type(exc).__name__)) from exc
             client = self._clients[name] = self._service.get_table_client(table_name)
         return client
 
@@ -141,7 +142,7 @@ class AzureTableStore:
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not answer ({type(exc).__name__}).") from exc
+            raise StoreError(store_texts.tables_no_answer(type(exc).__name__)) from exc
 
     async def _partition(self, table: str, client: TableClient) -> str:
         """The partition holding the table's records now (generational tables: the pointer's)."""
@@ -162,7 +163,7 @@ class AzureTableStore:
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not answer ({type(exc).__name__}).") from exc
+            raise StoreError(store_texts.tables_no_answer(type(exc).__name__)) from exc
 
     async def insert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
         client = await self._table(table)
@@ -170,7 +171,7 @@ class AzureTableStore:
         try:
             meta = await client.create_entity(_entity(key, doc, part))
         except ResourceExistsError as exc:
-            raise Conflict(f"A record {key} already exists.") from exc
+            raise Conflict(store_texts.record_exists(key)) from exc
         except AzureError as exc:
             raise _write_failed(exc) from exc
         if await self._moved(table, client, part):
@@ -183,9 +184,9 @@ class AzureTableStore:
         try:
             meta = await client.update_entity(_entity(key, doc, part), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError as exc:
-            raise Conflict(f"Record {key} was changed by someone else.") from exc
+            raise Conflict(store_texts.record_changed(key)) from exc
         except ResourceNotFoundError as exc:
-            raise NotFound(f"No record {key}.") from exc
+            raise NotFound(store_texts.no_record(key)) from exc
         except AzureError as exc:
             raise _write_failed(exc) from exc
         if await self._moved(table, client, part):
@@ -274,7 +275,7 @@ class AzureTableStore:
             except ResourceNotFoundError:
                 pass
             except AzureError as exc:
-                raise StoreError(f"Azure Table Storage did not accept the delete ({type(exc).__name__}).") from exc
+                raise StoreError(store_texts.tables_delete_refused(type(exc).__name__)) from exc
             if not await self._moved(table, client, part):
                 return
         raise Conflict(texts.STORE_REIMPORTED)
@@ -291,7 +292,7 @@ class AzureTableStore:
         try:
             found = [_record(e) async for e in client.query_entities(" and ".join(clauses), parameters=params)]
         except AzureError as exc:
-            raise StoreError(f"Azure Table Storage did not answer ({type(exc).__name__}).") from exc
+            raise StoreError(store_texts.tables_no_answer(type(exc).__name__)) from exc
         return sorted(found, key=lambda r: r.key)
 
     async def append(self, table: str, doc: dict[str, Any]) -> str:

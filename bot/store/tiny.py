@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from bot import texts
+from bot.texts import store as store_texts
 from bot.errors import Conflict, NotFound, StoreCorrupt, StoreError
 from bot.store.base import Record, check_size
 from bot.store.journal import AtomicJSONStorage, corrupt, Journal, atomic_write, line_of, open_private, private_dir, read_json_file, write_all
@@ -70,7 +71,7 @@ def hot_only(where: Mapping[str, Any] | None) -> bool:
 
 
 def _corrupt_missing(path: Path, what: str = "file") -> StoreCorrupt:
-    return corrupt(f"The store {what} {path} is missing (the table's manifest lists it); Chaperone has not changed anything.")
+    return corrupt(store_texts.part_missing(what, path))
 
 
 class _Partition:
@@ -112,9 +113,9 @@ class _Partition:
         jgen = self.journal.gen
         if jgen is not None and not legacy and jgen != gen:
             if jgen > gen:
-                raise corrupt(f"The snapshot {self.snapshot.path} is older than its journal (generation {gen}, journal {jgen}): it was replaced or lost; Chaperone has not changed anything.")
+                raise corrupt(store_texts.snapshot_older(self.snapshot.path, gen, jgen))
             if jgen < gen - 1:
-                raise corrupt(f"The journal {self.journal.path} is older than its snapshot (generation {jgen}, snapshot {gen}): it was replaced; Chaperone has not changed anything.")
+                raise corrupt(store_texts.journal_older(self.journal.path, jgen, gen))
             entries = []  # folded into the snapshot just before a crash: already applied
         for entry in entries:
             _apply(docs, entry)
@@ -211,7 +212,7 @@ class _Table:
         else:
             files = manifest.get("files") if isinstance(manifest, dict) else None
             if not isinstance(files, list):
-                raise corrupt(f"The store manifest {self.folder / MANIFEST} is damaged; Chaperone has not changed it.")
+                raise corrupt(store_texts.manifest_damaged(self.folder / MANIFEST))
             self.manifest, self.legacy = {str(f) for f in files}, False
         self.has_manifest = manifest is not None
         try:
@@ -233,7 +234,7 @@ class _Table:
     def check_tail(self, journal: Journal) -> None:
         seen = self.tails.get(journal.path.name)
         if seen and journal.gen == seen[0] and journal.size < seen[1]:
-            raise corrupt(f"The journal {journal.path} ends early: {journal.size} bytes where {seen[1]} were acknowledged, so it was cut or replaced; Chaperone has not changed it. (If you restored it from a backup on purpose, restore the whole folder, or delete {self.folder / TAILS}.)")
+            raise corrupt(store_texts.journal_cut(journal.path, journal.size, seen[1], self.folder / TAILS))
 
     def note_tail(self, journal: Journal) -> None:
         """Record the journal's acknowledged length (no fsync: after a power cut the check is only weaker)."""
@@ -442,10 +443,10 @@ class TinyStore:
             if data is None:
                 with_manifest = sorted(p.parent.name for p in self._dir.glob(f"*/{MANIFEST}"))
                 if with_manifest:
-                    raise corrupt(f"The store file {self._dir / STORE_FILE} is missing (tables {', '.join(with_manifest)} exist); Chaperone has not changed anything.")
+                    raise corrupt(store_texts.store_file_missing(self._dir / STORE_FILE, list(with_manifest)))
                 self._listed = set()
             elif not isinstance(data, dict) or not isinstance(data.get("tables"), list):
-                raise corrupt(f"The store file {self._dir / STORE_FILE} is damaged; Chaperone has not changed it.")
+                raise corrupt(store_texts.file_damaged(self._dir / STORE_FILE))
             else:
                 self._listed = {str(t) for t in data["tables"]}
         return self._listed
@@ -479,7 +480,7 @@ class TinyStore:
         if not listed and (table.folder / MANIFEST).exists() is False and (self._dir / STORE_FILE).exists():
             listed = name in self._store_tables(reread=True)
         if listed and not table.folder.is_dir():
-            raise corrupt(f"The store folder {table.folder} is missing ({STORE_FILE} lists it); Chaperone has not changed anything.")
+            raise corrupt(store_texts.folder_missing(table.folder, STORE_FILE))
         fd: int | None = None
         if write:
             private_dir(self._dir)
@@ -552,7 +553,7 @@ class TinyStore:
         def op() -> Record:
             with self._locked(table, write=True) as t:
                 if self._get(t, key) is not None:
-                    raise Conflict(f"A record {key} already exists.")
+                    raise Conflict(store_texts.record_exists(key))
                 t.write(key, raw)
                 return self._record(raw)
 
@@ -565,9 +566,9 @@ class TinyStore:
             with self._locked(table, write=True) as t:
                 current = self._get(t, key)
                 if current is None:
-                    raise NotFound(f"No record {key}.")
+                    raise NotFound(store_texts.no_record(key))
                 if current[_ETAG] != etag:
-                    raise Conflict(f"Record {key} was changed by someone else.")
+                    raise Conflict(store_texts.record_changed(key))
                 t.write(key, raw)
                 return self._record(raw)
 
@@ -684,7 +685,7 @@ class TinyStore:
             except StoreCorrupt as exc:
                 report.problems.append(exc)
             except OSError as exc:
-                report.problems.append(corrupt(f"The store folder {self._dir / name} cannot be read ({exc.strerror})."))
+                report.problems.append(corrupt(store_texts.folder_unreadable(self._dir / name, exc.strerror)))
         return report
 
     async def check(self) -> CheckReport:

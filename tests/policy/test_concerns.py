@@ -6,7 +6,7 @@ import pytest
 
 from bot.policy.concerns import ConcernRoute, concern_route
 from bot.policy.loader import bundled, parse_profile
-from bot.policy.messages import ALLEGATION_GUIDANCE, BASELINE, BASELINE_FILE
+from bot.texts.policy import ALLEGATION_GUIDANCE, BASELINE, BASELINE_FILE
 
 CHILD, STAFF, HEAD, DSL = "child", "staff", "head", "dsl"
 CASES = {

@@ -10,7 +10,7 @@ import pytest
 from bot.consent import ConsentRecord
 from bot.policy.eligibility import pupil_eligibility
 from bot.policy.loader import bundled
-from bot.policy.messages import BASELINE
+from bot.texts.policy import BASELINE
 from tests.policy.helpers import SCHOOL, base, decide
 
 RECORD: dict[str, Any] = {

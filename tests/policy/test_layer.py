@@ -1,4 +1,4 @@
-"""The policy package stands at the bottom: it imports nothing of Chaperone above it (only bot.errors)."""
+"""The policy package stands at the bottom: it imports nothing of Chaperone above it (only bot.errors and the text catalogue)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 POLICY = Path(__file__).resolve().parents[2] / "bot" / "policy"
-ALLOWED = ("bot.policy", "bot.errors")
+ALLOWED = ("bot.policy", "bot.errors", "bot.texts")
 
 
 def _imports(path: Path) -> list[str]:

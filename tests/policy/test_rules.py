@@ -14,7 +14,7 @@ from bot.policy.booking import Booking
 from bot.policy.loader import bundled, bundled_ids
 from bot.policy.describe import AREAS
 from bot.policy.loader import _UNION_TAGS
-from bot.policy.messages import BASELINE, BASELINE_FILE
+from bot.texts.policy import BASELINE, BASELINE_FILE
 from bot.policy.model import KINDS, RULE_CLASSES, SINGLE_KINDS, normalise_sentence
 from tests.policy.helpers import NOW, base, decide
 
@@ -306,7 +306,7 @@ def test_no_consent_on_record_is_refused_even_where_the_protocol_is_silent() -> 
 
 
 def test_every_refusal_says_what_to_change() -> None:
-    from bot.policy.messages import MESSAGES
+    from bot.texts.policy import MESSAGES
 
     refusals = {k: v for k, v in MESSAGES.items() if not k.startswith("req_")}
     verbs = ("Choose", "Shorten", "Book", "Add", "Remove", "Enter", "Ask", "Sign in", "Turn", "Leave", "If the session")

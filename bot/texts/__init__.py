@@ -1,4 +1,10 @@
-"""Sentences the bot says outside the card templates and the rules engine (one place to review and translate)."""
+"""The text catalogue: every sentence the bot says outside the card templates (one place to review and translate).
+
+This module holds the sentences of chat and cards; the rules engine's are in ``policy``, the store's in
+``store``, the admin's (configuration, profiles, consent file) in ``setup``, the errors' next steps in
+``hints``, and ``meetings`` and ``concerns`` hold those built from data. The package imports nothing else
+of Chaperone; tests/test_texts.py fails on an English sentence anywhere else in bot/.
+"""
 
 STATE_LABELS = {
     "awaiting_second_adult": "waiting for a second adult",
