@@ -15,6 +15,7 @@ from bot.policy.loader import bundled, load_profile_file
 from bot.policy.model import Profile
 from bot.sessions.repo import Sessions
 from bot.store.base import Store
+from bot.outbox import Outbox, default_outbox
 from bot.tasks import Tasks
 
 
@@ -28,6 +29,7 @@ class Services:
     messenger: Messenger
     clock: Clock = field(default_factory=SystemClock)
     tasks: Tasks = field(default_factory=Tasks)
+    outbox: Outbox = field(default_factory=default_outbox)
     #: Seconds between attempts when Microsoft Graph is unavailable (then the teacher is told).
     meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import texts
-from bot.chat import Actor, CardAction, Command, Reply
+from bot.chat import Actor, CardAction, Command, Reply, action_key
 from bot.commands.router import Router
 from bot.concerns import cards, workflow
 from bot.concerns.model import Concern
@@ -85,7 +85,7 @@ def register(router: Router) -> None:
     @router.verb("concern.submit", roles=("staff",))
     async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
         parse_concern(actor, action.data, services, "C-CHECK")  # validate before anything is stored
-        stored = await workflow.raise_concern(actor, lambda ref: parse_concern(actor, action.data, services, ref), services)
+        stored = await workflow.raise_concern(actor, lambda ref: parse_concern(actor, action.data, services, ref), services, key=action_key("concern", actor, action))
         card = cards.recorded_card(stored)
         return Reply(replace=card) if action.card_activity_id else Reply(cards=(card,))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,13 +15,15 @@ Card = dict[str, Any]
 FORM_FIELDS = ("pupil", "pupil_other", "session", "category", "what", "child_words", "when_date", "when_time", "where", "action_taken", "session_ended", "immediate_risk")
 
 
-def form_card(*, categories: tuple[str, ...], pupils: list[str], sessions: list[dict[str, str]], tz: str, values: dict[str, Any] | None = None, notes: str = "") -> Card:
+def form_card(*, categories: tuple[str, ...], pupils: list[str], sessions: list[dict[str, str]], tz: str, values: dict[str, Any] | None = None, notes: str = "", token: str | None = None) -> Card:
+    """The concern form; ``token`` (new for each form) makes its submission idempotent."""
     vals: dict[str, Any] = {k: "" for k in FORM_FIELDS}
     vals.update({"session_ended": "false", "immediate_risk": "false"})
     vals.update({k: v for k, v in (values or {}).items() if k in FORM_FIELDS and v is not None})
     return render(
         "concern_form",
-        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": pupils, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals},
+        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": pupils, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals,
+         "token": token or uuid.uuid4().hex},
     )
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.chat import CardRef
+from bot.jobs import Owed
 
-class Concern(BaseModel):
+class Concern(Owed):
     model_config = ConfigDict(extra="forbid")
 
     ref: str

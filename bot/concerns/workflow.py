@@ -1,71 +1,74 @@
 """The concern workflow: every state change of a concern and the side effects it owes.
 
-Stored first, announced second: a concern is written to the store before anything is posted, and
-the safeguarding channel sees a reference, category and urgency, never the narrative or the pupil.
+Stored first, announced second: a concern is written to the store, with the alert and the re-raise
+it owes (outbox jobs, bot/outbox.py), in one write before anything is posted; the safeguarding
+channel sees a reference, category and urgency, never the narrative or the pupil.
 Detail opens only for the DSL, and every view and every refusal is audited.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot import texts
-from bot.chat import SAFEGUARDING_CHANNEL, Actor
+from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, user_key
 from bot.concerns import cards
 from bot.concerns.model import Concern
-from bot.delivery import post_or_none, update_quietly
 from bot.errors import NotPermitted
+from bot.jobs import Apply, Job, Kind
+from bot.render import render
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+TABLE = "concerns"
 
 
-async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services: Services) -> Concern:
-    """Store the concern under a fresh reference, audit it, and announce it (retried if the channel refuses)."""
-    stored = await services.concerns.add(draft)
-    await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref, detail=f"urgent={stored.immediate_risk}")
-    log.info("concern raised ref=%s by=%s urgent=%s", stored.ref, actor.key, stored.immediate_risk)
-    if not await post_alert(stored.ref, services):
-        services.tasks.spawn(retry_alert(stored.ref, services), name=f"alert-{stored.ref}")
-    concern, _ = await services.concerns.get(stored.ref)
-    return concern
+async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services: Services, *, key: str) -> Concern:
+    """Store the concern once (``key``: the form's idempotency key) with its alert and re-raise owed,
+    audit it, and try the alert at once, so the receipt can say whether the DSL was alerted (the
+    outbox retries it until the channel takes it)."""
+    rules = services.school.concerns
+
+    def make(ref: str) -> Concern:
+        c = draft(ref)
+        c.origin = key
+        minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
+        c.owe("post_alert", due=c.raised_at)
+        c.owe("reraise", due=c.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
+        return c
+
+    stored, created = await services.concerns.add_once(key, make)
+    if created:
+        await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref, detail=f"urgent={stored.immediate_risk}")
+        log.info("concern raised ref=%s by=%s urgent=%s", stored.ref, actor.key, stored.immediate_risk)
+    if stored.pending:
+        await services.outbox.run_record(services, TABLE, stored.ref)
+        stored, _ = await services.concerns.get(stored.ref)
+    return stored
 
 
-async def post_alert(ref: str, services: Services) -> bool:
-    """Post the channel alert once; True when it is (or already was) posted."""
-    concern, _ = await services.concerns.get(ref)
-    if concern.alert_posted:
-        return True
-    posted = await post_or_none(services.messenger, SAFEGUARDING_CHANNEL, cards.alert_card(concern, services.timezone))
-    if posted is None:
-        log.warning("concern alert not posted ref=%s", ref)
-        return False
+def kick(concern: Concern, services: Services) -> None:
+    if concern.pending:
+        services.outbox.kick(services, TABLE, concern.ref)
+
+
+async def post_alert(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """Post the channel alert once (a job: retried until it is posted)."""
+    if concern.alert_card is not None:
+        return None
+    posted = await services.messenger.post(SAFEGUARDING_CHANNEL, cards.alert_card(concern, services.timezone))
 
     def keep(c: Concern) -> None:
         c.alert_posted = True
-        c.alert_card = posted
+        c.alert_card = c.alert_card or posted
+        if c.acknowledged_at is not None:  # acknowledged while the alert was on its way
+            c.owe("refresh_alert", due=services.clock.now())
 
-    await services.concerns.update(ref, keep)
-    return True
-
-
-async def retry_alert(ref: str, services: Services) -> None:
-    for delay in services.meeting_retry_delays:
-        await asyncio.sleep(delay)
-        if await post_alert(ref, services):
-            return
-    log.error("concern alert still not posted ref=%s; it will be retried at the next start", ref)
-
-
-async def resume(services: Services) -> None:
-    """After a restart: post every alert that was stored but never announced."""
-    for c in await services.concerns.unposted():
-        services.tasks.spawn(retry_alert(c.ref, services), name=f"alert-{c.ref}")
+    return keep
 
 
 async def dsl_only(actor: Actor, ref: str, action: str, services: Services) -> Concern:
@@ -82,14 +85,19 @@ async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
     concern = await dsl_only(actor, ref, "concern.acknowledge", services)
     now = services.clock.now()
 
+    first = False
+
     def ack(c: Concern) -> None:
-        if c.acknowledged_at is None:
+        nonlocal first
+        first = c.acknowledged_at is None
+        if first:  # acknowledging twice (a retry, a second DSL) changes nothing
             c.acknowledged_at, c.acknowledged_by, c.acknowledged_by_name, c.open = now, actor.key, actor.name, False
+            c.owe("refresh_alert", due=now)
 
     concern = await services.concerns.update(concern.ref, ack)
-    await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref)
-    if concern.alert_card:
-        await update_quietly(services.messenger, concern.alert_card, cards.alert_card(concern, services.timezone), record=concern.ref)
+    if first:
+        await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref)
+    kick(concern, services)
     return concern
 
 
@@ -100,23 +108,46 @@ async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
     return concern
 
 
-async def sweep(services: Services) -> None:
-    """An alert nobody acknowledged is raised again in the safeguarding channel (reference only)."""
+async def refresh_alert(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """Make the channel alert show the concern's current state (acknowledged or not)."""
+    if concern.alert_card is not None:
+        await services.messenger.update(concern.alert_card, cards.alert_card(concern, services.timezone))
+    return None
+
+
+async def reraise(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """An alert nobody acknowledged in time is raised again in the safeguarding channel, once (reference only)."""
+    if concern.acknowledged_at is not None or concern.escalated_at is not None:
+        return None
+    minutes = int(job.args.get("minutes") or 0)
+    card = cards.alert_card(concern, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
+    await services.messenger.post(SAFEGUARDING_CHANNEL, card)
     now = services.clock.now()
-    rules = services.school.concerns
-    for c in await services.concerns.unacknowledged():
-        if c.acknowledged_at is not None or not c.alert_posted or c.escalated_at is not None:
-            continue
-        minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
-        if now - c.raised_at < timedelta(minutes=minutes):
-            continue
-        card = cards.alert_card(c, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
-        if await post_or_none(services.messenger, SAFEGUARDING_CHANNEL, card) is None:
-            continue
+    await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=concern.ref, detail=f"after={minutes}min")
+    log.warning("concern not acknowledged, raised again ref=%s", concern.ref)
 
-        def mark(x: Concern) -> None:
-            x.escalated_at = now
+    def mark(c: Concern) -> None:
+        c.escalated_at = c.escalated_at or now
 
-        await services.concerns.update(c.ref, mark)
-        await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=c.ref, detail=f"after={minutes}min")
-        log.warning("concern not acknowledged, raised again ref=%s", c.ref)
+    return mark
+
+
+async def notice(concern: Concern, job: Job, services: Services) -> Apply | None:
+    await services.messenger.post(str(job.args["to"]), render("notice", {"title": str(job.args["title"]), "lines": [str(job.args["text"])], "facts": []}))
+    return None
+
+
+def stuck(concern: Concern, job: Job, services: Services, now: datetime) -> None:
+    """The alert keeps failing: SLT and the person who raised it are told (never silence)."""
+    if job.kind != "post_alert":
+        return
+    text = texts.CONCERN_UNDELIVERED.format(ref=concern.ref)
+    concern.owe("notice", due=now, args={"to": SLT_CHANNEL, "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text})
+    concern.owe("notice", due=now, args={"to": user_key(concern.raised_by), "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text})
+
+
+def _repo(services: Services) -> Any:
+    return services.concerns
+
+
+JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"post_alert": post_alert, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)

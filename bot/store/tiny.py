@@ -43,7 +43,7 @@ _LOADED_COLD = 4  # cold partitions kept in memory at once
 
 def partition_of(doc: Mapping[str, Any]) -> str:
     day = doc.get("day")
-    if doc.get("open") is False and isinstance(day, str) and len(day) >= 7:
+    if doc.get("open") is False and not doc.get("pending") and isinstance(day, str) and len(day) >= 7:
         return day[:7]
     return HOT
 
@@ -179,7 +179,7 @@ class _Table:
 
     def scan(self, where: Mapping[str, Any] | None, days: tuple[str, str] | None) -> Iterator[dict[str, Any]]:
         parts = [HOT]
-        if not (where and where.get("open") is True):
+        if not (where and (where.get("open") is True or where.get("pending") is True)):
             months = self.months()
             if days:
                 months = [m for m in months if days[0][:7] <= m <= days[1][:7]]

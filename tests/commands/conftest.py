@@ -23,6 +23,7 @@ from bot.policy.loader import bundled
 from bot.services import Services
 from bot.store.tiny import TinyStore
 from tests.policy.helpers import SCHOOL
+from tests.support.outbox import settle as run_outbox
 from tests.support.schemas import assert_valid_card
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
@@ -103,9 +104,12 @@ class Harness:
         await self.services.tasks.drain()
         return reply
 
-    async def act(self, who: str, verb: str, data: dict[str, Any], *, kind: str = "submit", card_id: str | None = "form-1") -> Reply:
+    async def act(self, who: str, verb: str, data: dict[str, Any], *, kind: str = "submit", card_id: str | None = "form-1", settle: bool = True) -> Reply:
+        """A card action, then (``settle``) the side effects it owes, run by the outbox."""
         reply = await self.router.dispatch(actor(who), CardAction(verb=verb, data={"verb": verb, **data}, kind=kind, card_activity_id=card_id), self.services)  # type: ignore[arg-type]
         _validate(reply)
+        if settle:
+            await run_outbox(self.services)
         return reply
 
 

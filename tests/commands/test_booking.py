@@ -11,6 +11,7 @@ from bot.chat import Where
 from bot.sessions.cards import status_card
 from bot.sessions.model import State
 from tests.commands.conftest import FORM, Harness
+from tests.support.outbox import settle
 from tests.support.schemas import card_text, inputs, nodes
 
 
@@ -195,21 +196,19 @@ async def test_cancel_by_the_organiser(harness: Harness) -> None:
 async def test_unanswered_request_reminds_slt_then_tells_the_teacher(harness: Harness) -> None:
     from datetime import timedelta
 
-    from bot.background import sweep
-
     await setup_channels(harness)
     await harness.act("tara", "book.submit", FORM)
     clock = harness.services.clock
-    await sweep(harness.services)
+    await settle(harness.services)
     assert len(harness.messenger.posted_to("channel:slt")) == 1  # only the request itself
     clock.at = clock.at + timedelta(minutes=61)
-    await sweep(harness.services)
-    await sweep(harness.services)
+    await settle(harness.services)
+    await settle(harness.services)
     reminders = harness.messenger.posted_to("channel:slt")[1:]
     assert len(reminders) == 1 and "Reminder" in card_text(reminders[0])
     [s] = await sessions(harness)
     clock.at = s.booking.start - timedelta(minutes=20)
-    await sweep(harness.services)
+    await settle(harness.services)
     [s] = await sessions(harness)
     assert s.state is State.CANCELLED and s.meeting is None
     assert "cannot go ahead" in card_text(harness.messenger.updated("form-1")[-1])
@@ -233,7 +232,7 @@ async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
     harness.services.clock.at = datetime(2026, 11, 23, 19, 30, tzinfo=timezone.utc)  # 19:30 in London
     until = quiet_until(harness.services.profile, harness.services.school, harness.services.clock.now())
     assert until is not None and until.isoformat() == "2026-11-24T07:00:00+00:00"
-    reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"})
+    reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"}, settle=False)
     assert "creating the Teams meeting" in card_text(reply.replace)
     await asyncio.sleep(0.05)
     [s] = await sessions(harness)
@@ -257,6 +256,7 @@ async def test_recording_needs_slt_approval_and_then_the_meeting_allows_it(harne
     assert "Not allowed" in card_text(refused.replace)
     approved = await harness.act("sam", "recording.approve", {"ref": s.ref}, kind="execute")
     assert "Recording approved by Sam Senior" in card_text(approved.replace)
+    await settle(harness.services)
     [s] = await sessions(harness)
     assert s.meeting.settings["allowRecording"] is True
     stored = await harness.services.store.get("meetings", s.ref)

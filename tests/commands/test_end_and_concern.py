@@ -3,6 +3,7 @@ out of channels, DSL-only access with every view and refusal audited."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from bot.audit import Audit
 from bot.sessions.model import State
 from tests.commands.conftest import FORM, Harness
 from tests.commands.test_booking import setup_channels
+from tests.support.outbox import settle
 from tests.support.schemas import card_text, inputs, nodes
 
 END = {"outcome": "completed", "early_reason": "", "actual_start": "10:02", "actual_end": "10:44", "present_0": "true", "parent_start_0": "true", "parent_end_0": "true",
@@ -28,6 +30,7 @@ async def scheduled(h: Harness) -> Any:
     await h.services.tasks.drain()
     s, _ = await h.services.sessions.get(s.ref)
     assert s.state is State.SCHEDULED
+    h.services.clock.at = s.booking.start + timedelta(minutes=5)  # /end is for a session that has started
     return s
 
 
@@ -48,7 +51,7 @@ async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) 
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1  # updated in place, never duplicated
     again = await harness.act("tara", "end.submit", {"ref": s.ref, **END})
     assert "ended" in card_text(again.cards[0])
-    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "session.scheduled", "session.ended"]
+    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "session.scheduled", "meeting.verified", "session.ended"]
 
 
 async def test_end_early_for_safeguarding_opens_a_prefilled_concern(harness: Harness) -> None:
@@ -115,7 +118,7 @@ async def test_concern_is_kept_when_the_channel_is_unreachable_and_retried(harne
     [c] = await harness.services.concerns.all()
     assert not c.alert_posted
     await setup_channels(harness)
-    await harness.services.tasks.drain()
+    await settle(harness.services, at=harness.services.clock.now() + timedelta(minutes=1))  # the retry is due
     [c] = await harness.services.concerns.all()
     assert c.alert_posted and len(harness.messenger.posted_to("channel:safeguarding")) == 1
 
@@ -174,15 +177,13 @@ async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness
 async def test_unacknowledged_alert_is_raised_again_once(harness: Harness) -> None:
     from datetime import timedelta
 
-    from bot.background import sweep
-
     await setup_channels(harness)
     await harness.act("tara", "concern.submit", {**CONCERN, "immediate_risk": "true"})
-    await sweep(harness.services)
+    await settle(harness.services)
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1
     harness.services.clock.at += timedelta(minutes=11)
-    await sweep(harness.services)
-    await sweep(harness.services)
+    await settle(harness.services)
+    await settle(harness.services)
     alerts = harness.messenger.posted_to("channel:safeguarding")
     assert len(alerts) == 2 and "Not yet acknowledged after 10 minutes" in card_text(alerts[1])
     assert "go home" not in card_text(alerts[1]) and "Pip" not in card_text(alerts[1])

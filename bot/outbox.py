@@ -1,0 +1,194 @@
+"""The outbox worker: runs the jobs records owe (bot/jobs.py), once each, with leases, retry and backoff.
+
+A job is claimed by an ETag-checked replace of its record that sets ``lease_owner`` (this
+instance) and ``lease_until``; only the instance whose replace succeeded runs it, so any number of
+instances on one Azure table send each post, reminder, give-up and re-raise once. The handler's
+results (e.g. the posted card's activity id) are written in the same replace that marks the job
+done. A failure puts the job back with a capped exponential backoff; after a few failures the
+people concerned are told (the record's ``stuck`` hook). Handlers are idempotent: a post checks
+the record first, an update always shows the record's current state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import Conflict, NotFound
+from bot.jobs import Job, Kind
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+REPORT_AFTER = 3
+BACKOFF_CAP = 600.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... at most 10 minutes."""
+    return timedelta(seconds=min(5.0 * 2 ** max(attempts - 1, 0), BACKOFF_CAP))
+
+
+class Outbox:
+    def __init__(self, instance: str | None = None) -> None:
+        self.instance = instance or uuid.uuid4().hex[:12]
+        self.kinds: dict[str, Kind] = {}
+        self._wake: asyncio.Event | None = None
+
+    def register(self, kind: Kind) -> None:
+        self.kinds[kind.table] = kind
+
+    # --- running --------------------------------------------------------------------
+    def kick(self, services: Services, table: str, ref: str) -> None:
+        """Run what this record owes now, in a tracked background task (the reply is not held up)."""
+        services.tasks.spawn(self.run_record(services, table, ref), name=f"outbox-{ref}")
+
+    async def run_record(self, services: Services, table: str, ref: str, *, now: datetime | None = None) -> int:
+        """Run every due job of one record; returns how many ran."""
+        kind = self.kinds[table]
+        ran = 0
+        tried: set[str] = set()
+        for _ in range(64):
+            when = now or services.clock.now()
+            try:
+                record, _ = await kind.repo(services).get(ref)
+            except NotFound:
+                return ran
+            due = [j for j in record.jobs if j.claimable(when) and j.id not in tried]
+            if not due:
+                return ran
+            job = min(due, key=lambda j: j.due_at)
+            tried.add(job.id)
+            if await self._run(services, kind, ref, job.id, when):
+                ran += 1
+        return ran
+
+    async def run_due(self, services: Services, *, now: datetime | None = None) -> int:
+        """One pass over every record with owed work; returns how many jobs ran."""
+        ran = 0
+        for kind in self.kinds.values():
+            for rec in await services.store.query(kind.table, {"pending": True}):
+                ran += await self.run_record(services, kind.table, rec.key, now=now)
+        return ran
+
+    async def forever(self, services: Services, *, every: float = 5.0) -> None:
+        """The worker loop: a pass every ``every`` seconds (timers and retries)."""
+        while True:
+            try:
+                await self.run_due(services)
+            except Exception:  # noqa: BLE001 - the worker must keep running
+                log.exception("outbox pass failed")
+            await asyncio.sleep(every)
+
+    async def _run(self, services: Services, kind: Kind, ref: str, job_id: str, now: datetime) -> bool:
+        repo = kind.repo(services)
+        # 1. claim: an ETag-checked write of the lease; whoever loses the race does not run it
+        record, etag = await repo.get(ref)
+        job = record.job(job_id)
+        if job is None or not job.claimable(now):
+            return False
+        job.lease_owner, job.lease_until = self.instance, now + kind.leases.get(job.kind, LEASE)
+        job.attempts += 1
+        try:
+            await services.store.replace(kind.table, record.ref, record.to_doc(), etag=etag)
+        except (Conflict, NotFound):
+            return False
+        handler = kind.handlers.get(job.kind)
+        # 2. run
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind}")
+            apply = await handler(record, job, services)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure is retried later
+            await self._failed(services, kind, ref, job_id, exc)
+            return True
+        # 3. done, with its results, in one write
+        def done(r: Any) -> None:
+            if apply is not None:
+                apply(r)
+            r.finish(job_id, at=services.clock.now())
+
+        await repo.update(ref, done)
+        log.info("job done ref=%s job=%s attempts=%d", ref, job_id, job.attempts)
+        return True
+
+    async def _failed(self, services: Services, kind: Kind, ref: str, job_id: str, exc: Exception) -> None:
+        now = services.clock.now()
+        error = type(exc).__name__
+        log.warning("job failed ref=%s job=%s error=%s", ref, job_id, error)
+
+        def fail(r: Any) -> None:
+            j = r.job(job_id)
+            if j is None:
+                return
+            j.lease_owner, j.lease_until = None, None
+            j.last_error = error
+            j.first_failed_at = j.first_failed_at or now
+            j.due_at = now + backoff(j.attempts)
+            if j.attempts >= REPORT_AFTER and not j.reported and kind.stuck is not None:
+                j.reported = True
+                kind.stuck(r, j, services, now)
+            r.pending = True
+
+        await kind.repo(services).update(ref, fail)
+
+    # --- start-up and visibility ------------------------------------------------------
+    async def resume(self, services: Services, *, release_leases: bool) -> None:
+        """At start-up: failed jobs are due at once, and (one host) leases of a dead process are freed."""
+        now = services.clock.now()
+        for kind in self.kinds.values():
+            for rec in await services.store.query(kind.table, {"pending": True}):
+                def wake(r: Any) -> None:
+                    for j in r.undone():
+                        if release_leases:
+                            j.lease_owner, j.lease_until = None, None
+                        if j.attempts > 0 and j.lease_owner is None:
+                            j.due_at = min(j.due_at, now)
+
+                await kind.repo(services).update(rec.key, wake)
+
+    async def backlog(self, services: Services) -> dict[str, Any]:
+        """Owed jobs, how many are due or failing, and the oldest failing one (for /healthz and the CLI)."""
+        now = services.clock.now()
+        rows = await self.rows(services)
+        failing = [r for r in rows if r["last_error"]]
+        oldest = min(failing, key=lambda r: r["first_failed_at"] or "") if failing else None
+        return {
+            "jobs": len(rows),
+            "due": sum(1 for r in rows if r["due_at"] <= now.isoformat()),
+            "failing": len(failing),
+            "oldest_failing": oldest,
+        }
+
+    async def rows(self, services: Services) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for kind in self.kinds.values():
+            for rec in await services.store.query(kind.table, {"pending": True}):
+                for raw in rec.doc.get("jobs") or []:
+                    j = Job.model_validate(raw)
+                    if j.done_at is None:
+                        out.append({
+                            "record": rec.key, "job": j.id, "kind": j.kind, "due_at": j.due_at.isoformat(), "attempts": j.attempts,
+                            "last_error": j.last_error, "first_failed_at": j.first_failed_at.isoformat() if j.first_failed_at else None,
+                            "lease_owner": j.lease_owner,
+                        })
+        return sorted(out, key=lambda r: (r["due_at"], r["record"]))
+
+
+def default_outbox() -> Outbox:
+    """The outbox with every workflow's jobs registered."""
+    from bot.concerns import workflow as concerns
+    from bot.sessions import workflow as sessions
+
+    box = Outbox()
+    box.register(sessions.JOB_KIND)
+    box.register(concerns.JOB_KIND)
+    return box
