@@ -121,9 +121,10 @@ async def reraise(concern: Concern, job: Job, services: Services) -> Apply | Non
         return None
     minutes = int(job.args.get("minutes") or 0)
     card = cards.alert_card(concern, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
-    await services.messenger.post(SAFEGUARDING_CHANNEL, card)
     now = services.clock.now()
-    await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=concern.ref, detail=f"after={minutes}min")
+    if job.attempts == 1:  # audited before the post: no store write between the post and "done"
+        await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=concern.ref, detail=f"after={minutes}min")
+    await services.messenger.post(SAFEGUARDING_CHANNEL, card)
     log.warning("concern not acknowledged, raised again ref=%s", concern.ref)
 
     def mark(c: Concern) -> None:

@@ -28,9 +28,24 @@ class TeamsMessenger:
 
     async def _doc(self, key: str) -> dict[str, Any]:
         rec = await self._store.get(TABLE, key)
-        if rec is None:
+        if rec is not None:
+            return rec.doc
+        thread = await self._thread_doc(key)
+        if thread is None:
             raise NotFound(f"Chaperone has no conversation stored for {key}.")
-        return rec.doc
+        return thread
+
+    async def _thread_doc(self, key: str) -> dict[str, Any] | None:
+        """A thread Chaperone started in a channel (``conv:<channel>;messageid=<id>``) is reached
+        through its channel's stored reference, so posting one needs no store write between the
+        post and the outbox recording it as done (a crash there would post it twice)."""
+        conversation = key.removeprefix("conv:")
+        channel, sep, _ = conversation.partition(";messageid=")
+        if not key.startswith("conv:") or not sep:
+            return None
+        for rec in await self._store.query(TABLE, {"kind": "channel", "channel_id": channel}):
+            return {**rec.doc, "conversation_id": conversation}
+        return None
 
     async def has(self, conversation_key: str) -> bool:
         return await self._store.get(TABLE, conversation_key) is not None
@@ -95,10 +110,7 @@ class TeamsMessenger:
             tenant_id=doc.get("tenant_id"),
         )
         await self._adapter.create_conversation(self._app_id, capture, params, "msteams", doc["service_url"], None)
-        thread = created["conversation"]
-        key = f"conv:{thread}"
-        await self._store.upsert(TABLE, key, {**doc, "conversation_id": thread})
-        return CardRef(conversation_key=key, activity_id=created["activity"])
+        return CardRef(conversation_key=f"conv:{created['conversation']}", activity_id=created["activity"])
 
     async def update(self, posted: CardRef, card: Card) -> None:
         doc = await self._doc(posted.conversation_key)
