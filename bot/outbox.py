@@ -22,6 +22,7 @@ from bot.jobs import Job, Kind
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from bot.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -155,23 +156,23 @@ class Outbox:
 
                 await kind.repo(services).update(rec.key, wake)
 
-    async def backlog(self, services: Services) -> dict[str, Any]:
+    async def backlog(self, store: Store, now: datetime) -> dict[str, Any]:
         """Owed jobs, how many are due or failing, and the oldest failing one (for /healthz and the CLI)."""
-        now = services.clock.now()
-        rows = await self.rows(services)
+        rows = await self.rows(store)
         failing = [r for r in rows if r["last_error"]]
         oldest = min(failing, key=lambda r: r["first_failed_at"] or "") if failing else None
         return {
             "jobs": len(rows),
-            "due": sum(1 for r in rows if r["due_at"] <= now.isoformat()),
+            "due": sum(1 for r in rows if datetime.fromisoformat(r["due_at"]) <= now),
             "failing": len(failing),
             "oldest_failing": oldest,
         }
 
-    async def rows(self, services: Services) -> list[dict[str, Any]]:
+    async def rows(self, store: Store) -> list[dict[str, Any]]:
+        """Every job not yet done, soonest due first."""
         out: list[dict[str, Any]] = []
         for kind in self.kinds.values():
-            for rec in await services.store.query(kind.table, {"pending": True}):
+            for rec in await store.query(kind.table, {"pending": True}):
                 for raw in rec.doc.get("jobs") or []:
                     j = Job.model_validate(raw)
                     if j.done_at is None:

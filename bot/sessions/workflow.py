@@ -425,6 +425,8 @@ async def end_session(actor: Actor, ref: str, closure: Closure, services: Servic
         x.owe("refresh", due=closure.closed_at)
         if closure.outcome != "did_not_take_place":
             x.owe("attendance", due=closure.closed_at)
+        elif x.meeting and not started(x, services):
+            x.owe("cancel_meeting", due=closure.closed_at)  # families must not join a session that will not happen
 
     try:
         s = await services.sessions.update(ref, close)
@@ -521,6 +523,14 @@ async def _meeting_check(s: Session, job: Job, services: Services) -> Apply | No
     return None
 
 
+async def _cancel_meeting(s: Session, job: Job, services: Services) -> Apply | None:
+    """Cancel the meeting of a session recorded as "did not take place" before its start (the calendar tells families)."""
+    if s.meeting is None:
+        return None
+    await services.meetings.cancel(s.meeting, organiser_id=s.organiser.aad_id or s.organiser.email or "", comment=texts.CANCEL_COMMENT.format(ref=s.ref))
+    return None
+
+
 async def _notice(s: Session, job: Job, services: Services) -> Apply | None:
     await _post(services, str(job.args["to"]), views.notice_card(str(job.args["title"]), str(job.args["text"])))
     return None
@@ -572,7 +582,7 @@ def _stuck(s: Session, job: Job, services: Services, now: datetime) -> None:
 JOBS: dict[str, Handler] = {
     "post_register": _post_register, "post_request": _post_request, "post_recording": _post_recording,
     "refresh": _refresh, "schedule": _schedule, "attendance": _attendance, "meeting_check": _meeting_check,
-    "notice": _notice, "remind": _remind, "give_up": _give_up, "recording_settings": _recording_settings,
+    "notice": _notice, "cancel_meeting": _cancel_meeting, "remind": _remind, "give_up": _give_up, "recording_settings": _recording_settings,
 }
 
 

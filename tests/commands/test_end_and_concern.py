@@ -187,3 +187,27 @@ async def test_unacknowledged_alert_is_raised_again_once(harness: Harness) -> No
     alerts = harness.messenger.posted_to("channel:safeguarding")
     assert len(alerts) == 2 and "Not yet acknowledged after 10 minutes" in card_text(alerts[1])
     assert "go home" not in card_text(alerts[1]) and "Pip" not in card_text(alerts[1])
+
+
+async def test_end_form_ticks_nothing_for_the_teacher(harness: Harness) -> None:
+    s = await scheduled(harness)
+    form = (await harness.act("tara", "end.open", {"ref": s.ref})).cards[0]
+    chosen = {n["id"]: n.get("value") for n in inputs(form) if n["type"] in ("Input.ChoiceSet", "Input.Toggle")}
+    assert chosen and all(not v for v in chosen.values()), chosen  # outcome, presence, parents, second adult: all unstated
+    assert all(n.get("isRequired") for n in inputs(form) if n["id"].startswith(("present_", "parent_", "second_throughout", "outcome")))
+
+
+async def test_end_before_the_start_is_refused_unless_it_did_not_take_place(harness: Harness) -> None:
+    s = await scheduled(harness)
+    harness.services.clock.at = s.booking.start - timedelta(days=2)  # Monday, for Wednesday's session
+    refused = await harness.act("tara", "end.submit", {"ref": s.ref, **END})
+    assert "has not started yet" in card_text(refused.cards[0])
+    assert (await harness.services.sessions.get(s.ref))[0].state is State.SCHEDULED
+    reply = await harness.act("tara", "end.submit", {"ref": s.ref, "outcome": "did_not_take_place"}, card_id="form-2")
+    assert "closed in the register" in card_text(reply.replace)
+    s, _ = await harness.services.sessions.get(s.ref)
+    assert s.state is State.ENDED and s.closure.outcome == "did_not_take_place" and s.closure.pupils == [] and s.closure.actual_start is None
+    assert "Did not take place" in card_text(harness.messenger.updated(s.register_card.activity_id)[-1])
+    assert (await harness.services.store.get("meetings", s.ref)).doc["cancelled"] is True  # families are told by the calendar
+    again = await harness.act("tara", "end.submit", {"ref": s.ref, "outcome": "did_not_take_place"}, card_id="form-2")
+    assert "closed in the register" in card_text(again.replace)  # the same form again (a retry): the same answer

@@ -13,7 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot import texts
+from bot.cli import main
 from bot.sessions import cards as views
 from bot.sessions.model import State
 from tests.commands.conftest import FORM
@@ -48,7 +51,7 @@ async def _book(bot: Bot, connector: FakeConnector, **form: Any) -> Sent:
     return card
 
 
-async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_path: Path, connector: FakeConnector) -> None:
+async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_path: Path, connector: FakeConnector, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     first, runner = await _start(tmp_path, background=False)
     from bot.consent import ConsentRegistry, parse_csv
     from tests.commands.conftest import CSV
@@ -66,6 +69,11 @@ async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_pa
         await settle(first.services, at=NOW + timedelta(minutes=minutes))
     told = card_text(_latest(connector, forms[0].activity_id))
     assert texts.UNDELIVERED_TO_TEACHER in told  # the teacher's card says so: never silence
+    monkeypatch.setenv("CHAPERONE_DATA_DIR", str(tmp_path / "data"))
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["outbox", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "post_register" in listing and "failing: ExternalServiceError" in listing and "oldest failing: S-" in listing
     await first.session.close()
     await runner.cleanup()
 
