@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.concerns import workflow as concerns
+from bot.sessions import workflow as sessions
+
 if TYPE_CHECKING:
     from bot.services import Services
 
@@ -21,6 +24,9 @@ async def resume_all(services: Services, *, every: float = 5.0) -> None:
     """At start-up: failed jobs become due at once (one host: leases of the dead process are
     freed), what is due runs now, and the worker loop starts."""
     shared = services.settings.store == "tables"
+    adopted = await sessions.adopt(services) + await concerns.adopt(services)
+    if adopted:
+        log.info("records from before the outbox given their owed jobs count=%d", adopted)
     await services.outbox.resume(services, release_leases=not shared)
     services.tasks.spawn(services.outbox.run_due(services), name="outbox-resume")
     services.tasks.spawn(services.outbox.forever(services, every=every), name="outbox", daemon=True)

@@ -151,4 +151,27 @@ def _repo(services: Services) -> Any:
     return services.concerns
 
 
+async def adopt(services: Services) -> int:
+    """Unacknowledged concerns stored before the outbox existed owe their alert and re-raise."""
+    rules = services.school.concerns
+    adopted = 0
+    for c in await services.concerns.unacknowledged():
+        if c.job_seq:
+            continue
+
+        def owe(x: Concern) -> None:
+            if x.job_seq:
+                return
+            if not x.alert_posted:
+                x.owe("post_alert", due=services.clock.now())
+            if x.escalated_at is None:
+                minutes = rules.escalate_urgent_after_minutes if x.immediate_risk else rules.escalate_after_minutes
+                x.owe("reraise", due=x.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
+            x.job_seq = max(x.job_seq, 1)
+
+        await services.concerns.update(c.ref, owe)
+        adopted += 1
+    return adopted
+
+
 JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"post_alert": post_alert, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)

@@ -590,4 +590,34 @@ def _repo(services: Services) -> Any:
     return services.sessions
 
 
+async def adopt(services: Services) -> int:
+    """Open sessions stored before the outbox existed owe what the old sweep and resume did: their
+    channel cards, the meeting, the reminder and the give-up. Returns how many were adopted."""
+    rules = services.school.second_adult
+    adopted = 0
+    for s in await services.sessions.open_sessions():
+        if s.job_seq:
+            continue
+
+        def owe(x: Session) -> None:
+            if x.job_seq:
+                return
+            now = _now(services)
+            x.owe("post_register", due=now)
+            if x.state is State.AWAITING_SECOND_ADULT:
+                x.owe("post_request", due=now)
+                if not any(e.what == REMINDED for e in x.history):
+                    x.owe("remind", due=x.created_at + timedelta(minutes=rules.remind_after_minutes))
+                x.owe("give_up", due=x.booking.start - timedelta(minutes=rules.give_up_before_start_minutes))
+            elif x.state is State.CONFIRMED:
+                x.owe("schedule", due=now)
+            if needs_recording_decision(x):
+                x.owe("post_recording", due=now)
+            x.owe("meeting_check", due=x.booking.start - MEETING_CHECK_BEFORE)
+
+        await services.sessions.update(s.ref, owe)
+        adopted += 1
+    return adopted
+
+
 JOB_KIND = Kind(table=TABLE, repo=_repo, handlers=JOBS, stuck=_stuck, leases={"schedule": timedelta(hours=16), "attendance": timedelta(hours=1)})

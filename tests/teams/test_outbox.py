@@ -126,3 +126,32 @@ async def test_a_booking_submitted_twice_is_one_session(bot: Bot, connector: Fak
     await bot.services.tasks.drain()
     assert len(await bot.services.sessions.all()) == 1
     assert len([p for p in connector.channel_posts(act.SAFEGUARDING) if "Register" in card_text(p.card or {})]) == 1
+
+
+async def test_records_from_before_the_outbox_are_adopted_at_start(tmp_path: Path, connector: FakeConnector) -> None:
+    first, runner = await _start(tmp_path, background=False)
+    from bot.consent import ConsentRegistry, parse_csv
+    from tests.commands.conftest import CSV
+
+    await ConsentRegistry(first.services.store).import_records(parse_csv(CSV))
+    await set_up_channels(first, connector)
+    connector.refuse_channels = True
+    await _book(first, connector)
+    await first.services.tasks.drain()
+    [s] = await first.services.sessions.all()
+    rec = await first.services.store.get("sessions", s.ref)
+    legacy = {k: v for k, v in rec.doc.items() if k not in ("jobs", "applied", "origin", "pending", "job_seq", "undelivered")}
+    await first.services.store.replace("sessions", s.ref, legacy, etag=rec.etag)  # as an older version stored it
+    await first.session.close()
+    await runner.cleanup()
+    connector.refuse_channels = False
+
+    second, runner = await _start(tmp_path, background=True)
+    try:
+        await second.services.tasks.drain()
+        [s] = await second.services.sessions.all()
+        assert s.register_card is not None and s.request_card is not None
+        assert {j.kind for j in s.undone()} == {"remind", "give_up", "meeting_check"}
+    finally:
+        await second.session.close()
+        await runner.cleanup()
