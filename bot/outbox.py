@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 REPORT_AFTER = 3
+DONE_ATTEMPTS = 50
 BACKOFF_CAP = 600.0
 
 
@@ -117,7 +118,7 @@ class Outbox:
                 apply(r)
             r.finish(job_id, at=services.clock.now())
 
-        await repo.update(ref, done)
+        await repo.update(ref, done, attempts=DONE_ATTEMPTS)  # a lost "done" would run the job again
         log.info("job done ref=%s job=%s attempts=%d", ref, job_id, job.attempts)
         return True
 
@@ -139,7 +140,7 @@ class Outbox:
                 kind.stuck(r, j, services, now)
             r.pending = True
 
-        await kind.repo(services).update(ref, fail)
+        await kind.repo(services).update(ref, fail, attempts=DONE_ATTEMPTS)
 
     # --- start-up and visibility ------------------------------------------------------
     async def resume(self, services: Services, *, release_leases: bool) -> None:

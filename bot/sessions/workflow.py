@@ -570,10 +570,11 @@ async def _give_up(s: Session, job: Job, services: Services) -> Apply | None:
 
 
 def _stuck(s: Session, job: Job, services: Services, now: datetime) -> None:
-    """A post keeps failing: the teacher's card says so and SLT is told (never silence)."""
-    if job.kind not in POSTS and job.kind != "refresh":
+    """A post keeps failing: the teacher's card says so and SLT is told (never silence). Card
+    updates that fail are retried quietly (the record holds the truth; the next update shows it)."""
+    if job.kind not in POSTS:
         return
-    if job.kind in POSTS and job.kind not in s.undelivered:
+    if job.kind not in s.undelivered:
         s.undelivered = [*s.undelivered, job.kind]
     s.owe("refresh", due=now)
     s.owe("notice", due=now, args={"to": SLT_CHANNEL, "title": texts.UNDELIVERED_TITLE, "text": texts.UNDELIVERED_TO_SLT.format(ref=s.ref, organiser=s.organiser.name)})
