@@ -66,9 +66,11 @@ class Outbox:
             if not due:
                 return ran
             job = min(due, key=lambda j: j.due_at)
+            outcome = await self._run(services, kind, ref, job.id, when)
+            if outcome is None:
+                continue  # the record changed under the claim: read it again and retry
             tried.add(job.id)
-            if await self._run(services, kind, ref, job.id, when):
-                ran += 1
+            ran += outcome
         return ran
 
     async def run_due(self, services: Services, *, now: datetime | None = None) -> int:
@@ -80,15 +82,17 @@ class Outbox:
         return ran
 
     async def forever(self, services: Services, *, every: float = 5.0) -> None:
-        """The worker loop: a pass every ``every`` seconds (timers and retries)."""
+        """The worker loop: a pass every ``every`` seconds (timers and retries); the first pass at
+        start-up is resume_all's own, which callers can wait for."""
         while True:
+            await asyncio.sleep(every)
             try:
                 await self.run_due(services)
             except Exception:  # noqa: BLE001 - the worker must keep running
                 log.exception("outbox pass failed")
-            await asyncio.sleep(every)
 
-    async def _run(self, services: Services, kind: Kind, ref: str, job_id: str, now: datetime) -> bool:
+    async def _run(self, services: Services, kind: Kind, ref: str, job_id: str, now: datetime) -> bool | None:
+        """True: ran (or failed and was put back); False: not ours to run; None: the claim lost a write race."""
         repo = kind.repo(services)
         # 1. claim: an ETag-checked write of the lease; whoever loses the race does not run it
         record, etag = await repo.get(ref)
@@ -99,7 +103,9 @@ class Outbox:
         job.attempts += 1
         try:
             await services.store.replace(kind.table, record.ref, record.to_doc(), etag=etag)
-        except (Conflict, NotFound):
+        except Conflict:
+            return None
+        except NotFound:
             return False
         handler = kind.handlers.get(job.kind)
         # 2. run
