@@ -58,18 +58,11 @@ class Outbox:
         tried: set[str] = set()
         for _ in range(64):
             when = now or services.clock.now()
-            try:
-                record, _ = await kind.repo(services).get(ref)
-            except NotFound:
-                return ran
-            due = [j for j in record.jobs if j.claimable(when) and j.id not in tried]
-            if not due:
-                return ran
-            job = min(due, key=lambda j: j.due_at)
-            outcome = await self._run(services, kind, ref, job.id, when)
+            outcome = await self._run_batch(services, kind, ref, tried, when)
             if outcome is None:
                 continue  # the record changed under the claim: read it again and retry
-            tried.add(job.id)
+            if outcome == 0:
+                return ran
             ran += outcome
         return ran
 
@@ -94,24 +87,40 @@ class Outbox:
             except Exception:  # noqa: BLE001 - the worker must keep running
                 log.exception("outbox pass failed")
 
-    async def _run(self, services: Services, kind: Kind, ref: str, job_id: str, now: datetime) -> bool | None:
-        """True: ran (or failed and was put back); False: not ours to run; None: the claim lost a write race."""
+    async def _run_batch(self, services: Services, kind: Kind, ref: str, tried: set[str], now: datetime) -> int | None:
+        """Claim every due job of one record in ONE ETag-checked write (whoever loses the race runs
+        none of them), then run them soonest first, each marked done (with its results) in a write
+        of its own right after it ran. Returns how many ran, 0 when none is ours, None when the
+        claim lost a write race."""
         repo = kind.repo(services)
-        # 1. claim: an ETag-checked write of the lease; whoever loses the race does not run it
-        record, etag = await repo.get(ref)
-        job = record.job(job_id)
-        if job is None or not job.claimable(now):
-            return False
-        job.lease_owner, job.lease_until = self.instance, now + kind.leases.get(job.kind, LEASE)
-        job.attempts += 1
+        try:
+            record, etag = await repo.get(ref)
+        except NotFound:
+            return 0
+        due = sorted((j for j in record.jobs if j.claimable(now) and j.id not in tried), key=lambda j: j.due_at)
+        # a job that may take long (meeting creation) runs in a claim of its own, so the leases of
+        # the quick ones never run out while they wait behind it
+        quick = [j for j in due if j.kind not in kind.leases]
+        due = quick or due[:1]
+        if not due:
+            return 0
+        for job in due:
+            job.lease_owner, job.lease_until = self.instance, now + kind.leases.get(job.kind, LEASE)
+            job.attempts += 1
         try:
             await services.store.replace(kind.table, record.ref, record.to_doc(), etag=etag)
         except Conflict:
             return None
         except NotFound:
-            return False
+            return 0
+        for job in due:
+            tried.add(job.id)
+            await self._run(services, kind, record, job)
+        return len(due)
+
+    async def _run(self, services: Services, kind: Kind, record: Any, job: Job) -> None:
+        """Run one claimed job; "done" and its results are written at once (a lost "done" would run it again)."""
         handler = kind.handlers.get(job.kind)
-        # 2. run
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind}")
@@ -119,17 +128,16 @@ class Outbox:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is retried later
-            await self._failed(services, kind, ref, job_id, exc)
-            return True
-        # 3. done, with its results, in one write
+            await self._failed(services, kind, record.ref, job.id, exc)
+            return
+
         def done(r: Any) -> None:
             if apply is not None:
                 apply(r)
-            r.finish(job_id, at=services.clock.now())
+            r.finish(job.id, at=services.clock.now())
 
-        await repo.update(ref, done, attempts=DONE_ATTEMPTS)  # a lost "done" would run the job again
-        log.info("job done ref=%s job=%s attempts=%d", ref, job_id, job.attempts)
-        return True
+        await kind.repo(services).update(record.ref, done, attempts=DONE_ATTEMPTS)
+        log.info("job done ref=%s job=%s attempts=%d", record.ref, job.id, job.attempts)
 
     async def _failed(self, services: Services, kind: Kind, ref: str, job_id: str, exc: Exception) -> None:
         now = services.clock.now()

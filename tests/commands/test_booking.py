@@ -234,8 +234,11 @@ async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
     assert until is not None and until.isoformat() == "2026-11-24T07:00:00+00:00"
     reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"}, settle=False)
     assert "creating the Teams meeting" in card_text(reply.replace)
-    await asyncio.sleep(0.05)
-    [s] = await sessions(harness)
+    for _ in range(500):  # until the meeting job has put the session on hold (it then waits for 07:00)
+        [s] = await sessions(harness)
+        if s.problem is not None:
+            break
+        await asyncio.sleep(0.01)
     assert s.state is State.CONFIRMED and s.problem is not None and s.problem.code == "quiet_hours"
     assert "will be created at 07:00" in card_text(status_card(s, harness.services.profile, harness.services.timezone))
     await harness.services.tasks.close()  # still waiting for 07:00: nothing was sent
