@@ -84,11 +84,12 @@ async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connecto
     assert "Scheduled" in card_text(register_updates[-1].card)
     assert len(connector.channel_posts(act.SAFEGUARDING)) == 1  # one register card, updated in place
 
-    # a later click is answered politely
-    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT))
-    assert status == 200 and "You are the second adult" in card_text(body["value"])  # the same click again: the same answer
-    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="dee", scope="channel", channel=act.SLT))
-    assert status == 200 and "already covered" in card_text(body["value"])  # anyone else later: answered politely
+    # the winner's click again gets the same answer; anyone else's later click is answered politely
+    winner, loser = ("sam", "dee") if s.second_adult.name == "Sam Senior" else ("dee", "sam")
+    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user=winner, scope="channel", channel=act.SLT))
+    assert status == 200 and "You are the second adult" in card_text(body["value"])
+    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user=loser, scope="channel", channel=act.SLT))
+    assert status == 200 and "already covered" in card_text(body["value"])
 
 
 async def test_ineligible_accept_is_refused(bot: Bot, connector: FakeConnector) -> None:
