@@ -68,7 +68,7 @@ def create_app(
     app.router.add_post("/api/messages", transport.route(router, services))
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "profile": services.profile.id})
+        return web.json_response({"status": "ok", "profile": services.profile.id, "outbox": await services.outbox.backlog(services.store, services.clock.now())})
 
     app.router.add_get("/healthz", healthz)
 

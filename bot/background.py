@@ -1,4 +1,6 @@
-"""Background work in one place: what resumes after a restart, and the periodic sweep (escalations)."""
+"""Background work in one place: at start-up the outbox resumes what a crash or a restart
+interrupted, and its worker loop runs due jobs (posts, updates, timers) from then on; a slower
+sweep repeats urgent personal concern notices and runs the daily retention job."""
 
 from __future__ import annotations
 
@@ -16,25 +18,34 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def sweep(services: Services) -> None:
-    """One pass: unacknowledged concern alerts and personal notices, then sessions still waiting for a second adult."""
-    await concerns.sweep(services)
+async def sweep(services: Services) -> int:
+    """One pass of the outbox: every due job of every record (timers, retries); returns how many ran."""
+    return await services.outbox.run_due(services)
+
+
+async def housekeeping(services: Services) -> None:
+    """Repeat urgent personal notices nobody acknowledged, and retention (once a day across instances)."""
     await concerns.repeat_notices(services)
-    await sessions.sweep(services)
-    await retention.daily(services)  # once a day across instances (a claimed marker record)
+    await retention.daily(services)
 
 
-async def run_forever(services: Services, *, every: float = 60.0) -> None:
+async def housekeeping_forever(services: Services, *, every: float = 60.0) -> None:
     while True:
         try:
-            await sweep(services)
-        except Exception:  # noqa: BLE001 - the sweeper must keep running
-            log.exception("escalation sweep failed")
+            await housekeeping(services)
+        except Exception:  # noqa: BLE001 - the loop must keep running
+            log.exception("housekeeping pass failed")
         await asyncio.sleep(every)
 
 
-async def resume_all(services: Services, *, every: float = 60.0) -> None:
-    """At start-up: finish what was interrupted (meetings, concern alerts) and start the sweep."""
-    await sessions.resume(services)
-    await concerns.resume(services)
-    services.tasks.spawn(run_forever(services, every=every), name="sweep", daemon=True)
+async def resume_all(services: Services, *, every: float = 5.0) -> None:
+    """At start-up: failed jobs become due at once (one host: leases of the dead process are
+    freed), what is due runs now, and the worker loop starts."""
+    shared = services.settings.store == "tables"
+    adopted = await sessions.adopt(services) + await concerns.adopt(services)
+    if adopted:
+        log.info("records from before the outbox given their owed jobs count=%d", adopted)
+    await services.outbox.resume(services, release_leases=not shared)
+    services.tasks.spawn(services.outbox.run_due(services), name="outbox-resume")
+    services.tasks.spawn(services.outbox.forever(services, every=every), name="outbox", daemon=True)
+    services.tasks.spawn(housekeeping_forever(services), name="housekeeping", daemon=True)

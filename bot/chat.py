@@ -13,6 +13,7 @@ else) go through the :class:`Messenger` port, which the transport implements.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -96,6 +97,8 @@ class CardAction:
     kind: Literal["submit", "execute"] = "submit"
     #: The id of the message holding the card that was clicked (replyToId), where known.
     card_activity_id: str | None = None
+    #: This activity's own id (the same when Teams delivers it again).
+    activity_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,16 @@ class Reply:
     cards: tuple[Card, ...] = ()
     replace: Card | None = None
     private: tuple[Card, ...] = ()
+
+
+def action_key(verb: str, actor: Actor, action: CardAction) -> str:
+    """The idempotency key of a form submission: the form's token, else the clicked card, else the activity."""
+    token = str(action.data.get("token") or "")
+    if token:
+        return f"{verb}:{actor.key}:{token}"
+    if action.card_activity_id:
+        return f"{verb}:{actor.where.conversation_id}:{action.card_activity_id}"
+    return f"{verb}:{action.activity_id or uuid.uuid4().hex}"
 
 
 class CardRef(BaseModel):

@@ -16,6 +16,7 @@ from bot.policy.model import Profile
 from bot.roles import Directory
 from bot.sessions.repo import Sessions
 from bot.store.base import Store
+from bot.outbox import Outbox, default_outbox
 from bot.tasks import Tasks
 
 
@@ -31,6 +32,7 @@ class Services:
     tasks: Tasks = field(default_factory=Tasks)
     #: Entra group membership for roles (Graph); None where no group is configured.
     directory: Directory | None = None
+    outbox: Outbox = field(default_factory=default_outbox)
     #: Seconds between attempts at a session's meeting while Microsoft Graph fails: these in turn,
     #: then the last (the cap) until the meeting is ready, the session is cancelled or it starts.
     meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)

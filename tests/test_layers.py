@@ -1,9 +1,9 @@
 """The package's layers point one way. Read from the source (AST), so an upward import fails here
 before anyone runs the code path that makes it.
 
-    bottom    chat, errors, texts, clock, tasks, render, delivery, templates
+    bottom    chat, errors, texts, clock, tasks, render, delivery, templates, jobs
     domain    policy, store, meetings, sessions, concerns, consent, audit, roles
-    wiring    config, services, background
+    wiring    config, services, background, outbox
     commands  commands
     edges     teams (botbuilder), cli, app, manifest, wsgi, __main__
 
@@ -21,14 +21,14 @@ import pytest
 BOT = Path(__file__).resolve().parents[1] / "bot"
 
 LAYERS: dict[str, int] = {
-    "chat": 0, "errors": 0, "texts": 0, "clock": 0, "tasks": 0, "render": 0, "delivery": 0, "templates": 0,
+    "chat": 0, "errors": 0, "texts": 0, "clock": 0, "tasks": 0, "render": 0, "delivery": 0, "templates": 0, "jobs": 0,
     "policy": 1, "store": 1, "meetings": 1, "sessions": 1, "concerns": 1, "consent": 1, "audit": 1, "roles": 1,
-    "config": 2, "services": 2, "background": 2,
+    "config": 2, "services": 2, "background": 2, "outbox": 2,
     "commands": 3,
     "teams": 4, "cli": 4, "app": 4, "manifest": 4, "wsgi": 4, "__main__": 4, "__init__": 4,
 }
 #: Domain packages never import these, whatever their layer number says.
-FORBIDDEN_FOR_DOMAIN = {"commands", "teams", "config", "app", "cli", "services", "background"}
+FORBIDDEN_FOR_DOMAIN = {"commands", "teams", "config", "app", "cli", "services", "background", "outbox"}
 DOMAIN = {"policy", "store", "meetings", "sessions", "concerns", "consent", "audit", "roles"}
 #: Where each SDK may be imported (path prefixes under bot/).
 SDK_DOORS = {

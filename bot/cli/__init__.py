@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot's HTTP server (/api/messages, /healthz)")
     serve.set_defaults(func=_serve)
     policy_cli.register(sub)
-    for name in ("consent", "register", "concern", "audit", "meetings", "store"):
+    for name in ("consent", "register", "concern", "audit", "meetings", "store", "outbox"):
         try:
             module = __import__(f"bot.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError:

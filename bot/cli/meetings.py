@@ -40,7 +40,9 @@ def _with_services(fn: Any) -> Any:
 
         services, _ = build_services(Settings.from_env())
         try:
-            return await fn(services)
+            result = await fn(services)
+            await services.tasks.drain()  # the card updates and notices it owes (outbox jobs) go now
+            return result
         finally:
             await services.tasks.close()
             await services.meetings.close()  # the Graph client's and credential's HTTP sessions

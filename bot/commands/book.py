@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, time
 from typing import Any, TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from bot import texts
 from bot.render import render
 from bot.commands.router import Router
-from bot.chat import Actor, CardAction, CardRef, Command, Reply
+from bot.chat import Actor, CardAction, CardRef, Command, Reply, action_key
 from bot.consent import ConsentRecord
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking, Consent, Pupil
@@ -41,7 +42,9 @@ def hidden_reason(services: Services, record: ConsentRecord) -> str | None:
     return pupil_eligibility(services.profile, services.school.policy_facts(), record).reason
 
 
-async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None, problems: list[str] | None = None) -> dict[str, Any]:
+async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None, problems: list[str] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    """The booking form; ``token`` (new for each form, kept when it is shown again with problems)
+    is the idempotency key of its submission."""
     records = await services.consents.all()
     reasons = {r.pupil: hidden_reason(services, r) for r in records}
     registry = [r for r in records if reasons[r.pupil] is None]
@@ -66,6 +69,7 @@ async def form_card(services: Services, values: dict[str, Any] | None = None, vi
             "offer_recording": offer_rec,
             "offer_chat": offer_chat,
             "recording_note": " (needs SLT approval)" if offer_rec else "",
+            "token": token or uuid.uuid4().hex,
         },
     )
 
@@ -155,17 +159,15 @@ def register(router: Router) -> None:
         try:
             booking = await parse_form(actor, action.data, services)
         except UsageError as exc:  # e.g. no pupils chosen: the same form again, in place, with everything kept
-            form = await form_card(services, values, problems=[str(exc)])
+            form = await form_card(services, values, problems=[str(exc)], token=str(action.data.get("token") or "") or None)
             return Reply(replace=form) if action.card_activity_id else Reply(cards=(form,))
         decision = evaluate(services.profile, services.school.policy_facts(), booking, services.clock.now())
         if not decision.allowed:
-            return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations]))
+            return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations], token=str(action.data.get("token") or "") or None))
         conv_key = f"conv:{actor.where.conversation_id}"
         status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
-        submission = f"{actor.where.conversation_id}:{action.card_activity_id}" if action.card_activity_id else None
-        session, created = await workflow.create_session(actor, booking, decision, services, submission_key=submission, status_card=status_ref)
-        if created:  # answer now; the channel posts and the meeting follow in the background
-            services.tasks.spawn(workflow.after_booking(session.ref, services), name=f"booked-{session.ref}")
+        # one booking per form: the card's token, else the clicked message, else this activity
+        session, _ = await workflow.create_session(actor, booking, decision, services, submission_key=action_key("book", actor, action), status_card=status_ref)
         slt = await services.messenger.has("channel:slt")
         card = cards.status_card(session, services.profile, services.timezone, slt_channel=slt)
         return Reply(replace=card) if status_ref else Reply(cards=(card,))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot import roles, texts
-from bot.chat import Actor, CardAction, Command, Reply
+from bot.chat import Actor, CardAction, Command, Reply, action_key
 from bot.commands.router import Router
 from bot.concerns import cards, chronology, workflow
 from bot.concerns.case import Case, CaseEntry
@@ -148,7 +148,7 @@ def register(router: Router) -> None:
         pupils = await resolve_pupils(action.data, services)
         await check_session(actor, action.data, services)
         parse_concern(actor, action.data, services, "C-CHECK", pupils)  # validate before anything is stored
-        stored = await workflow.raise_concern(actor, lambda ref: parse_concern(actor, action.data, services, ref, pupils), services)
+        stored = await workflow.raise_concern(actor, lambda ref: parse_concern(actor, action.data, services, ref, pupils), services, key=action_key("concern", actor, action))
         card = cards.recorded_card(stored)
         return Reply(replace=card) if action.card_activity_id else Reply(cards=(card,))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.chat import Actor, CardAction, Command, Reply
+from bot.chat import Actor, CardAction, Command, Reply, action_key
 from bot.commands.router import Router
 from bot.concerns import cards as concern_cards
 from bot.errors import UsageError
@@ -28,6 +28,8 @@ def _flag(data: dict[str, Any], key: str) -> bool:
 def parse_closure(actor: Actor, s: Session, data: dict[str, Any], services: Services) -> Closure:
     outcome = str(data.get("outcome") or "")
     reason = str(data.get("early_reason") or "") or None
+    if outcome == "did_not_take_place":  # records no attendance and no times
+        return Closure(outcome="did_not_take_place", pupils=[], note=str(data.get("note") or "")[:2000], closed_by=actor.key, closed_at=services.clock.now())
     if outcome not in ("completed", "ended_early"):
         raise UsageError(texts.END_CHOOSE_OUTCOME)
     if outcome == "ended_early" and reason is None:
@@ -73,9 +75,14 @@ def register(router: Router) -> None:
 
     @router.verb("end.submit", roles=("staff",))
     async def submit(actor: Actor, action: CardAction, services: Services) -> Reply:
-        s = await workflow.closable(actor, str(action.data.get("ref") or ""), services)
-        closure = parse_closure(actor, s, action.data, services)
-        s, notes = await workflow.end_session(actor, s.ref, closure, services)
+        key = action_key("end", actor, action)
+        s, _ = await services.sessions.get(str(action.data.get("ref") or ""))
+        if s.has_applied(key) and s.closure is not None:  # the same form again (a retry): the same answer
+            closure = s.closure
+        else:
+            s = await workflow.closable(actor, s.ref, services)
+            closure = parse_closure(actor, s, action.data, services)
+        s, notes = await workflow.end_session(actor, s.ref, closure, services, key=key)
         done = cards.notice_card(texts.END_DONE.format(ref=s.ref), *notes)
         if closure.early_reason in texts.CONCERN_REASONS:
             label = texts.EARLY_REASON_LABELS[closure.early_reason or ""]
@@ -83,7 +90,7 @@ def register(router: Router) -> None:
                 categories=services.school.concerns.categories, pupils=[p.name for p in s.booking.pupils],
                 sessions=[{"ref": s.ref, "title": f"{s.ref} ({cards.when(s, services.timezone)})"}], tz=services.timezone,
                 values={"pupil": s.booking.pupils[0].name, "session": s.ref, "session_ended": "true", "where": "In the online session",
-                        "when_date": f"{closure.actual_end.astimezone(ZoneInfo(services.timezone)):%Y-%m-%d}", "when_time": f"{closure.actual_end.astimezone(ZoneInfo(services.timezone)):%H:%M}"},
+                        "when_date": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%Y-%m-%d}", "when_time": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%H:%M}"},
                 notes=" ".join([texts.END_CONCERN_NEXT.format(reason=label), *notes]),
             )
             return Reply(replace=done, cards=(form,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
@@ -17,8 +18,9 @@ Card = dict[str, Any]
 FORM_FIELDS = ("pupil", "pupil_other", "about", "session", "category", "what", "child_words", "when_date", "when_time", "where", "action_taken", "session_ended", "immediate_risk")
 
 
-def form_card(*, categories: tuple[str, ...], pupils: Sequence[str | tuple[str, str]], sessions: list[dict[str, str]], tz: str, values: dict[str, Any] | None = None, notes: str = "") -> Card:
-    """``pupils``: (name, registry key) pairs, or bare names (their value is the name, resolved on submit)."""
+def form_card(*, categories: tuple[str, ...], pupils: Sequence[str | tuple[str, str]], sessions: list[dict[str, str]], tz: str, values: dict[str, Any] | None = None, notes: str = "", token: str | None = None) -> Card:
+    """``pupils``: (name, registry key) pairs, or bare names (their value is the name, resolved on submit);
+    ``token`` (new for each form) makes its submission idempotent."""
     vals: dict[str, Any] = {k: "" for k in FORM_FIELDS}
     vals.update({"session_ended": "false", "immediate_risk": "false", "about": "child"})
     vals.update({k: v for k, v in (values or {}).items() if k in FORM_FIELDS and v is not None})
@@ -26,7 +28,8 @@ def form_card(*, categories: tuple[str, ...], pupils: Sequence[str | tuple[str, 
     abouts = [{"title": t, "value": v} for v, t in texts.CONCERN_ABOUT_CHOICES.items()]
     return render(
         "concern_form",
-        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": choices, "abouts": abouts, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals},
+        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": choices, "abouts": abouts, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals,
+         "token": token or uuid.uuid4().hex},
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.chat import CardRef
+from bot.jobs import Owed
 
 About = Literal["child", "staff", "head", "dsl"]
 
@@ -21,7 +22,7 @@ class Notice(BaseModel):
     card: CardRef | None = None
 
 
-class Concern(BaseModel):
+class Concern(Owed):
     """What was raised, never edited afterwards; the DSL's work on it is the case (bot.concerns.case).
 
     The delivery bookkeeping (alert posted, notices sent, acknowledged, escalated) is the only part

@@ -87,7 +87,7 @@ async def plan(store: Store, rules: Retention, today: date) -> list[Due]:
     for s in await Sessions(store).all():
         if s.open:
             continue
-        until = add_years((s.closure.actual_end if s.closure else s.booking.start).date(), rules.register_years)
+        until = add_years((s.closure.actual_end if s.closure and s.closure.actual_end else s.booking.start).date(), rules.register_years)
         if until <= today:
             due.append(Due("sessions", s.ref, until, s.ref in held))
     for c in await Concerns(store).all():

@@ -1,4 +1,4 @@
-"""The concern workflow: every state change of a concern and the side effects it owes.
+"""The concern workflow: every state change of a concern and the side effects it owes (outbox jobs, bot/outbox.py).
 
 Stored first, announced second: a concern is written to the store before anything is posted, and
 the safeguarding channel sees a reference, category and urgency, never the narrative or the pupil.
@@ -7,19 +7,20 @@ Detail opens only for the DSL, and every view and every refusal is audited.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot import roles, texts
-from bot.chat import SAFEGUARDING_CHANNEL, Actor, CardRef
+from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, CardRef, user_key
 from bot.concerns import cards
 from bot.concerns.case import Case, CaseEntry
 from bot.concerns.model import Concern, Notice
-from bot.delivery import post_or_none, update_quietly
+from bot.delivery import update_quietly
 from bot.policy.concerns import concern_route
 from bot.errors import ChaperoneError, NotPermitted
+from bot.jobs import Apply, Job, Kind
+from bot.render import render
 from bot.roles import Person
 from bot.texts import concerns as concern_texts
 
@@ -27,20 +28,40 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+TABLE = "concerns"
 
 
-async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services: Services) -> Concern:
-    """Store the concern under a fresh reference with its route, audit it, tell the right people personally,
-    and alert the safeguarding channel where the route allows (retried if the channel refuses)."""
-    stored = await services.concerns.add(lambda ref: routed(draft(ref), services))
-    await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref,
-                                detail=f"urgent={stored.immediate_risk} about={stored.about} route={stored.rule_id}")
-    log.info("concern raised ref=%s by=%s urgent=%s route=%s", stored.ref, actor.key, stored.immediate_risk, stored.rule_id)
-    if stored.to_channel and not await post_alert(stored.ref, services):
-        services.tasks.spawn(retry_alert(stored.ref, services), name=f"alert-{stored.ref}")
-    await tell_personally(stored.ref, services)
+async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services: Services, *, key: str) -> Concern:
+    """Store the concern once (``key``: the form's idempotency key) with its route and the alert and
+    re-raise it owes (where the route allows the channel), audit it, try the alert at once, and tell
+    the right people personally (repeated by the housekeeping sweep for anyone not reached)."""
+    rules = services.school.concerns
+
+    def make(ref: str) -> Concern:
+        c = routed(draft(ref), services)
+        c.origin = key
+        if c.to_channel:
+            minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
+            c.owe("post_alert", due=c.raised_at)
+            c.owe("reraise", due=c.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
+        return c
+
+    stored, created = await services.concerns.add_once(key, make)
+    if created:
+        await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref,
+                                    detail=f"urgent={stored.immediate_risk} about={stored.about} route={stored.rule_id}")
+        log.info("concern raised ref=%s by=%s urgent=%s route=%s", stored.ref, actor.key, stored.immediate_risk, stored.rule_id)
+    if stored.pending:
+        await services.outbox.run_record(services, TABLE, stored.ref)
+    if created:
+        await tell_personally(stored.ref, services)
     concern, _ = await services.concerns.get(stored.ref)
     return concern
+
+
+def kick(concern: Concern, services: Services) -> None:
+    if concern.pending:
+        services.outbox.kick(services, TABLE, concern.ref)
 
 
 def routed(concern: Concern, services: Services) -> Concern:
@@ -64,17 +85,13 @@ async def recipients(concern: Concern, services: Services) -> list[Person]:
     return list(people.values())
 
 
-async def announce(concern: Concern, services: Services) -> CardRef | None:
-    """The channel alert, @mentioning the people told (Teams notifies a mention, not a channel post)."""
+async def announce(concern: Concern, services: Services) -> CardRef:
+    """The channel alert, @mentioning the people told (Teams notifies a mention, not a channel post); raises when Teams refuses."""
     card = cards.alert_card(concern, services.timezone)
     mentions = tuple(p.mention for p in await recipients(concern, services) if p.user_id)
     if not mentions:
-        return await post_or_none(services.messenger, SAFEGUARDING_CHANNEL, card)
-    try:
-        return await services.messenger.post_mentioning(SAFEGUARDING_CHANNEL, card, mentions)
-    except ChaperoneError as exc:
-        log.warning("concern alert not posted ref=%s error=%s", concern.ref, type(exc).__name__)
-        return None
+        return await services.messenger.post(SAFEGUARDING_CHANNEL, card)
+    return await services.messenger.post_mentioning(SAFEGUARDING_CHANNEL, card, mentions)
 
 
 async def tell_personally(ref: str, services: Services, *, reminder: int = 0, retry: bool = False, missing_only: bool = False) -> int:
@@ -130,36 +147,19 @@ def may_handle(actor: Actor, concern: Concern) -> bool:
     return not (concern.about == "head" and actor.has("head"))
 
 
-async def post_alert(ref: str, services: Services) -> bool:
-    """Post the channel alert once; True when it is (or already was) posted."""
-    concern, _ = await services.concerns.get(ref)
-    if concern.alert_posted or not concern.to_channel:  # a concern about an adult never reaches the channel
-        return True
+async def post_alert(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """Post the channel alert once (a job: retried until it is posted); never for a concern about an adult."""
+    if concern.alert_card is not None or not concern.to_channel:
+        return None
     posted = await announce(concern, services)
-    if posted is None:
-        log.warning("concern alert not posted ref=%s", ref)
-        return False
 
     def keep(c: Concern) -> None:
         c.alert_posted = True
-        c.alert_card = posted
+        c.alert_card = c.alert_card or posted
+        if c.acknowledged_at is not None:  # acknowledged while the alert was on its way
+            c.owe("refresh_alert", due=services.clock.now())
 
-    await services.concerns.update(ref, keep)
-    return True
-
-
-async def retry_alert(ref: str, services: Services) -> None:
-    for delay in services.meeting_retry_delays:
-        await asyncio.sleep(delay)
-        if await post_alert(ref, services):
-            return
-    log.error("concern alert still not posted ref=%s; it will be retried at the next start", ref)
-
-
-async def resume(services: Services) -> None:
-    """After a restart: post every alert that was stored but never announced."""
-    for c in await services.concerns.unposted():
-        services.tasks.spawn(retry_alert(c.ref, services), name=f"alert-{c.ref}")
+    return keep
 
 
 async def dsl_only(actor: Actor, ref: str, action: str, services: Services) -> Concern:
@@ -188,21 +188,23 @@ async def add_entry(actor: Actor, entry: CaseEntry, services: Services) -> CaseE
 async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
     concern = await dsl_only(actor, ref, "concern.acknowledge", services)
     now = services.clock.now()
+    first = False
 
     def ack(c: Concern) -> None:
-        if c.acknowledged_at is None:
+        nonlocal first
+        first = c.acknowledged_at is None
+        if first:  # acknowledging twice (a retry, a second DSL) changes nothing
             c.acknowledged_at, c.acknowledged_by, c.acknowledged_by_name, c.open = now, actor.key, actor.name, False
+            c.owe("refresh_alert", due=now)
 
-    first = concern.acknowledged_at is None
     concern = await services.concerns.update(concern.ref, ack)
-    await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref, detail=roles.audit_source(actor, *concern.tell))
     if first:
+        await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref, detail=roles.audit_source(actor, *concern.tell))
         await Case(services.store).add(CaseEntry(ref=concern.ref, kind="acknowledged", at=now, by=actor.key, by_name=actor.name))
-    if concern.alert_card:
-        await update_quietly(services.messenger, concern.alert_card, cards.alert_card(concern, services.timezone), record=concern.ref)
-    for notice in concern.notices if first else ():
-        if notice.card:
-            await update_quietly(services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref)
+        for notice in concern.notices:
+            if notice.card:
+                await update_quietly(services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref)
+    kick(concern, services)
     return concern
 
 
@@ -214,23 +216,71 @@ async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
     return concern
 
 
-async def sweep(services: Services) -> None:
-    """An alert nobody acknowledged is raised again in the safeguarding channel (reference only)."""
+async def refresh_alert(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """Make the channel alert show the concern's current state (acknowledged or not)."""
+    if concern.alert_card is not None:
+        await services.messenger.update(concern.alert_card, cards.alert_card(concern, services.timezone))
+    return None
+
+
+async def reraise(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """An alert nobody acknowledged in time is raised again in the safeguarding channel, once (reference only)."""
+    if concern.acknowledged_at is not None or concern.escalated_at is not None:
+        return None
+    minutes = int(job.args.get("minutes") or 0)
+    card = cards.alert_card(concern, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
     now = services.clock.now()
+    if job.attempts == 1:  # audited before the post: no store write between the post and "done"
+        await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=concern.ref, detail=f"after={minutes}min")
+    await services.messenger.post(SAFEGUARDING_CHANNEL, card)
+    log.warning("concern not acknowledged, raised again ref=%s", concern.ref)
+
+    def mark(c: Concern) -> None:
+        c.escalated_at = c.escalated_at or now
+
+    return mark
+
+
+async def notice(concern: Concern, job: Job, services: Services) -> Apply | None:
+    to = str(job.args["to"])
+    await services.messenger.post(to, render("notice", {"title": str(job.args["title"]), "lines": [str(job.args["text"])], "facts": [], "audience": "private" if to.startswith("user:") else "shared"}))
+    return None
+
+
+def stuck(concern: Concern, job: Job, services: Services, now: datetime) -> None:
+    """The alert keeps failing: SLT and the person who raised it are told (never silence)."""
+    if job.kind != "post_alert":
+        return
+    text = texts.CONCERN_UNDELIVERED.format(ref=concern.ref)
+    concern.owe("notice", due=now, args={"to": SLT_CHANNEL, "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text})
+    concern.owe("notice", due=now, args={"to": user_key(concern.raised_by), "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text})
+
+
+def _repo(services: Services) -> Any:
+    return services.concerns
+
+
+async def adopt(services: Services) -> int:
+    """Unacknowledged concerns stored before the outbox existed owe their alert and re-raise."""
     rules = services.school.concerns
+    adopted = 0
     for c in await services.concerns.unacknowledged():
-        if c.acknowledged_at is not None or not c.alert_posted or c.escalated_at is not None:
-            continue
-        minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
-        if now - c.raised_at < timedelta(minutes=minutes):
-            continue
-        card = cards.alert_card(c, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
-        if await post_or_none(services.messenger, SAFEGUARDING_CHANNEL, card) is None:
+        if c.job_seq:
             continue
 
-        def mark(x: Concern) -> None:
-            x.escalated_at = now
+        def owe(x: Concern) -> None:
+            if x.job_seq:
+                return
+            if not x.alert_posted:
+                x.owe("post_alert", due=services.clock.now())
+            if x.escalated_at is None:
+                minutes = rules.escalate_urgent_after_minutes if x.immediate_risk else rules.escalate_after_minutes
+                x.owe("reraise", due=x.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
+            x.job_seq = max(x.job_seq, 1)
 
-        await services.concerns.update(c.ref, mark)
-        await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=c.ref, detail=f"after={minutes}min")
-        log.warning("concern not acknowledged, raised again ref=%s", c.ref)
+        await services.concerns.update(c.ref, owe)
+        adopted += 1
+    return adopted
+
+
+JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"post_alert": post_alert, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)

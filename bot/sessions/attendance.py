@@ -60,7 +60,7 @@ def merge(session: Session, attendees: list[Attendee]) -> tuple[list[dict[str, A
             second_iv.extend(ivs)
     flags = []
     closure = session.closure
-    if session.second_adult and closure is not None:
+    if session.second_adult and closure is not None and closure.actual_start and closure.actual_end:
         window = (closure.actual_start, closure.actual_end)
         if _uncovered(window, _union(second_iv)) > TOLERANCE:
             flags.append(SECOND_ADULT_GAP)

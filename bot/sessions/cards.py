@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,6 +84,8 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
         text = _cancelled_text(session)
     if session.state in (State.CONFIRMED, State.CANCELLED) and session.problem:
         text = texts.meeting_problem(session.problem.code, until=_hhmm(session.problem.until, tz), error=session.problem.error, ref=session.ref)
+    if session.undelivered:
+        text = f"{text} {texts.UNDELIVERED_TO_TEACHER}"
     meeting = session.meeting if session.state is State.SCHEDULED else None
     return render(
         "status",
@@ -145,7 +148,9 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
         {"title": "Protocol", "value": profile.name},
     ]
     c = session.closure
-    if c is not None:
+    if c is not None and c.outcome == "did_not_take_place":
+        facts.append({"title": "Outcome", "value": texts.OUTCOME_DID_NOT_TAKE_PLACE})
+    elif c is not None and c.actual_start and c.actual_end:
         present = sum(p.present for p in c.pupils)
         facts += [
             {"title": "Outcome", "value": "Completed" if c.outcome == "completed" else f"Ended early ({texts.EARLY_REASON_LABELS.get(c.early_reason or '', '')})"},
@@ -224,13 +229,16 @@ def consent_label(c: Consent) -> str:
     return {"signed": "consent signed", "implied": "consent implied", "none": "no consent"}[c.value]
 
 
-def end_form(s: Session, tz: str, values: dict[str, Any] | None = None) -> Card:
+def end_form(s: Session, tz: str, values: dict[str, Any] | None = None, *, token: str | None = None) -> Card:
+    """The end form: nothing chosen or ticked for the teacher (they state who was present); a
+    separate button records that the session did not take place (no attendance)."""
     start, end = s.booking.start.astimezone(ZoneInfo(tz)), s.booking.end.astimezone(ZoneInfo(tz))
-    vals = {"outcome": "completed", "early_reason": "", "actual_start": f"{start:%H:%M}", "actual_end": f"{end:%H:%M}", "note": ""}
+    vals = {"outcome": "", "early_reason": "", "actual_start": f"{start:%H:%M}", "actual_end": f"{end:%H:%M}", "note": ""}
     vals.update({k: v for k, v in (values or {}).items() if k in vals and v is not None})
     return render(
         "end_form",
-        {"ref": s.ref, "summary": when(s, tz), "timezone": tz, "values": vals, "pupils": [{"name": p.name} for p in s.booking.pupils], "second_adult": s.second_adult.name if s.second_adult else ""},
+        {"ref": s.ref, "summary": when(s, tz), "timezone": tz, "values": vals, "pupils": [{"name": p.name} for p in s.booking.pupils],
+         "second_adult": s.second_adult.name if s.second_adult else "", "token": token or uuid.uuid4().hex},
     )
 
 

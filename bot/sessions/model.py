@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.chat import CardRef
 from bot.errors import Conflict
+from bot.jobs import Owed
 from bot.meetings.provider import Meeting
 from bot.policy.booking import Booking
 
@@ -49,7 +50,7 @@ class Event(BaseModel):
 
 EarlyReason = Literal["behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical"]
 EARLY_REASONS: tuple[EarlyReason, ...] = ("behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical")
-Outcome = Literal["completed", "ended_early"]
+Outcome = Literal["completed", "ended_early", "did_not_take_place"]
 RecordingDecision = Literal["approved", "declined"]
 
 
@@ -100,8 +101,8 @@ class Closure(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     early_reason: EarlyReason | None = None
-    actual_start: datetime
-    actual_end: datetime
+    actual_start: datetime | None = None  # None when it did not take place
+    actual_end: datetime | None = None
     pupils: list[PupilAttendance]
     second_adult_throughout: bool | None = None
     note: str = ""
@@ -112,7 +113,9 @@ class Closure(BaseModel):
     flags: list[str] = Field(default_factory=list)
 
 
-class Session(BaseModel):
+class Session(Owed):
+    """A booked session; its owed side effects and applied action keys ride on it (bot/jobs.py)."""
+
     model_config = ConfigDict(extra="forbid")
 
     ref: str
@@ -133,6 +136,8 @@ class Session(BaseModel):
     recording_decision: RecordingDecision | None = None
     recording_decided_by: PersonRef | None = None
     recording_card: CardRef | None = None
+    #: Posts (job kinds) that keep failing; the teacher's card says so until they go through.
+    undelivered: list[str] = Field(default_factory=list)
     history: list[Event] = Field(default_factory=list)
     closure: Closure | None = None
     created_at: datetime

@@ -43,7 +43,7 @@ def rows(sessions: Iterable[Session], tz: str, *, start: date | None = None, end
             s.booking.type.value, s.booking.reason.value, "; ".join(p.name for p in s.booking.pupils),
             "; ".join(f"{p.name}: {p.consent.value}" for p in s.booking.pupils), s.profile_id, _settings(s),
             c.outcome if c else "", EARLY_REASON_LABELS.get(c.early_reason or "", "") if c else "",
-            f"{c.actual_start.astimezone(zone):%H:%M}" if c else "", f"{c.actual_end.astimezone(zone):%H:%M}" if c else "",
+            f"{c.actual_start.astimezone(zone):%H:%M}" if c and c.actual_start else "", f"{c.actual_end.astimezone(zone):%H:%M}" if c and c.actual_end else "",
             "; ".join(p.name for p in c.pupils if p.present) if c else "",
             "; ".join(p.name for p in c.pupils if p.parent_at_start) if c else "",
             "; ".join(p.name for p in c.pupils if p.parent_at_end) if c else "",

@@ -2,8 +2,9 @@
 
 Book, find the second adult, create the meeting, cancel, end, collect attendance, verify the
 meeting's settings, decide on recording, and escalate unanswered requests. Answer first, slow work
-after: commands call in here, reply at once, and meeting creation runs in a tracked background
-task that updates the cards in place when it is done.
+after: a user action's state change, its idempotency key and every side effect it owes (channel
+posts, card updates, the meeting, timers) are written to the session in ONE store write; the
+outbox (bot/outbox.py) then runs the owed jobs (JOBS below), once each, retrying until done.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot import texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
 from bot.delivery import post_or_none, update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
 from bot.audit import describe
+from bot.jobs import Apply, Handler, Job, Kind
 from bot.meetings.provider import Invitee, Meeting, MeetingRequest, hides_attendees, invitations
 from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, breach_notes, quiet_until
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
 from bot.policy.model import InviteRule, RecordingRule
 
 log = logging.getLogger(__name__)
-SUBMISSIONS = "submissions"
+TABLE = "sessions"
+#: The automatic meeting check runs this long before the start (re-read settings, repair drift, tell SLT).
+MEETING_CHECK_BEFORE = timedelta(minutes=15)
 
 
 class AlreadyCovered(Conflict):
@@ -47,17 +51,13 @@ def _now(services: Services) -> datetime:
     return services.clock.now()
 
 
-async def create_session(actor: Actor, booking: Booking, decision: Decision, services: Services, *, submission_key: str | None, status_card: CardRef | None) -> tuple[Session, bool]:
-    """Store the accepted booking once. Returns (session, created); a repeated submission of the
-    same form returns the session it already made."""
-    if submission_key:
-        existing = await services.store.get(SUBMISSIONS, submission_key)
-        if existing is not None:
-            session, _ = await services.sessions.get(existing.doc["ref"])
-            return session, False
+async def create_session(actor: Actor, booking: Booking, decision: Decision, services: Services, *, submission_key: str, status_card: CardRef | None) -> tuple[Session, bool]:
+    """Store the accepted booking once, with everything it owes. Returns (session, created); a
+    repeated submission of the same form (a retry, a double click) returns the session it made."""
     now = _now(services)
     second = decision.requirement("second_adult")
     named = booking.second_adult
+    rules = services.school.second_adult
 
     def make(ref: str) -> Session:
         needs = second is not None
@@ -75,62 +75,46 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
             created_at=now,
             updated_at=now,
             day=booking.start.date().isoformat(),
+            origin=submission_key,
         )
         s.note("booked", at=now, by=actor.key)
+        s.owe("post_register", due=now)
+        if needs:
+            s.owe("post_request", due=now)
+            s.owe("remind", due=now + timedelta(minutes=rules.remind_after_minutes))
+            s.owe("give_up", due=booking.start - timedelta(minutes=rules.give_up_before_start_minutes))
+        else:
+            s.owe("schedule", due=now)
+        if needs_recording_decision(s):
+            s.owe("post_recording", due=now)
+        s.owe("meeting_check", due=booking.start - MEETING_CHECK_BEFORE)
         return s
 
-    session = await services.sessions.add(make)
-    if submission_key:
-        try:
-            await services.store.insert(SUBMISSIONS, submission_key, {"ref": session.ref, "open": False, "day": session.day})
-        except Conflict:  # a concurrent duplicate won the race: keep theirs, drop ours
-            winner = await services.store.get(SUBMISSIONS, submission_key)
-            await services.store.delete("sessions", session.ref)
-            other, _ = await services.sessions.get(winner.doc["ref"])  # type: ignore[union-attr]
-            return other, False
-    await services.audit.record(at=now, who=actor.key, action="session.booked", record=session.ref, detail=f"state={session.state.value} profile={session.profile_id}")
-    log.info("session booked ref=%s state=%s organiser=%s", session.ref, session.state.value, actor.key)
-    return session, True
+    session, created = await services.sessions.add_once(submission_key, make)
+    if created:
+        await services.audit.record(at=now, who=actor.key, action="session.booked", record=session.ref, detail=f"state={session.state.value} profile={session.profile_id}")
+        log.info("session booked ref=%s state=%s organiser=%s", session.ref, session.state.value, actor.key)
+    kick(session, services)
+    return session, created
 
 
-async def post_card(services: Services, key: str, card: Card) -> CardRef | None:
-    return await post_or_none(services.messenger, key, card)
-
-
-async def announce(session: Session, services: Services) -> Session:
-    """Post the register card (and the SLT request card when needed), once each."""
-    tz = services.timezone
-    register = None if session.register_card else await post_card(services, SAFEGUARDING_CHANNEL, views.register_card(session, services.profile, tz))
-    request = None
-    if session.state is State.AWAITING_SECOND_ADULT and not session.request_card:
-        request = await post_card(services, SLT_CHANNEL, views.request_card(session, tz))
-    recording = None
-    if needs_recording_decision(session) and not session.recording_card:
-        recording = await post_card(services, SLT_CHANNEL, views.recording_card(session, tz, recording_sentence(services)))
-    if register is None and request is None and recording is None:
-        return session
-
-    def keep(s: Session) -> None:
-        if register and not s.register_card:
-            s.register_card = register
-        if request and not s.request_card:
-            s.request_card = request
-        if recording and not s.recording_card:
-            s.recording_card = recording
-
-    return await services.sessions.update(session.ref, keep)
-
-
-async def after_booking(ref: str, services: Services) -> None:
-    """What follows an accepted booking: the register and SLT cards, then the meeting if nothing is awaited."""
-    session, _ = await services.sessions.get(ref)
-    session = await announce(session, services)
-    if session.state is State.CONFIRMED:
-        await schedule(ref, services)
+def kick(session: Session, services: Services) -> None:
+    """Run what the session owes now (in the background; the reply is not held up)."""
+    if session.pending:
+        services.outbox.kick(services, TABLE, session.ref)
 
 
 async def refresh_cards(session: Session, services: Services) -> None:
-    """Update every card of this session in place; a failure is logged, never raised."""
+    """Owe an update of every card of this session (the outbox makes each show the current state)."""
+
+    def owe(s: Session) -> None:
+        s.owe("refresh", due=_now(services))
+
+    kick(await services.sessions.update(session.ref, owe), services)
+
+
+async def _refresh_now(session: Session, services: Services) -> None:
+    """Make every posted card of this session show its current state; raises if Teams refused one."""
     tz = services.timezone
     slt = await services.messenger.has(SLT_CHANNEL)
     pairs: list[tuple[CardRef | None, Callable[[], Card]]] = [
@@ -139,16 +123,19 @@ async def refresh_cards(session: Session, services: Services) -> None:
         (session.request_card, lambda: views.request_card(session, tz)),
         (session.recording_card, lambda: views.recording_card(session, tz, recording_sentence(services))),
     ]
+    failed = 0
     for ref, build in pairs:
-        if ref is not None:
-            await update_quietly(services.messenger, ref, build(), record=session.ref)
+        if ref is not None and not await update_quietly(services.messenger, ref, build(), record=session.ref):
+            failed += 1
+    if failed:
+        raise ExternalServiceError(texts.CARD_UPDATE_FAILED)
 
 
 async def tell(services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None) -> None:
     """A short personal message to one person of a session (not to ``unless``, who acted); quiet if undeliverable."""
     if person is None or not person.aad_id or person.aad_id == unless:
         return
-    await post_card(services, user_key(person.aad_id), views.notice_card(title, line))
+    await post_or_none(services.messenger, user_key(person.aad_id), views.notice_card(title, line))
 
 
 async def tell_accepted(s: Session, services: Services) -> None:
@@ -188,12 +175,20 @@ def eligible(actor: Actor, session: Session) -> bool:
     return actor.key != session.organiser.aad_id and any(actor.has(q) for q in session.qualifies if q != AdultRole.PARENT.value)
 
 
+class _Applied(Exception):
+    """The action was applied before (a retry): nothing to write."""
+
+
 async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
-    """First eligible accept wins (optimistic concurrency on the session record)."""
+    """First eligible accept wins (optimistic concurrency on the session record); the same
+    person accepting again (a retry, a double click) gets the same answer."""
     if not actor.email:
         raise NotPermitted(texts.NO_EMAIL, hint=texts.NO_EMAIL_HINT)
+    key = f"accept:{actor.key}"
 
     def change(s: Session) -> None:
+        if s.has_applied(key):
+            raise _Applied()
         if actor.key == s.organiser.aad_id:
             raise NotPermitted(texts.OWN_SESSION.format(ref=s.ref), hint=texts.OWN_SESSION_HINT)
         if s.state is not State.AWAITING_SECOND_ADULT:
@@ -203,15 +198,23 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
         if not eligible(actor, s):
             raise NotPermitted(texts.NOT_ELIGIBLE.format(ref=s.ref, who=who(s.qualifies)), hint=texts.ROLE_HINT)
         role = next(q for q in s.qualifies if actor.has(q))
+        now = _now(services)
         s.second_adult = PersonRef(name=actor.name, email=actor.email, aad_id=actor.aad_id, role=role)
-        s.move(State.CONFIRMED, at=_now(services), by=actor.key)
+        s.move(State.CONFIRMED, at=now, by=actor.key)
+        s.apply_key(key)
+        s.owe("refresh", due=now)
+        s.owe("schedule", due=now)
 
-    session = await services.sessions.update(ref, change)
+    try:
+        session = await services.sessions.update(ref, change)
+    except _Applied:
+        session, _ = await services.sessions.get(ref)
+        kick(session, services)
+        return session
     await services.audit.record(at=_now(services), who=actor.key, action="session.second_adult", record=session.ref, detail="accepted; state=confirmed")
     log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
-    await refresh_cards(session, services)
+    kick(session, services)
     await tell_accepted(session, services)
-    services.tasks.spawn(schedule(session.ref, services), name=f"schedule-{session.ref}")
     return session
 
 
@@ -433,12 +436,6 @@ async def _too_late(ref: str, services: Services) -> None:
     log.warning("session cannot go ahead: meeting not ready by the start ref=%s", ref)
 
 
-async def resume(services: Services) -> None:
-    """After a restart: finish what was confirmed but has no meeting yet."""
-    for s in await services.sessions.open_sessions(State.CONFIRMED):
-        services.tasks.spawn(schedule(s.ref, services), name=f"schedule-{s.ref}")
-
-
 async def cancellable(actor: Actor, ref: str, services: Services) -> Session:
     """The session, if this actor may cancel it now (its organiser or SLT, and it is still open)."""
     session, _ = await services.sessions.get(ref)
@@ -450,6 +447,9 @@ async def cancellable(actor: Actor, ref: str, services: Services) -> Session:
 
 
 async def cancel(actor: Actor, ref: str, services: Services) -> Session:
+    session, _ = await services.sessions.get(ref)
+    if session.state is State.CANCELLED and session.history and session.history[-1].by == actor.key:
+        return session  # this person's cancel, retried: the same answer
     session = await cancellable(actor, ref, services)
     return await cancel_session(session.ref, services, by=actor.key)
 
@@ -569,7 +569,12 @@ async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Sess
     await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
     if drift:
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
-        await post_card(services, SLT_CHANNEL, views.notice_card("Meeting settings put back", texts.DRIFT_TO_SLT.format(ref=session.ref, organiser=session.organiser.name, fields=fields), shared=True))
+
+        def tell(s: Session) -> None:
+            s.owe("notice", due=_now(services), args={"to": SLT_CHANNEL, "title": texts.DRIFT_TITLE, "text": texts.DRIFT_TO_SLT.format(ref=s.ref, organiser=s.organiser.name, fields=fields)})
+
+        session = await services.sessions.update(ref, tell)
+        kick(session, services)
     return session, drift
 
 
@@ -583,40 +588,63 @@ def recording_sentence(services: Services) -> str:
 
 
 async def decide_recording(actor: Actor, ref: str, approve: bool, services: Services) -> Session:
-    """SLT approve or decline a recording request; a scheduled meeting's settings follow at once."""
+    """SLT approve or decline a recording request; a scheduled meeting's settings follow (a job)."""
     if not actor.has("slt"):
         raise NotPermitted(texts.RECORDING_SLT_ONLY)
+    key = f"recording:{actor.key}:{'approve' if approve else 'decline'}"
 
     def decide(s: Session) -> None:
+        if s.has_applied(key):
+            raise _Applied()
         if not needs_recording_decision(s):
             raise Conflict(texts.RECORDING_NOT_ASKED.format(ref=s.ref))
         if s.recording_decision is not None:
             raise Conflict(texts.RECORDING_ALREADY.format(ref=s.ref, decision=views.recording_line(s)))
         if not s.open:
             raise Conflict(texts.NOT_OPEN.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
+        now = _now(services)
         s.recording_decision = "approved" if approve else "declined"
         s.recording_decided_by = PersonRef(name=actor.name, email=actor.email, aad_id=actor.aad_id, role="slt")
-        s.note(f"recording {s.recording_decision}", at=_now(services), by=actor.key)
+        s.note(f"recording {s.recording_decision}", at=now, by=actor.key)
+        s.apply_key(key)
+        if approve and s.state is State.SCHEDULED and s.meeting:
+            s.owe("recording_settings", due=now)
+        else:
+            s.owe("refresh", due=now)
 
-    session = await services.sessions.update(ref, decide)
+    try:
+        session = await services.sessions.update(ref, decide)
+    except _Applied:
+        session, _ = await services.sessions.get(ref)
+        return session
     await services.audit.record(at=_now(services), who=actor.key, action=f"recording.{session.recording_decision}", record=session.ref)
-    if approve and session.state is State.SCHEDULED and session.meeting:
-        settings = meeting_settings(services.profile, session.booking, recording_approved=True)
-        meeting = session.meeting.model_copy(update={"settings": settings})
-        await services.meetings.verify(meeting, organiser_id=session.organiser.aad_id or "", repair=True)
-
-        def keep(s: Session) -> None:
-            assert s.meeting is not None
-            s.meeting = s.meeting.model_copy(update={"settings": settings})
-
-        session = await services.sessions.update(ref, keep)
-    await refresh_cards(session, services)
+    kick(session, services)
     await tell_changed(session, services, views.recording_line(session), by=actor.key)
     return session
 
 
+async def _recording_settings(session: Session, job: Job, services: Services) -> Apply | None:
+    """Allow recording on the meeting now that SLT approved it, then show it on the cards."""
+    if not session.meeting or session.state is not State.SCHEDULED:
+        return None
+    settings = meeting_settings(services.profile, session.booking, recording_approved=True)
+    meeting = session.meeting.model_copy(update={"settings": settings})
+    await services.meetings.verify(meeting, organiser_id=session.organiser.aad_id or "", repair=True)
+
+    def keep(s: Session) -> None:
+        if s.meeting is not None:
+            s.meeting = s.meeting.model_copy(update={"settings": settings})
+        s.owe("refresh", due=_now(services))
+
+    return keep
+
+
+def started(session: Session, services: Services) -> bool:
+    return session.booking.start <= _now(services)
+
+
 async def closable(actor: Actor, ref: str, services: Services) -> Session:
-    """The session, if this actor may end it now (its organiser or second adult, and it is scheduled)."""
+    """The session, if this actor may end it (its organiser or second adult, and it is scheduled)."""
     s, _ = await services.sessions.get(ref)
     if not is_party(actor, s):
         raise NotPermitted(texts.END_NOT_YOURS.format(ref=s.ref))
@@ -625,63 +653,223 @@ async def closable(actor: Actor, ref: str, services: Services) -> Session:
     return s
 
 
-async def end_session(actor: Actor, ref: str, closure: Closure, services: Services) -> tuple[Session, list[str]]:
+async def end_session(actor: Actor, ref: str, closure: Closure, services: Services, *, key: str | None = None) -> tuple[Session, list[str]]:
     """Close the register entry with what /end recorded; returns the session and the protocol's
-    instructions for an early end (e.g. "inform the DSL")."""
+    instructions for an early end (e.g. "inform the DSL"). A session that has not started can only
+    be recorded as "did not take place" (no attendance). A retried submit (same ``key``) returns
+    the session as it was closed."""
+    key = key or f"end:{actor.key}"
 
     def close(x: Session) -> None:
+        if x.has_applied(key):
+            raise _Applied()
         if x.state is not State.SCHEDULED:
             raise UsageError(texts.END_NOT_SCHEDULED.format(ref=x.ref, state=texts.STATE_LABELS[x.state.value]))
+        if closure.outcome != "did_not_take_place" and not started(x, services):
+            raise UsageError(texts.END_NOT_STARTED.format(ref=x.ref), hint=texts.END_NOT_STARTED_HINT)
         x.closure = closure
         x.move(State.ENDED, at=closure.closed_at, by=actor.key)
+        x.apply_key(key)
+        x.owe("refresh", due=closure.closed_at)
+        if closure.outcome != "did_not_take_place":
+            x.owe("attendance", due=closure.closed_at)
+        elif x.meeting and not started(x, services):
+            x.owe("cancel_meeting", due=closure.closed_at)  # families must not join a session that will not happen
 
-    s = await services.sessions.update(ref, close)
+    try:
+        s = await services.sessions.update(ref, close)
+    except _Applied:
+        s, _ = await services.sessions.get(ref)
+        kick(s, services)
+        return s, [note for note, _ in breach_notes(services.profile, s.closure.early_reason if s.closure else None)]
     await services.audit.record(at=closure.closed_at, who=actor.key, action="session.ended", record=s.ref, detail=f"outcome={closure.outcome} reason={closure.early_reason or '-'}")
-    await refresh_cards(s, services)
-    services.tasks.spawn(collect_attendance(s.ref, services), name=f"attendance-{s.ref}")
+    kick(s, services)
     return s, [note for note, _ in breach_notes(services.profile, closure.early_reason)]
 
 
 REMINDED = "reminded"
+POSTS = ("post_register", "post_request", "post_recording")
 
 
-async def sweep(services: Services) -> None:
-    """One pass over sessions waiting for a second adult: remind SLT, or give up before the start."""
-    now = _now(services)
-    rules = services.school.second_adult
-    for s in await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT):
-        if s.booking.start - now <= timedelta(minutes=rules.give_up_before_start_minutes):
-            await _give_up(s.ref, services)
-        elif now - s.created_at >= timedelta(minutes=rules.remind_after_minutes) and not any(e.what == REMINDED for e in s.history):
-            await _remind(s, services)
+# --- the jobs a session owes (run by bot/outbox.py) --------------------------------------
+async def _post(services: Services, key: str, card: Card) -> CardRef:
+    """Post or raise (so the outbox retries): a missing channel set-up is a failure too."""
+    return await services.messenger.post(key, card)
 
 
-async def _remind(s: Session, services: Services) -> None:
+async def _post_register(s: Session, job: Job, services: Services) -> Apply | None:
+    if s.register_card:
+        return None
+    posted = await _post(services, SAFEGUARDING_CHANNEL, views.register_card(s, services.profile, services.timezone))
+    return _keep_card("register_card", posted, job.kind, _shown(s))
+
+
+async def _post_request(s: Session, job: Job, services: Services) -> Apply | None:
+    if s.request_card or s.state is not State.AWAITING_SECOND_ADULT:
+        return None
+    posted = await _post(services, SLT_CHANNEL, views.request_card(s, services.timezone))
+    return _keep_card("request_card", posted, job.kind, _shown(s))
+
+
+async def _post_recording(s: Session, job: Job, services: Services) -> Apply | None:
+    if s.recording_card or not needs_recording_decision(s):
+        return None
+    posted = await _post(services, SLT_CHANNEL, views.recording_card(s, services.timezone, recording_sentence(services)))
+    return _keep_card("recording_card", posted, job.kind, _shown(s))
+
+
+def _shown(s: Session) -> Any:
+    """What the session's cards show (to tell whether a card posted from an older copy is stale)."""
+    return s.model_dump(mode="json", include={"state", "second_adult", "meeting", "problem", "closure", "recording_decision", "undelivered"})
+
+
+def _keep_card(field: str, posted: CardRef, kind: str, shown: Any) -> Apply:
+    def keep(x: Session) -> None:
+        if getattr(x, field) is None:
+            setattr(x, field, posted)
+        if kind in x.undelivered:
+            x.undelivered = [k for k in x.undelivered if k != kind]
+            x.owe("refresh", due=x.updated_at)  # the teacher's card no longer needs the warning
+        if _shown(x) != shown:  # the session moved on while the card was being posted
+            x.owe("refresh", due=x.updated_at)
+
+    return keep
+
+
+async def _refresh(s: Session, job: Job, services: Services) -> Apply | None:
+    await _refresh_now(s, services)
+    return None
+
+
+async def _schedule(s: Session, job: Job, services: Services) -> Apply | None:
+    # Seam for issue 12 (meetings helper): schedule() creates the meeting, retries Graph itself
+    # and refreshes the cards; the outbox makes sure it runs after a crash or a restart, and
+    # tries again later (and at the next start) while the session is still without a meeting.
+    await schedule(s.ref, services)
+    after, _ = await services.sessions.get(s.ref)
+    if after.state is State.CONFIRMED:
+        raise ExternalServiceError(texts.MEETING_NOT_YET)
+
+    def show(x: Session) -> None:
+        # schedule() owes its card update in a write of its own: a crash between the two must not
+        # leave the cards saying "confirmed", so the job owes it again with "done" (found by bench/crash_flows.py)
+        x.owe("refresh", due=_now(services))
+
+    return show
+
+
+async def _attendance(s: Session, job: Job, services: Services) -> Apply | None:
+    await collect_attendance(s.ref, services)
+    return None
+
+
+async def _meeting_check(s: Session, job: Job, services: Services) -> Apply | None:
+    """Shortly before the start: re-read the meeting's settings, put back drift, tell SLT."""
+    if s.state is not State.SCHEDULED or not s.meeting:
+        return None
+    await verify_meeting(s.ref, services, by="chaperone")
+    return None
+
+
+async def _cancel_meeting(s: Session, job: Job, services: Services) -> Apply | None:
+    """Cancel the meeting of a session recorded as "did not take place" before its start (the calendar tells families)."""
+    if s.meeting is None:
+        return None
+    await services.meetings.cancel(s.meeting, organiser_id=s.organiser.aad_id or s.organiser.email or "", comment=texts.CANCEL_COMMENT.format(ref=s.ref))
+    return None
+
+
+async def _notice(s: Session, job: Job, services: Services) -> Apply | None:
+    to = str(job.args["to"])
+    await _post(services, to, views.notice_card(str(job.args["title"]), str(job.args["text"]), shared=not to.startswith("user:")))
+    return None
+
+
+async def _remind(s: Session, job: Job, services: Services) -> Apply | None:
+    """Remind SLT once that a second adult is still needed."""
+    if s.state is not State.AWAITING_SECOND_ADULT or any(e.what == REMINDED for e in s.history):
+        return None
     card = views.request_card(s, services.timezone, headline=texts.REMINDER_HEADLINE.format(organiser=s.organiser.name))
-    posted = await post_card(services, SLT_CHANNEL, card)
+    posted = await _post(services, SLT_CHANNEL, card)
+    log.info("second-adult reminder sent ref=%s", s.ref)
 
     def mark(x: Session) -> None:
         x.note(REMINDED, at=_now(services), by=None)
-        if posted and not x.request_card:
+        if not x.request_card:
             x.request_card = posted
 
-    await services.sessions.update(s.ref, mark)
-    log.info("second-adult reminder sent ref=%s", s.ref)
     await tell_may_give_up(s, services)
+    return mark
 
 
-async def _give_up(ref: str, services: Services) -> None:
+async def _give_up(s: Session, job: Job, services: Services) -> Apply | None:
+    """Nobody accepted in time: cancel before the start and tell the teacher (once)."""
+    if s.state is not State.AWAITING_SECOND_ADULT:
+        return None
+
     def cancel(x: Session) -> None:
         if x.state is not State.AWAITING_SECOND_ADULT:
-            raise Conflict("moved on")
+            return  # someone accepted at the last moment
         x.problem = MeetingProblem(code="no_second_adult")
         x.move(State.CANCELLED, at=_now(services), by=None)
+        x.owe("refresh", due=_now(services))
 
-    try:
-        s = await services.sessions.update(ref, cancel)
-    except Conflict:
-        return  # someone accepted at the last moment
-    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="no second adult in time")
-    await refresh_cards(s, services)
+    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="no second adult in time")
+    log.info("session cancelled: no second adult ref=%s", s.ref)
     await tell_cancelled(s, services, by=None)
-    log.info("session cancelled: no second adult ref=%s", ref)
+    return cancel
+
+
+def _stuck(s: Session, job: Job, services: Services, now: datetime) -> None:
+    """A post keeps failing: the teacher's card says so and SLT is told (never silence). Card
+    updates that fail are retried quietly (the record holds the truth; the next update shows it)."""
+    if job.kind not in POSTS:
+        return
+    if job.kind not in s.undelivered:
+        s.undelivered = [*s.undelivered, job.kind]
+    s.owe("refresh", due=now)
+    s.owe("notice", due=now, args={"to": SLT_CHANNEL, "title": texts.UNDELIVERED_TITLE, "text": texts.UNDELIVERED_TO_SLT.format(ref=s.ref, organiser=s.organiser.name)})
+
+
+JOBS: dict[str, Handler] = {
+    "post_register": _post_register, "post_request": _post_request, "post_recording": _post_recording,
+    "refresh": _refresh, "schedule": _schedule, "attendance": _attendance, "meeting_check": _meeting_check,
+    "notice": _notice, "cancel_meeting": _cancel_meeting, "remind": _remind, "give_up": _give_up, "recording_settings": _recording_settings,
+}
+
+
+def _repo(services: Services) -> Any:
+    return services.sessions
+
+
+async def adopt(services: Services) -> int:
+    """Open sessions stored before the outbox existed owe what the old sweep and resume did: their
+    channel cards, the meeting, the reminder and the give-up. Returns how many were adopted."""
+    rules = services.school.second_adult
+    adopted = 0
+    for s in await services.sessions.open_sessions():
+        if s.job_seq:
+            continue
+
+        def owe(x: Session) -> None:
+            if x.job_seq:
+                return
+            now = _now(services)
+            x.owe("post_register", due=now)
+            if x.state is State.AWAITING_SECOND_ADULT:
+                x.owe("post_request", due=now)
+                if not any(e.what == REMINDED for e in x.history):
+                    x.owe("remind", due=x.created_at + timedelta(minutes=rules.remind_after_minutes))
+                x.owe("give_up", due=x.booking.start - timedelta(minutes=rules.give_up_before_start_minutes))
+            elif x.state is State.CONFIRMED:
+                x.owe("schedule", due=now)
+            if needs_recording_decision(x):
+                x.owe("post_recording", due=now)
+            x.owe("meeting_check", due=x.booking.start - MEETING_CHECK_BEFORE)
+
+        await services.sessions.update(s.ref, owe)
+        adopted += 1
+    return adopted
+
+
+JOB_KIND = Kind(table=TABLE, repo=_repo, handlers=JOBS, stuck=_stuck, leases={"schedule": timedelta(hours=16), "attendance": timedelta(hours=1)})

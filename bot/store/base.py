@@ -3,7 +3,8 @@
 Tables used by the bot: ``sessions``, ``submissions``, ``meetings``, ``conversations``,
 ``consents``, ``concerns``, ``audit`` (append-only). Documents are JSON-serialisable dicts. A
 document with ``"open": False`` and ``"day": "YYYY-MM-DD"`` is history: implementations may move
-it out of the hot set (the second-adult request lives on its session record). Every write returns a new
+it out of the hot set (the second-adult request lives on its session record), unless it has
+``"pending": True`` (side effects still owed, bot/jobs.py): such a record stays hot until its jobs are done. Every write returns a new
 ``etag``; ``replace`` with a stale etag raises :class:`bot.errors.Conflict`, which is how two
 instances (or two clicks) can never both win the same second-adult request.
 
@@ -74,7 +75,7 @@ class Store(Protocol):
 
         ``days=(first, last)`` (ISO dates, inclusive) keeps records whose ``day`` lies in that range,
         and lets the store read only the partitions that can hold them. ``where={"open": True}``
-        is answered from hot data alone."""
+        and ``where={"pending": True}`` are answered from hot data alone."""
 
     async def append(self, table: str, doc: dict[str, Any]) -> str:
         """Append to an append-only table (audit); returns the generated key. Never overwrites."""

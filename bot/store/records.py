@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
 
 from bot import texts
 from bot.errors import Conflict, NotFound
+from bot.jobs import keyed_ref
 from bot.store.base import Store
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -49,6 +50,26 @@ class Records(Generic[M]):
                 return record
             except Conflict:
                 continue
+        raise Conflict(texts.REF_EXHAUSTED.format(noun=self.noun))
+
+    async def add_once(self, key: str, make: Callable[[str], M]) -> tuple[M, bool]:
+        """Store a new record made by the user action ``key`` once: its reference is derived from the
+        key, so a retry after a crash (or a double click) finds the record instead of making another.
+        ``make`` must set the record's ``origin`` to ``key``. Returns (record, created)."""
+        for probe in range(8):
+            ref = keyed_ref(self.prefix, key, probe)
+            for _ in range(2):
+                existing = await self._store.get(self.table, ref)
+                if existing is not None:
+                    if existing.doc.get("origin") == key:
+                        return self._load(existing.doc), False
+                    break  # another action's record holds this reference: probe the next one
+                record = make(ref)
+                try:
+                    await self._store.insert(self.table, ref, record.to_doc())
+                    return record, True
+                except Conflict:
+                    continue  # someone inserted it just now: look at what they stored
         raise Conflict(texts.REF_EXHAUSTED.format(noun=self.noun))
 
     async def get(self, ref: str) -> tuple[M, str]:

@@ -43,11 +43,11 @@ def input_of(activity: Activity) -> Command | CardAction | None:
         value = _obj(activity.value)
         action = _obj(value.get("action"))
         data = _obj(action.get("data"))
-        return CardAction(verb=str(action.get("verb") or data.get("verb") or ""), data=dict(data), kind="execute", card_activity_id=activity.reply_to_id)
+        return CardAction(verb=str(action.get("verb") or data.get("verb") or ""), data=dict(data), kind="execute", card_activity_id=activity.reply_to_id, activity_id=activity.id)
     if activity.type == "message":
         if activity.value is not None and not (activity.text or "").strip():
             data = activity.value if isinstance(activity.value, dict) else {}
-            return CardAction(verb=str(data.get("verb") or ""), data=dict(data), kind="submit", card_activity_id=activity.reply_to_id)
+            return CardAction(verb=str(data.get("verb") or ""), data=dict(data), kind="submit", card_activity_id=activity.reply_to_id, activity_id=activity.id)
         return parse_command(activity.text)
     return None
 

@@ -13,6 +13,7 @@ from bot.sessions.cards import status_card
 from bot.sessions.model import State
 from tests.support.forms import FORM
 from tests.support.harness import Harness, setup_channels
+from tests.support.outbox import settle
 from tests.support.schemas import card_text, inputs, nodes
 
 
@@ -214,25 +215,22 @@ async def test_cancel_by_the_organiser(harness: Harness) -> None:
 async def test_unanswered_request_reminds_slt_then_tells_the_teacher(harness: Harness) -> None:
     from datetime import timedelta
 
-    from bot.background import sweep
-
     await setup_channels(harness)
     await harness.messenger.remember("user:aad-tara", Where("personal", "personal-tara"))
     await harness.act("tara", "book.submit", FORM)
     clock = harness.services.clock
-    await sweep(harness.services)
-    assert harness.messenger.posted_to("user:aad-tara") == []
+    await settle(harness.services)
     assert len(harness.messenger.posted_to("channel:slt")) == 1  # only the request itself
     clock.at = clock.at + timedelta(minutes=61)
-    await sweep(harness.services)
-    await sweep(harness.services)
+    await settle(harness.services)
+    await settle(harness.services)
     reminders = harness.messenger.posted_to("channel:slt")[1:]
     assert len(reminders) == 1 and "Reminder" in card_text(reminders[0])
     [warned] = harness.messenger.posted_to("user:aad-tara")  # the organiser hears it may give up, once
     assert "Still no second adult" in card_text(warned) and "cancels the session" in card_text(warned)
     [s] = await sessions(harness)
     clock.at = s.booking.start - timedelta(minutes=20)
-    await sweep(harness.services)
+    await settle(harness.services)
     [s] = await sessions(harness)
     assert s.state is State.CANCELLED and s.meeting is None
     assert "cannot go ahead" in card_text(harness.messenger.updated("form-1")[-1])
@@ -257,10 +255,13 @@ async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
     harness.services.clock.at = datetime(2026, 11, 23, 19, 30, tzinfo=timezone.utc)  # 19:30 in London
     until = quiet_until(harness.services.profile, harness.services.school.policy_facts(), harness.services.clock.now())
     assert until is not None and until.isoformat() == "2026-11-24T07:00:00+00:00"
-    reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"})
+    reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"}, settle=False)
     assert "creating the Teams meeting" in card_text(reply.replace)
-    await asyncio.sleep(0.05)
-    [s] = await sessions(harness)
+    for _ in range(500):  # until the meeting job has put the session on hold (it then waits for 07:00)
+        [s] = await sessions(harness)
+        if s.problem is not None:
+            break
+        await asyncio.sleep(0.01)
     assert s.state is State.CONFIRMED and s.problem is not None and s.problem.code == "quiet_hours"
     assert "will be created at 07:00" in card_text(status_card(s, harness.services.profile, harness.services.timezone))
     await harness.services.tasks.close()  # still waiting for 07:00: nothing was sent
@@ -281,6 +282,7 @@ async def test_recording_needs_slt_approval_and_then_the_meeting_allows_it(harne
     assert "Not allowed" in card_text(refused.replace)
     approved = await harness.act("sam", "recording.approve", {"ref": s.ref}, kind="execute")
     assert "Recording approved by Sam Senior" in card_text(approved.replace)
+    await settle(harness.services)
     [s] = await sessions(harness)
     assert s.meeting.settings["allowRecording"] is True
     stored = await harness.services.store.get("meetings", s.ref)

@@ -3,6 +3,7 @@ out of channels, DSL-only access with every view and refusal audited."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from bot.audit import Audit
 from bot.sessions.model import State
 from tests.support.forms import CONCERN, END
 from tests.support.harness import Harness, scheduled, setup_channels
+from tests.support.outbox import settle
 from tests.support.schemas import card_text, inputs, nodes
 
 async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) -> None:
@@ -30,7 +32,7 @@ async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) 
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1  # updated in place, never duplicated
     again = await harness.act("tara", "end.submit", {"ref": s.ref, **END})
     assert "ended" in card_text(again.cards[0])
-    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "meeting.event_created", "meeting.locked", "meeting.families_invited", "session.scheduled", "session.ended"]
+    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "meeting.event_created", "meeting.locked", "meeting.families_invited", "session.scheduled", "meeting.verified", "session.ended"]
 
 
 async def test_end_early_for_safeguarding_opens_a_prefilled_concern(harness: Harness) -> None:
@@ -97,7 +99,7 @@ async def test_concern_is_kept_when_the_channel_is_unreachable_and_retried(harne
     [c] = await harness.services.concerns.all()
     assert not c.alert_posted
     await setup_channels(harness)
-    await harness.services.tasks.drain()
+    await settle(harness.services, at=harness.services.clock.now() + timedelta(minutes=1))  # the retry is due
     [c] = await harness.services.concerns.all()
     assert c.alert_posted and len(harness.messenger.posted_to("channel:safeguarding")) == 1
 
@@ -157,15 +159,37 @@ async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness
 async def test_unacknowledged_alert_is_raised_again_once(harness: Harness) -> None:
     from datetime import timedelta
 
-    from bot.background import sweep
-
     await setup_channels(harness)
     await harness.act("tara", "concern.submit", {**CONCERN, "immediate_risk": "true"})
-    await sweep(harness.services)
+    await settle(harness.services)
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1
     harness.services.clock.at += timedelta(minutes=11)
-    await sweep(harness.services)
-    await sweep(harness.services)
+    await settle(harness.services)
+    await settle(harness.services)
     alerts = harness.messenger.posted_to("channel:safeguarding")
     assert len(alerts) == 2 and "Not yet acknowledged after 10 minutes" in card_text(alerts[1])
     assert "go home" not in card_text(alerts[1]) and "Pip" not in card_text(alerts[1])
+
+
+async def test_end_form_ticks_nothing_for_the_teacher(harness: Harness) -> None:
+    s = await scheduled(harness)
+    form = (await harness.act("tara", "end.open", {"ref": s.ref})).cards[0]
+    chosen = {n["id"]: n.get("value") for n in inputs(form) if n["type"] in ("Input.ChoiceSet", "Input.Toggle")}
+    assert chosen and all(not v for v in chosen.values()), chosen  # outcome, presence, parents, second adult: all unstated
+    assert all(n.get("isRequired") for n in inputs(form) if n["id"].startswith(("present_", "parent_", "second_throughout", "outcome")))
+
+
+async def test_end_before_the_start_is_refused_unless_it_did_not_take_place(harness: Harness) -> None:
+    s = await scheduled(harness)
+    harness.services.clock.at = s.booking.start - timedelta(days=2)  # Monday, for Wednesday's session
+    refused = await harness.act("tara", "end.submit", {"ref": s.ref, **END})
+    assert "has not started yet" in card_text(refused.cards[0])
+    assert (await harness.services.sessions.get(s.ref))[0].state is State.SCHEDULED
+    reply = await harness.act("tara", "end.submit", {"ref": s.ref, "outcome": "did_not_take_place"}, card_id="form-2")
+    assert "closed in the register" in card_text(reply.replace)
+    s, _ = await harness.services.sessions.get(s.ref)
+    assert s.state is State.ENDED and s.closure.outcome == "did_not_take_place" and s.closure.pupils == [] and s.closure.actual_start is None
+    assert "Did not take place" in card_text(harness.messenger.updated(s.register_card.activity_id)[-1])
+    assert (await harness.services.store.get("meetings", s.ref)).doc["cancelled"] is True  # families are told by the calendar
+    again = await harness.act("tara", "end.submit", {"ref": s.ref, "outcome": "did_not_take_place"}, card_id="form-2")
+    assert "closed in the register" in card_text(again.replace)  # the same form again (a retry): the same answer

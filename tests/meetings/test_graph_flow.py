@@ -3,6 +3,7 @@ Graph fails, nothing is lost, and each booking ends with exactly one event and o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -114,6 +115,7 @@ async def test_attendance_is_merged_into_the_register_after_end(h: Harness, grap
         {"emailAddress": "parent.pip@example.com", "role": "Attendee", "identity": {"displayName": "Pat Example"},
          "attendanceIntervals": [{"joinDateTime": "2026-11-25T10:01:00Z", "leaveDateTime": "2026-11-25T10:44:00Z", "durationInSeconds": 2580}]},
     ]
+    h.services.clock.at = s.booking.start + timedelta(minutes=50)  # /end is for a session that has started
     await h.act("tara", "end.submit", {"ref": ref, **END, "actual_start": "10:00", "actual_end": "10:45"})
     await h.services.tasks.drain()
     s, _ = await h.services.sessions.get(ref)

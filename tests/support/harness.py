@@ -4,6 +4,7 @@ Messenger stands in for Teams (the HTTP tests drive the real transport, see test
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -22,6 +23,7 @@ from bot.store.tiny import TinyStore
 from tests.support.forms import CSV, FORM
 from tests.support.messenger import RecordingMessenger
 from tests.support.people import NOW, actor
+from tests.support.outbox import settle as run_outbox
 from tests.support.schemas import assert_valid_card
 
 SCHOOL = load_school_config(EXAMPLE_CONFIG)
@@ -46,9 +48,12 @@ class Harness:
         await self.services.tasks.drain()
         return reply
 
-    async def act(self, who: str, verb: str, data: dict[str, Any], *, kind: str = "submit", card_id: str | None = "form-1") -> Reply:
+    async def act(self, who: str, verb: str, data: dict[str, Any], *, kind: str = "submit", card_id: str | None = "form-1", settle: bool = True) -> Reply:
+        """A card action, then (``settle``) the side effects it owes, run by the outbox."""
         reply = await self.router.dispatch(actor(who), CardAction(verb=verb, data={"verb": verb, **data}, kind=kind, card_activity_id=card_id), self.services)  # type: ignore[arg-type]
         _validate(reply)
+        if settle:
+            await run_outbox(self.services)
         return reply
 
 
@@ -96,4 +101,5 @@ async def scheduled(h: Harness) -> Session:
     await h.services.tasks.drain()
     s, _ = await h.services.sessions.get(s.ref)
     assert s.state is State.SCHEDULED
+    h.services.clock.at = s.booking.start + timedelta(minutes=5)  # type: ignore[attr-defined]  # /end is for a session that has started
     return s

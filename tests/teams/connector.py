@@ -50,6 +50,9 @@ class FakeConnector:
     #: The Authorization header of every call (None when absent).
     auth: list[str | None] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    #: While True, every new post in a channel is refused (503) and counted; other calls work.
+    refuse_channels: bool = False
+    refused: int = 0
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
@@ -84,8 +87,11 @@ class FakeConnector:
         if (fail := self._fail()) is not None:
             return fail
         body = await request.json()
-        self.created.append(body)
         data = body.get("channelData") or {}
+        if self.refuse_channels and body.get("isGroup") and data.get("channel"):
+            self.refused += 1
+            return web.json_response({"error": {"code": "ServiceUnavailable", "message": "injected"}}, status=503)
+        self.created.append(body)
         activity_id = str(next(self._ids))
         if body.get("isGroup") and data.get("channel"):
             conv = f"{data['channel']['id']};messageid={activity_id}"

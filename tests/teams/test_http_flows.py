@@ -4,6 +4,7 @@ card update and proactive post recorded by the loopback Bot Connector."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -59,8 +60,11 @@ async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connecto
     assert "Scheduled" in card_text(register_updates[-1].card)
     assert len(connector.channel_posts(act.SAFEGUARDING)) == 1  # one register card, updated in place
 
-    # a later click is answered politely
-    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT))
+    # the winner's click again gets the same answer; anyone else's later click is answered politely
+    winner, loser = ("sam", "dee") if s.second_adult.name == "Sam Senior" else ("dee", "sam")
+    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user=winner, scope="channel", channel=act.SLT))
+    assert status == 200 and "You are the second adult" in card_text(body["value"])
+    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user=loser, scope="channel", channel=act.SLT))
     assert status == 200 and "already covered" in card_text(body["value"])
 
 
@@ -113,7 +117,9 @@ async def scheduled(bot: Bot, connector: FakeConnector) -> Any:
     s = await only_session(bot)
     await bot.post(act.message(f"/join-as-second {s.ref}", service_url=connector.url, user="sam"))
     await bot.services.tasks.drain()
-    return await only_session(bot)
+    s = await only_session(bot)
+    bot.services.clock.at = s.booking.start + timedelta(minutes=5)  # /end is for a session that has started
+    return s
 
 
 async def test_end_completed_updates_the_register_in_place(bot: Bot, connector: FakeConnector) -> None:
@@ -121,6 +127,7 @@ async def test_end_completed_updates_the_register_in_place(bot: Bot, connector: 
     await bot.post(act.message(f"/end {s.ref}", service_url=connector.url))
     end_form = connector.posts("a:personal-29:tara")[-1]
     await bot.post(act.submit({"verb": "end.submit", "ref": s.ref, **END}, reply_to=end_form.activity_id, service_url=connector.url))
+    await bot.services.tasks.drain()  # the register update is an outbox job
     assert "closed in the register" in card_text(connector.updates(end_form.activity_id)[-1].card)
     register = connector.updates(s.register_card.activity_id)[-1]
     assert "Completed" in card_text(register.card) and "1 of 2 pupils" in card_text(register.card)
@@ -132,6 +139,7 @@ async def test_safeguarding_end_then_concern_then_dsl(bot: Bot, connector: FakeC
     await bot.post(act.message(f"/end {s.ref}", service_url=connector.url))
     end_form = connector.posts("a:personal-29:tara")[-1]
     await bot.post(act.submit({"verb": "end.submit", "ref": s.ref, **END, "outcome": "ended_early", "early_reason": "safeguarding"}, reply_to=end_form.activity_id, service_url=connector.url))
+    await bot.services.tasks.drain()  # the register update is an outbox job
     concern_form = connector.posts("a:personal-29:tara")[-1]
     assert "Raise a safeguarding concern" in card_text(concern_form.card) and s.ref in card_text(concern_form.card)
     assert "Ended early" in card_text(connector.updates(s.register_card.activity_id)[-1].card)
@@ -147,6 +155,7 @@ async def test_safeguarding_end_then_concern_then_dsl(bot: Bot, connector: FakeC
     assert status == 200 and "Only the DSL" in card_text(body["value"])
     status, body = await bot.post(act.execute("concern.ack", {"ref": c.ref}, reply_to=alert.activity_id, service_url=connector.url, user="dee", scope="channel", channel=act.SAFEGUARDING))
     assert "Acknowledged by Dee Lead" in card_text(body["value"])
+    await bot.services.tasks.drain()
     assert "Acknowledged by Dee Lead" in card_text(connector.updates(alert.activity_id)[-1].card)
     status, body = await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to=alert.activity_id, service_url=connector.url, user="dee", scope="channel", channel=act.SAFEGUARDING))
     detail = [card_text(x) for x in connector.cards("a:personal-29:dee")]
