@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import texts
 from bot.audit import Audit
-from bot.cli.common import PrivateFile, PrivateFile, audit_export, cli_actor, run_with_store, school_timezone
+from bot.cli.common import PrivateFile, audit_export, cli_actor, run_with_store, school_timezone
 from bot.concerns import chronology as chrono
 from bot.concerns import retention
 from bot.concerns.case import Case
