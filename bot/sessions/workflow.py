@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from bot import texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
@@ -416,17 +416,24 @@ async def _notify(services: Services, channel: str, title: str, text: str) -> bo
     return True
 
 
-async def _too_late(ref: str, services: Services) -> None:
-    """The start time passed before the meeting was ready: the session cannot go ahead."""
+async def _cancel_unless_moved(ref: str, services: Services, *, still: State, code: Literal["too_late", "no_second_adult"]) -> Session | None:
+    """Chaperone cancels a session that is still in ``still`` (with why, as a problem code); None if it moved on meanwhile."""
     def cancel(s: Session) -> None:
-        if s.state is not State.CONFIRMED:
+        if s.state is not still:
             raise Conflict("moved on")
-        s.problem = MeetingProblem(code="too_late")
+        s.problem = MeetingProblem(code=code)
         s.move(State.CANCELLED, at=_now(services), by=None)
 
     try:
-        session = await services.sessions.update(ref, cancel)
+        return await services.sessions.update(ref, cancel)
     except Conflict:
+        return None
+
+
+async def _too_late(ref: str, services: Services) -> None:
+    """The start time passed before the meeting was ready: the session cannot go ahead."""
+    session = await _cancel_unless_moved(ref, services, still=State.CONFIRMED, code="too_late")
+    if session is None:
         return
     await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="start time passed before the meeting was ready")
     session = await _withdraw(session, services, comment=None, keep_problem=True)

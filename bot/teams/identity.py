@@ -86,15 +86,7 @@ class KeySet:
             self._runner = asyncio.get_running_loop().create_task(self._run(), name=f"keys:{self.metadata_url}")
 
     async def close(self) -> None:
-        for task in (self._runner, self._inflight):
-            if task is not None:
-                task.cancel()
-        for task in (self._runner, self._inflight):
-            if task is not None:
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing
-                    pass
+        await _cancel(self._runner, self._inflight)
         self._runner = self._inflight = None
 
     async def _run(self) -> None:
@@ -282,15 +274,7 @@ class AppToken:
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="bot-token")
 
     async def close(self) -> None:
-        for task in (self._runner, self._inflight):
-            if task is not None:
-                task.cancel()
-        for task in (self._runner, self._inflight):
-            if task is not None:
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing
-                    pass
+        await _cancel(self._runner, self._inflight)
         self._runner = self._inflight = None
 
     def _fresh(self, margin: float = 60.0) -> bool:
@@ -348,3 +332,15 @@ class AppToken:
         expires_in = float(body.get("expires_in") or 3600)
         self.token = token
         self.expires_at = time.monotonic() + expires_in
+
+
+async def _cancel(*tasks: asyncio.Task[None] | None) -> None:
+    """Cancel background refresh tasks and wait for them to end (closing: their errors are moot)."""
+    running = [t for t in tasks if t is not None]
+    for task in running:
+        task.cancel()
+    for task in running:
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing
+            pass
