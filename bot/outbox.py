@@ -142,7 +142,7 @@ class Outbox:
     async def _failed(self, services: Services, kind: Kind, ref: str, job_id: str, exc: Exception) -> None:
         now = services.clock.now()
         error = type(exc).__name__
-        log.warning("job failed ref=%s job=%s error=%s", ref, job_id, error)
+        log.warning("job failed ref=%s job=%s error=%s", ref, job_id, error, exc_info=exc)
 
         def fail(r: Any) -> None:
             j = r.job(job_id)

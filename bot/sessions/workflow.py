@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from bot import texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
-from bot.delivery import post_or_none, update_quietly
+from bot.delivery import update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
 from bot.audit import describe
 from bot.jobs import Apply, Handler, Job, Kind
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 TABLE = "sessions"
 #: The automatic meeting check runs this long before the start (re-read settings, repair drift, tell SLT).
 MEETING_CHECK_BEFORE = timedelta(minutes=15)
+#: Write attempts for what Graph has already done (an event made, settings locked): never dropped for a busy record.
+KEEP_ATTEMPTS = 50
 
 
 class AlreadyCovered(Conflict):
@@ -131,37 +133,38 @@ async def _refresh_now(session: Session, services: Services) -> None:
         raise ExternalServiceError(texts.CARD_UPDATE_FAILED)
 
 
-async def tell(services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None) -> None:
-    """A short personal message to one person of a session (not to ``unless``, who acted); quiet if undeliverable."""
+def tell(s: Session, services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None) -> None:
+    """Owe a short personal message to one person of a session (not to ``unless``, who acted);
+    written with the change that owes it, posted by the outbox."""
     if person is None or not person.aad_id or person.aad_id == unless:
         return
-    await post_or_none(services.messenger, user_key(person.aad_id), views.notice_card(title, line))
+    s.owe("notice", due=_now(services), args={"to": user_key(person.aad_id), "title": title, "text": line})
 
 
-async def tell_accepted(s: Session, services: Services) -> None:
+def tell_accepted(s: Session, services: Services) -> None:
     name = s.second_adult.name if s.second_adult else ""
-    await tell(services, s.organiser, texts.TOLD_ACCEPTED_TITLE, texts.TOLD_ACCEPTED.format(name=name, ref=s.ref, when=views.when(s, services.timezone)))
+    tell(s, services, s.organiser, texts.TOLD_ACCEPTED_TITLE, texts.TOLD_ACCEPTED.format(name=name, ref=s.ref, when=views.when(s, services.timezone)))
 
 
-async def tell_ready(s: Session, services: Services) -> None:
+def tell_ready(s: Session, services: Services) -> None:
     line = texts.TOLD_READY_LOCAL if s.meeting and s.meeting.local else texts.TOLD_READY
-    await tell(services, s.organiser, texts.TOLD_READY_TITLE, line.format(ref=s.ref, when=views.when(s, services.timezone)))
+    tell(s, services, s.organiser, texts.TOLD_READY_TITLE, line.format(ref=s.ref, when=views.when(s, services.timezone)))
 
 
-async def tell_may_give_up(s: Session, services: Services) -> None:
+def tell_may_give_up(s: Session, services: Services) -> None:
     deadline = s.booking.start - timedelta(minutes=services.school.second_adult.give_up_before_start_minutes)
     at = views.hhmm_on(deadline, services.timezone)
-    await tell(services, s.organiser, texts.TOLD_MAY_GIVE_UP_TITLE, texts.TOLD_MAY_GIVE_UP.format(ref=s.ref, at=at))
+    tell(s, services, s.organiser, texts.TOLD_MAY_GIVE_UP_TITLE, texts.TOLD_MAY_GIVE_UP.format(ref=s.ref, at=at))
 
 
-async def tell_cancelled(s: Session, services: Services, *, by: str | None) -> None:
+def tell_cancelled(s: Session, services: Services, *, by: str | None) -> None:
     line = texts.TOLD_CANCELLED.format(ref=s.ref, when=views.when(s, services.timezone))
-    await tell(services, s.organiser, texts.TOLD_CANCELLED_TITLE, line, unless=by)
-    await tell(services, s.second_adult, texts.TOLD_CANCELLED_TITLE, line, unless=by)
+    tell(s, services, s.organiser, texts.TOLD_CANCELLED_TITLE, line, unless=by)
+    tell(s, services, s.second_adult, texts.TOLD_CANCELLED_TITLE, line, unless=by)
 
 
-async def tell_changed(s: Session, services: Services, what: str, *, by: str | None) -> None:
-    await tell(services, s.second_adult, texts.TOLD_CHANGED_TITLE, texts.TOLD_CHANGED.format(ref=s.ref, what=what), unless=by)
+def tell_changed(s: Session, services: Services, what: str, *, by: str | None) -> None:
+    tell(s, services, s.second_adult, texts.TOLD_CHANGED_TITLE, texts.TOLD_CHANGED.format(ref=s.ref, what=what), unless=by)
 
 
 def is_party(actor: Actor, s: Session) -> bool:
@@ -204,6 +207,7 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
         s.apply_key(key)
         s.owe("refresh", due=now)
         s.owe("schedule", due=now)
+        tell_accepted(s, services)
 
     try:
         session = await services.sessions.update(ref, change)
@@ -214,7 +218,6 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
     await services.audit.record(at=_now(services), who=actor.key, action="session.second_adult", record=session.ref, detail="accepted; state=confirmed")
     log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
     kick(session, services)
-    await tell_accepted(session, services)
     return session
 
 
@@ -263,59 +266,51 @@ def _organiser_id(s: Session) -> str:
     return s.organiser.aad_id or s.organiser.email or ""
 
 
-def retry_delay(services: Services, attempt: int) -> float:
-    """Seconds before attempt ``attempt + 1``: services.meeting_retry_delays in turn, then its last
+def retry_delay(services: Services, attempt: int) -> timedelta:
+    """How long before attempt ``attempt + 1``: services.meeting_retry_delays in turn, then its last
     (the cap) for ever."""
     delays = services.meeting_retry_delays or (600.0,)
-    return delays[min(attempt, len(delays) - 1)]
+    return timedelta(seconds=delays[min(attempt, len(delays) - 1)])
 
 
-async def schedule(ref: str, services: Services) -> None:
-    """Open the meeting of a confirmed session, lock before invite: the event with the staff only,
-    the protocol's settings applied and read back, and only then the families. A failure is shown
-    on the card (and told to SLT, IT and, for a safeguarding setting, the DSL) and retried with
-    capped backoff until it succeeds, the session is cancelled, or its start time passes."""
-    session, _ = await services.sessions.get(ref)
-    if session.state is not State.CONFIRMED:
-        return
-    until = quiet_until(services.profile, services.school.policy_facts(), _now(services))
-    if until is not None:  # the protocol's quiet hours: invitations to families wait
-        def hold(s: Session) -> None:
-            s.problem = MeetingProblem(code="quiet_hours", until=until)
+async def schedule(s: Session, services: Services, *, attempt: int = 0) -> Apply | None:
+    """One attempt at the meeting of a confirmed session, lock before invite: the event with the
+    staff only, the protocol's settings applied and read back, and only then the families. Returns
+    what to write with the job's "done": the session scheduled, or (after a failure shown on the
+    card and told to SLT, IT and, for a safeguarding setting, the DSL) the next attempt owed after
+    a capped backoff, until it succeeds, the session is cancelled, or its start time passes."""
+    if s.state is not State.CONFIRMED:
+        return None
+    now = _now(services)
+    until = quiet_until(services.profile, services.school.policy_facts(), now)
+    if until is not None and until > now:  # the protocol's quiet hours: invitations to families wait
+        def hold(x: Session) -> None:
+            if x.state is State.CONFIRMED:
+                x.problem = MeetingProblem(code="quiet_hours", until=until)
+                x.owe("refresh", due=now)
+                x.owe("schedule", due=until, args={"attempt": attempt})
 
-        session = await services.sessions.update(ref, hold)
-        await refresh_cards(session, services)
-        await asyncio.sleep(max((until - _now(services)).total_seconds(), 0))
-    attempt = 0
-    while True:
-        session, _ = await services.sessions.get(ref)
-        if session.state is not State.CONFIRMED:
-            return  # cancelled meanwhile: cancel_session withdrew whatever event there was
-        if _now(services) >= session.booking.start:
-            await _too_late(ref, services)
-            return
-        try:
-            opened = await _open_meeting(session, services)
-        except ExternalServiceError as exc:
-            await _meeting_failed(ref, exc, attempt, services)
-            await asyncio.sleep(retry_delay(services, attempt))
-            attempt += 1
-            continue
-        if opened is None:
-            return  # cancelled while a step ran: the event was withdrawn
-        break
+        return hold
+    if now >= s.booking.start:
+        return await _too_late(s, services)
+    try:
+        opened = await _open_meeting(s, services)
+    except ExternalServiceError as exc:
+        return await _meeting_failed(s, exc, attempt, services)
+    if opened is None:
+        return None  # cancelled while a step ran: the event was withdrawn
+    meeting = opened.meeting
+    await services.audit.record(at=now, who="chaperone", action="session.scheduled", record=s.ref, detail=f"local={meeting.local if meeting else '-'}")
+    log.info("meeting ready ref=%s local=%s attempts=%d", s.ref, meeting.local if meeting else "-", attempt + 1)
 
-    def done(s: Session) -> None:
-        if s.state is State.CONFIRMED:
-            s.problem = None
-            s.move(State.SCHEDULED, at=_now(services), by=None)
+    def ready(x: Session) -> None:
+        if x.state is State.CONFIRMED:
+            x.problem = None
+            x.move(State.SCHEDULED, at=now, by=None)
+            x.owe("refresh", due=now)
+            tell_ready(x, services)
 
-    session = await services.sessions.update(ref, done)
-    meeting = session.meeting
-    await services.audit.record(at=_now(services), who="chaperone", action="session.scheduled", record=ref, detail=f"local={meeting.local if meeting else '-'}")
-    log.info("meeting ready ref=%s local=%s attempts=%d", ref, meeting.local if meeting else "-", attempt + 1)
-    await refresh_cards(session, services)
-    await tell_ready(session, services)
+    return ready
 
 
 async def _open_meeting(session: Session, services: Services) -> Session | None:
@@ -336,7 +331,7 @@ async def _open_meeting(session: Session, services: Services) -> Session | None:
     kept = await _keep_meeting(ref, meeting, services, "meeting.locked", f"meeting={meeting.meeting_id} settings={len(meeting.settings)} read_back=equal")
     if kept is None:
         return None
-    await services.sessions.update(ref, lambda s: s.note(INVITING, at=_now(services), by=None))
+    await services.sessions.update(ref, lambda s: s.note(INVITING, at=_now(services), by=None), attempts=KEEP_ATTEMPTS)
     meeting = await provider.invite_families(meeting, request)
     families = sum(1 for i in invitations(request) if i.family)
     return await _keep_meeting(ref, meeting, services, "meeting.families_invited", f"event={meeting.event_id} families={families} hidden={hides_attendees(request)}")
@@ -344,21 +339,24 @@ async def _open_meeting(session: Session, services: Services) -> Session | None:
 
 async def _keep_meeting(ref: str, meeting: Meeting, services: Services, action: str, detail: str) -> Session | None:
     """Store the meeting as it now is and audit the step; if the session was cancelled meanwhile,
-    withdraw the event and return None."""
+    owe the withdrawal of the event in the same write and return None."""
     def keep(s: Session) -> None:
         s.meeting = meeting
+        if s.state is not State.CONFIRMED:  # cancelled by a person meanwhile
+            s.owe("withdraw", due=_now(services))
 
-    session = await services.sessions.update(ref, keep)
+    session = await services.sessions.update(ref, keep, attempts=KEEP_ATTEMPTS)  # losing it would lose the event
     await services.audit.record(at=_now(services), who="chaperone", action=action, record=ref, detail=detail)
     if session.state is State.CONFIRMED:
         return session
     log.info("session cancelled while its meeting was opened ref=%s; withdrawing the event", ref)
-    await _withdraw(session, services, comment=None)
+    kick(session, services)
     return None
 
 
-async def _meeting_failed(ref: str, exc: ExternalServiceError, attempt: int, services: Services) -> None:
-    """Show the failure on the card; tell SLT (and the DSL for a safeguarding setting) once per new problem."""
+async def _meeting_failed(s: Session, exc: ExternalServiceError, attempt: int, services: Services) -> Apply:
+    """Show the failure on the card and owe the next attempt; tell SLT (and the DSL for a
+    safeguarding setting) once per new problem."""
     reason = str(getattr(exc, "reason", "unknown"))
     fields: tuple[str, ...] = tuple(getattr(exc, "fields", ()) or ())
     retryable = bool(getattr(exc, "retryable", True))
@@ -369,51 +367,44 @@ async def _meeting_failed(ref: str, exc: ExternalServiceError, attempt: int, ser
         problem = MeetingProblem(code="not_locked_safeguarding" if safeguarding else "not_locked", error=reason, fields=fields)
     else:  # lasting, or needs a person (credentials, access policy): IT are told now
         problem = MeetingProblem(code="failed", error=reason)
-    log.warning("meeting step failed ref=%s code=%s reason=%s status=%s request_id=%s attempt=%d", ref, problem.code, reason,
+    log.warning("meeting step failed ref=%s code=%s reason=%s status=%s request_id=%s attempt=%d", s.ref, problem.code, reason,
                 getattr(exc, "status", None), getattr(exc, "request_id", None), attempt + 1)
-    changed: list[bool] = []
-
-    def flag(s: Session) -> None:
-        changed.append(s.problem != problem)
-        if s.state is State.CONFIRMED:
-            s.problem = problem
-
-    session = await services.sessions.update(ref, flag)
-    if not changed or not changed[-1] or session.state is not State.CONFIRMED:
-        return
-    await services.audit.record(at=_now(services), who="chaperone", action="meeting.failed", record=ref,
-                                detail=describe({"code": problem.code, "reason": reason, "status": getattr(exc, "status", None),
-                                                 "request_id": getattr(exc, "request_id", None), "fields": ",".join(fields)}))
-    await refresh_cards(session, services)
-    if problem.code == "retrying":
-        return
+    now = _now(services)
+    new = s.problem != problem
+    if new:
+        await services.audit.record(at=now, who="chaperone", action="meeting.failed", record=s.ref,
+                                    detail=describe({"code": problem.code, "reason": reason, "status": getattr(exc, "status", None),
+                                                     "request_id": getattr(exc, "request_id", None), "fields": ",".join(fields)}))
     step = "lock" if fields else "create"
-    await _tell(session, services, step, reason, fields, dsl=problem.code == "not_locked_safeguarding")
+    dsl = problem.code == "not_locked_safeguarding"
+    if new and problem.code != "retrying":
+        log.error("meeting needs IT ref=%s step=%s reason=%s fields=%s", s.ref, step, reason, ",".join(fields))
+        for channel in (SLT_CHANNEL, SAFEGUARDING_CHANNEL) if dsl else (SLT_CHANNEL,):
+            await services.audit.record(at=now, who="chaperone", action="meeting.told", record=s.ref, detail=f"channel={channel} step={step} reason={reason}")
+    due = now + retry_delay(services, attempt)
+
+    def flag(x: Session) -> None:
+        if x.state is not State.CONFIRMED:
+            return
+        if x.problem != problem:
+            x.problem = problem
+            x.owe("refresh", due=now)
+            if problem.code != "retrying":
+                _tell(x, services, step, reason, fields, dsl=dsl)
+        x.owe("schedule", due=due, args={"attempt": attempt + 1})
+
+    return flag
 
 
-async def _tell(session: Session, services: Services, step: str, reason: str, fields: tuple[str, ...], *, dsl: bool) -> None:
-    """SLT (and the DSL) in their channels, and IT in the log: reference, organiser, what failed and
-    what IT must do; never a pupil's name."""
+def _tell(s: Session, services: Services, step: str, reason: str, fields: tuple[str, ...], *, dsl: bool) -> None:
+    """Owe SLT (and the DSL) a notice in their channels: reference, organiser, what failed and what
+    IT must do; never a pupil's name."""
     labels = ", ".join(texts.SETTING_LABELS.get(f, f) for f in fields)
     what = texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["unknown"])
     hint = texts.GRAPH_HINTS.get(reason, texts.MEETING_NOTICE_HINT)
-    line = texts.MEETING_NOTICE.format(ref=session.ref, organiser=session.organiser.name, what=what, step=texts.MEETING_NOTICE_STEP[step].format(fields=labels), hint=hint)
-    log.error("meeting needs IT ref=%s step=%s reason=%s fields=%s", session.ref, step, reason, ",".join(fields))
+    line = texts.MEETING_NOTICE.format(ref=s.ref, organiser=s.organiser.name, what=what, step=texts.MEETING_NOTICE_STEP[step].format(fields=labels), hint=hint)
     for channel in (SLT_CHANNEL, SAFEGUARDING_CHANNEL) if dsl else (SLT_CHANNEL,):
-        posted = await _notify(services, channel, texts.MEETING_NOTICE_TITLE, line)
-        await services.audit.record(at=_now(services), who="chaperone", action="meeting.told", record=session.ref,
-                                    detail=f"channel={channel} step={step} reason={reason} posted={posted}")
-
-
-async def _notify(services: Services, channel: str, title: str, text: str) -> bool:
-    """Post a notice to a channel; False (logged by key) when it could not be posted.
-    (The one seam for the outbox: an owed "notice" job once side effects are durable.)"""
-    try:
-        await services.messenger.post(channel, views.notice_card(title, text))
-    except Exception:  # a notice that cannot be posted must not stop the meeting's retries
-        log.warning("meeting notice not posted to %s", channel, exc_info=True)
-        return False
-    return True
+        s.owe("notice", due=_now(services), args={"to": channel, "title": texts.MEETING_NOTICE_TITLE, "text": line})
 
 
 async def _cancel_unless_moved(ref: str, services: Services, *, still: State, code: Literal["too_late", "no_second_adult"]) -> Session | None:
@@ -430,17 +421,22 @@ async def _cancel_unless_moved(ref: str, services: Services, *, still: State, co
         return None
 
 
-async def _too_late(ref: str, services: Services) -> None:
+async def _too_late(s: Session, services: Services) -> Apply | None:
     """The start time passed before the meeting was ready: the session cannot go ahead."""
-    session = await _cancel_unless_moved(ref, services, still=State.CONFIRMED, code="too_late")
+    session = await _cancel_unless_moved(s.ref, services, still=State.CONFIRMED, code="too_late")
     if session is None:
-        return
-    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=ref, detail="start time passed before the meeting was ready")
-    session = await _withdraw(session, services, comment=None, keep_problem=True)
-    await refresh_cards(session, services)
-    text = texts.MEETING_TOO_LATE_NOTICE.format(ref=ref, organiser=session.organiser.name)
-    await _notify(services, SLT_CHANNEL, texts.MEETING_TOO_LATE_TITLE, text)
-    log.warning("session cannot go ahead: meeting not ready by the start ref=%s", ref)
+        return None
+    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="start time passed before the meeting was ready")
+    log.warning("session cannot go ahead: meeting not ready by the start ref=%s", s.ref)
+
+    def tell_slt(x: Session) -> None:
+        x.owe("withdraw", due=_now(services), args={"keep_problem": True})
+        x.owe("refresh", due=_now(services))
+        text = texts.MEETING_TOO_LATE_NOTICE.format(ref=x.ref, organiser=x.organiser.name)
+        x.owe("notice", due=_now(services), args={"to": SLT_CHANNEL, "title": texts.MEETING_TOO_LATE_TITLE, "text": text})
+        tell_cancelled(x, services, by=None)
+
+    return tell_slt
 
 
 async def cancellable(actor: Actor, ref: str, services: Services) -> Session:
@@ -462,18 +458,21 @@ async def cancel(actor: Actor, ref: str, services: Services) -> Session:
 
 
 async def cancel_session(ref: str, services: Services, *, by: str, comment: str | None = None) -> Session:
-    """Close the session in the register, then cancel its event whatever step the meeting reached
-    (families on it are told by the calendar); the card says whether families were told."""
+    """Close the session in the register and owe, in the same write, the cancelling of its event
+    whatever step the meeting reached (families on it are told by the calendar), the card updates
+    and the people told; the card then says whether families were told."""
     def change(s: Session) -> None:
         if not s.open:
             raise Conflict(texts.NOT_OPEN.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
-        s.move(State.CANCELLED, at=_now(services), by=by)
+        now = _now(services)
+        s.move(State.CANCELLED, at=now, by=by)
+        s.owe("withdraw", due=now, args={"comment": comment} if comment else None)
+        s.owe("refresh", due=now)
+        tell_cancelled(s, services, by=by)
 
     session = await services.sessions.update(ref, change)
     await services.audit.record(at=_now(services), who=by, action="session.cancelled", record=session.ref)
-    session = await _withdraw(session, services, comment=comment)
-    await refresh_cards(session, services)
-    await tell_cancelled(session, services, by=by)
+    kick(session, services)
     return session
 
 
@@ -482,60 +481,43 @@ def _families_reached(s: Session) -> bool:
     return bool(s.meeting and s.meeting.families_invited) or any(e.what == INVITING for e in s.history)
 
 
-async def _withdraw(session: Session, services: Services, *, comment: str | None, keep_problem: bool = False) -> Session:
-    """Cancel a cancelled session's event, if it has one, and record on the card whether families
-    were told; when Microsoft 365 refuses, keep trying in the background and say so."""
-    meeting = session.meeting
-    told = _families_reached(session)
+async def _withdraw(s: Session, job: Job, services: Services) -> Apply | None:
+    """Cancel the event of a cancelled session, if it has one, and record on the card whether
+    families were told; when Microsoft 365 refuses, say so and try again later (until its end)."""
+    attempt = int(job.args.get("attempt", 0))
+    comment = str(job.args.get("comment") or texts.CANCEL_COMMENT.format(ref=s.ref))
+    now = _now(services)
+    told = _families_reached(s)
     problem = MeetingProblem(code="cancelled_families_told" if told else "cancelled_none_invited")
+    meeting = s.meeting
     if meeting is not None:
+        if attempt and now >= s.booking.end:
+            log.warning("event of cancelled session %s still not withdrawn at its end", s.ref)
+            return None
         try:
-            await services.meetings.cancel(meeting, organiser_id=_organiser_id(session), comment=comment or texts.CANCEL_COMMENT.format(ref=session.ref))
+            await services.meetings.cancel(meeting, organiser_id=_organiser_id(s), comment=comment)
         except ExternalServiceError as exc:
             if getattr(exc, "code", None) != "ErrorItemNotFound":  # already gone: nothing left to withdraw
                 reason = str(getattr(exc, "reason", "unknown"))
-                log.warning("event cancel failed ref=%s reason=%s request_id=%s", session.ref, reason, getattr(exc, "request_id", None))
+                log.warning("event cancel failed ref=%s reason=%s request_id=%s", s.ref, reason, getattr(exc, "request_id", None))
                 problem = MeetingProblem(code="cancel_pending_families" if told else "cancel_pending", error=reason)
-        detail = f"event={meeting.event_id} families_told={told}" if not problem.code.startswith("cancel_pending") else f"event={meeting.event_id} pending reason={problem.error}"
-        await services.audit.record(at=_now(services), who="chaperone", action="meeting.event_cancelled" if "pending" not in problem.code else "meeting.cancel_failed", record=session.ref, detail=detail)
+        pending = problem.code.startswith("cancel_pending")
+        detail = f"event={meeting.event_id} pending reason={problem.error}" if pending else f"event={meeting.event_id} families_told={told} attempts={attempt + 1}"
+        await services.audit.record(at=now, who="chaperone", action="meeting.cancel_failed" if pending else "meeting.event_cancelled", record=s.ref, detail=detail)
+    pending = problem.code.startswith("cancel_pending")
+    keep = bool(job.args.get("keep_problem"))
 
-    def note(s: Session) -> None:
-        if not keep_problem or problem.code.startswith("cancel_pending"):
-            s.problem = problem
+    def note(x: Session) -> None:
+        was_pending = bool(x.problem and x.problem.code.startswith("cancel_pending"))
+        if not keep or pending or was_pending:
+            x.problem = problem
+        x.owe("refresh", due=now)
+        if pending:
+            if not was_pending:
+                _tell(x, services, "cancel", problem.error or "unknown", (), dsl=False)
+            x.owe("withdraw", due=now + retry_delay(services, attempt), args={**job.args, "attempt": attempt + 1})
 
-    session = await services.sessions.update(session.ref, note)
-    if problem.code.startswith("cancel_pending"):
-        await _tell(session, services, "cancel", problem.error or "unknown", (), dsl=False)
-        services.tasks.spawn(_withdraw_later(session.ref, services, comment), name=f"withdraw-{session.ref}")
-    return session
-
-
-async def _withdraw_later(ref: str, services: Services, comment: str | None) -> None:
-    """Keep trying to cancel the event of a cancelled session (capped backoff) until it is done or the session has ended."""
-    attempt = 0
-    while True:
-        await asyncio.sleep(retry_delay(services, attempt))
-        attempt += 1
-        session, _ = await services.sessions.get(ref)
-        if session.meeting is None or not (session.problem and session.problem.code.startswith("cancel_pending")):
-            return
-        if _now(services) >= session.booking.end:
-            log.warning("event of cancelled session %s still not withdrawn at its end", ref)
-            return
-        try:
-            await services.meetings.cancel(session.meeting, organiser_id=_organiser_id(session), comment=comment or texts.CANCEL_COMMENT.format(ref=ref))
-        except ExternalServiceError as exc:
-            if getattr(exc, "code", None) != "ErrorItemNotFound":
-                continue
-        told = _families_reached(session)
-
-        def done(s: Session, told: bool = told) -> None:
-            s.problem = MeetingProblem(code="cancelled_families_told" if told else "cancelled_none_invited")
-
-        session = await services.sessions.update(ref, done)
-        await services.audit.record(at=_now(services), who="chaperone", action="meeting.event_cancelled", record=ref, detail=f"event={session.meeting.event_id if session.meeting else '-'} families_told={told} attempts={attempt + 1}")
-        await refresh_cards(session, services)
-        return
+    return note
 
 
 async def collect_attendance(ref: str, services: Services) -> None:
@@ -618,6 +600,7 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Serv
             s.owe("recording_settings", due=now)
         else:
             s.owe("refresh", due=now)
+        tell_changed(s, services, views.recording_line(s), by=actor.key)
 
     try:
         session = await services.sessions.update(ref, decide)
@@ -626,7 +609,6 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Serv
         return session
     await services.audit.record(at=_now(services), who=actor.key, action=f"recording.{session.recording_decision}", record=session.ref)
     kick(session, services)
-    await tell_changed(session, services, views.recording_line(session), by=actor.key)
     return session
 
 
@@ -749,20 +731,7 @@ async def _refresh(s: Session, job: Job, services: Services) -> Apply | None:
 
 
 async def _schedule(s: Session, job: Job, services: Services) -> Apply | None:
-    # Seam for issue 12 (meetings helper): schedule() creates the meeting, retries Graph itself
-    # and refreshes the cards; the outbox makes sure it runs after a crash or a restart, and
-    # tries again later (and at the next start) while the session is still without a meeting.
-    await schedule(s.ref, services)
-    after, _ = await services.sessions.get(s.ref)
-    if after.state is State.CONFIRMED:
-        raise ExternalServiceError(texts.MEETING_NOT_YET)
-
-    def show(x: Session) -> None:
-        # schedule() owes its card update in a write of its own: a crash between the two must not
-        # leave the cards saying "confirmed", so the job owes it again with "done" (found by bench/crash_flows.py)
-        x.owe("refresh", due=_now(services))
-
-    return show
+    return await schedule(s, services, attempt=int(job.args.get("attempt", 0)))
 
 
 async def _attendance(s: Session, job: Job, services: Services) -> Apply | None:
@@ -788,6 +757,9 @@ async def _cancel_meeting(s: Session, job: Job, services: Services) -> Apply | N
 
 async def _notice(s: Session, job: Job, services: Services) -> Apply | None:
     to = str(job.args["to"])
+    if to.startswith("user:") and not await services.messenger.has(to):
+        log.info("personal notice not sent ref=%s job=%s: no personal chat with the bot yet", s.ref, job.id)
+        return None  # nobody to reach until they open a chat with the bot; the cards carry the news
     await _post(services, to, views.notice_card(str(job.args["title"]), str(job.args["text"]), shared=not to.startswith("user:")))
     return None
 
@@ -804,8 +776,8 @@ async def _remind(s: Session, job: Job, services: Services) -> Apply | None:
         x.note(REMINDED, at=_now(services), by=None)
         if not x.request_card:
             x.request_card = posted
+        tell_may_give_up(x, services)
 
-    await tell_may_give_up(s, services)
     return mark
 
 
@@ -820,10 +792,10 @@ async def _give_up(s: Session, job: Job, services: Services) -> Apply | None:
         x.problem = MeetingProblem(code="no_second_adult")
         x.move(State.CANCELLED, at=_now(services), by=None)
         x.owe("refresh", due=_now(services))
+        tell_cancelled(x, services, by=None)
 
     await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="no second adult in time")
     log.info("session cancelled: no second adult ref=%s", s.ref)
-    await tell_cancelled(s, services, by=None)
     return cancel
 
 
@@ -841,7 +813,7 @@ def _stuck(s: Session, job: Job, services: Services, now: datetime) -> None:
 JOBS: dict[str, Handler] = {
     "post_register": _post_register, "post_request": _post_request, "post_recording": _post_recording,
     "refresh": _refresh, "schedule": _schedule, "attendance": _attendance, "meeting_check": _meeting_check,
-    "notice": _notice, "cancel_meeting": _cancel_meeting, "remind": _remind, "give_up": _give_up, "recording_settings": _recording_settings,
+    "notice": _notice, "cancel_meeting": _cancel_meeting, "withdraw": _withdraw, "remind": _remind, "give_up": _give_up, "recording_settings": _recording_settings,
 }
 
 
@@ -879,4 +851,4 @@ async def adopt(services: Services) -> int:
     return adopted
 
 
-JOB_KIND = Kind(table=TABLE, repo=_repo, handlers=JOBS, stuck=_stuck, leases={"schedule": timedelta(hours=16), "attendance": timedelta(hours=1)})
+JOB_KIND = Kind(table=TABLE, repo=_repo, handlers=JOBS, stuck=_stuck, leases={"schedule": timedelta(minutes=15), "attendance": timedelta(hours=1)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 
 import secrets
@@ -82,7 +84,7 @@ class Records(Generic[M]):
 
     async def update(self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5) -> M:
         """Read-modify-write, retried when someone else wrote first; ``change`` may raise to abort."""
-        for _ in range(attempts):
+        for attempt in range(attempts):
             record, etag = await self.get(ref)
             result = change(record)
             if result is not None:
@@ -91,7 +93,9 @@ class Records(Generic[M]):
                 await self._store.replace(self.table, record.ref, record.to_doc(), etag=etag)
                 return record
             except Conflict:
-                continue
+                # several writers on one record (a turn and the outbox's jobs): a short random
+                # pause lets the others finish instead of colliding again at once
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise Conflict(texts.RECORD_BUSY.format(noun=self.noun.capitalize(), ref=ref))
 
     async def _query(self, where: dict[str, Any] | None = None, days: tuple[str, str] | None = None) -> list[M]:

@@ -37,7 +37,7 @@ async def h(tmp_path: Path, graph: FakeGraph, meetings: GraphMeetings, profile_i
     await ConsentRegistry(store).import_records(parse_csv(CSV))
     messenger = RecordingMessenger()
     services = Services(settings=Settings(data_dir=tmp_path / "data"), school=school_with(profile_id), profile=bundled(profile_id), store=store,
-                        meetings=meetings, messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.05, 0.05, 0.05))
+                        meetings=meetings, messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.0, 0.0, 0.0, 600.0))
     harness = Harness(build_router(), services, messenger)
     await setup_channels(harness)
     yield harness

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from bot.sessions.model import State
 from tests.fakes.graph_server import Call, FakeGraph
 from tests.support.harness import Harness
 from tests.support.meetings import book_and_accept, watcher
+from tests.support.outbox import later, settle
 from tests.support.schemas import card_text
 
 FAMILIES = ("parent.pip@example.com", "parent.quinn@example.com")
@@ -98,7 +100,8 @@ async def test_settings_that_cannot_be_applied_invite_no_family(gh: Harness, gra
 async def test_a_lock_that_comes_good_then_invites(gh: Harness, graph: FakeGraph) -> None:
     graph.fail("500", times=5, on="/onlineMeetings/", method="PATCH")
     ref = await book_and_accept(gh)
-    await gh.services.tasks.drain()
+    for _ in range(2):
+        await later(gh.services, timedelta(minutes=10))  # the next attempts, each after the capped backoff
     s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and s.meeting is not None and s.meeting.families_invited
     read_backs = [i for i, c in enumerate(graph.calls) if c.method == "GET" and "/onlineMeetings/" in c.path and c.status == 200]
@@ -123,7 +126,7 @@ async def test_a_refused_cancel_is_said_and_retried(gh: Harness, graph: FakeGrap
     await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
     assert "could not be withdrawn yet" in card_text(gh.messenger.updated("form-1")[-1])
     assert "still hold the invitation" in card_text(gh.messenger.updated("form-1")[-1])
-    await gh.services.tasks.drain()
+    await later(gh.services, timedelta(minutes=10))  # the next attempt, after the capped backoff
     [event] = graph.events.values()
     assert event["isCancelled"]
     s, _ = await gh.services.sessions.get(ref)
@@ -137,9 +140,8 @@ async def test_the_start_time_passing_cancels_and_tells_slt(gh: Harness, graph: 
     m = watcher(gh)
     await m.wait_post(SLT_CHANNEL, "could not be applied")
     s, _ = await gh.services.sessions.get(ref)
-    gh.services.clock.at = s.booking.start  # type: ignore[attr-defined]
+    await later(gh.services, s.booking.start - gh.services.clock.now())
     told = card_text(await m.wait_post(SLT_CHANNEL, "cannot go ahead"))
-    await gh.services.tasks.drain()
     assert ref in told and not any(p in told for p in PUPILS)
     s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.CANCELLED and s.problem is not None and s.problem.code == "too_late"
@@ -173,11 +175,11 @@ class Gated:
 async def test_a_cancel_while_a_step_is_under_way_still_cancels_the_event(gh: Harness, graph: FakeGraph, step: str) -> None:
     gated = Gated(gh.services.meetings, step)
     gh.services.meetings = gated  # type: ignore[assignment]
-    ref = await book_and_accept(gh)
+    ref = await book_and_accept(gh, settle=False)
     await asyncio.wait_for(gated.reached.wait(), 60)  # Graph has done the step; Chaperone has not stored it yet
-    await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"})
+    await gh.act("tara", "session.cancel", {"ref": ref, "confirmed": "yes"}, settle=False)
     gated.gate.set()
-    await gh.services.tasks.drain()
+    await settle(gh.services)
     [event] = graph.events.values()
     assert event["isCancelled"]
     s, _ = await gh.services.sessions.get(ref)

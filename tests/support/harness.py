@@ -77,7 +77,7 @@ async def start_harness(data_dir: Path, profile_id: str = "000-two-staff") -> As
     messenger = RecordingMessenger()
     services = Services(
         settings=Settings(data_dir=data_dir), school=school_with(profile_id), profile=bundled(profile_id),
-        store=store, meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.01, 0.01),
+        store=store, meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.0, 0.0, 600.0),
     )
     try:
         yield Harness(build_router(), services, messenger)

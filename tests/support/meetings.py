@@ -81,17 +81,18 @@ async def harness_for(data_dir: Path, meetings: MeetingProvider, profile_id: str
     store = TinyStore(data_dir)
     await ConsentRegistry(store).import_records(parse_csv(CSV))
     services = Services(settings=Settings(data_dir=data_dir), school=school_with(profile_id), profile=bundled(profile_id), store=store,
-                        meetings=meetings, messenger=WatchingMessenger(), clock=FixedClock(NOW), meeting_retry_delays=(0.05, 0.05, 0.05))
+                        meetings=meetings, messenger=WatchingMessenger(), clock=FixedClock(NOW), meeting_retry_delays=(0.0, 0.0, 0.0, 600.0))
     harness = Harness(build_router(), services, services.messenger)  # type: ignore[arg-type]
     await setup_channels(harness)
     return harness
 
 
-async def book_and_accept(h: Harness) -> str:
-    """Tara books the reading group; Sam (SLT) accepts as second adult, which starts the meeting."""
+async def book_and_accept(h: Harness, *, settle: bool = True) -> str:
+    """Tara books the reading group; Sam (SLT) accepts as second adult, which starts the meeting
+    (run by the outbox before this returns, unless ``settle`` is False)."""
     await h.book()
     [s] = await h.services.sessions.all()
-    await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
+    await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute", settle=settle)
     return s.ref
 
 

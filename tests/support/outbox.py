@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -18,3 +18,9 @@ async def settle(services: Any, *, at: datetime | None = None) -> int:
         if not ran:
             return total
     raise AssertionError("the outbox kept finding work after 50 passes")
+
+
+async def later(services: Any, delta: timedelta) -> int:
+    """Move the test's fixed clock on by ``delta`` and run what is due then (timers, retries after a backoff)."""
+    services.clock.at = services.clock.now() + delta
+    return await settle(services)
