@@ -73,14 +73,14 @@ class MeetingProblem(BaseModel):
     safeguarding setting is among them; ``too_late``: the start time passed before the meeting was
     ready, so the session was cancelled. On a cancelled session: ``cancelled_families_told`` (the
     event was cancelled and the families' invitations withdrawn), ``cancelled_none_invited`` (no
-    family had been invited), ``cancel_pending`` / ``cancel_pending_families`` (the event could not
+    family had been invited), ``cancelling`` (the event is being cancelled now), ``cancel_pending`` / ``cancel_pending_families`` (the event could not
     be cancelled yet; Chaperone keeps trying; whether families hold an invitation).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     code: Literal[
         "quiet_hours", "retrying", "failed", "no_second_adult", "not_locked", "not_locked_safeguarding", "too_late",
-        "cancelled_families_told", "cancelled_none_invited", "cancel_pending", "cancel_pending_families",
+        "cancelled_families_told", "cancelled_none_invited", "cancelling", "cancel_pending", "cancel_pending_families",
     ]
     until: datetime | None = None
     error: str | None = None

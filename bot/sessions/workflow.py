@@ -466,7 +466,11 @@ async def cancel_session(ref: str, services: Services, *, by: str, comment: str 
             raise Conflict(texts.NOT_OPEN.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
         now = _now(services)
         s.move(State.CANCELLED, at=now, by=by)
-        s.owe("withdraw", due=now, args={"comment": comment} if comment else None)
+        if s.meeting is None:  # no event yet (one being made now is withdrawn when it is stored)
+            s.problem = MeetingProblem(code="cancelled_none_invited")
+        else:
+            s.problem = MeetingProblem(code="cancelling")
+            s.owe("withdraw", due=now, args={"comment": comment} if comment else None)
         s.owe("refresh", due=now)
         tell_cancelled(s, services, by=by)
 

@@ -249,6 +249,7 @@ MEETING_NOT_LOCKED = ("The Teams meeting exists, but the protocol's settings cou
 MEETING_TOO_LATE = "The meeting could not be set up before the start time, so session {ref} cannot go ahead and has been cancelled. No invitation reached families; SLT have been told."
 CANCELLED_FAMILIES_TOLD = "This session was cancelled. The Teams invitation was withdrawn and the families were told by email."
 CANCELLED_NONE_INVITED = "This session was cancelled before any family was invited, so no family needed telling."
+CANCELLING = "This session is cancelled. Chaperone is withdrawing its Teams meeting now; this card says when that is done."
 CANCEL_PENDING = ("This session is cancelled in Chaperone, but the Teams invitation could not be withdrawn yet: {error} {families} "
                   "Chaperone keeps trying; IT have been told.")
 CANCEL_PENDING_FAMILIES = "The families still hold the invitation."
@@ -281,6 +282,8 @@ def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> st
         return CANCELLED_FAMILIES_TOLD
     if code == "cancelled_none_invited":
         return CANCELLED_NONE_INVITED
+    if code == "cancelling":
+        return CANCELLING
     reason = error or "unknown"
     detail = " ".join(x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x)
     if code in ("not_locked", "not_locked_safeguarding"):
