@@ -1,6 +1,6 @@
 """Background work in one place: at start-up the outbox resumes what a crash or a restart
-interrupted, and its worker loop runs due jobs (posts, updates, timers) from then on; a slower
-sweep repeats urgent personal concern notices and runs the daily retention job."""
+interrupted, and its worker loop runs due jobs (posts, updates, messages, timers) from then on; a
+slower loop runs the daily retention job."""
 
 from __future__ import annotations
 
@@ -19,13 +19,12 @@ log = logging.getLogger(__name__)
 
 
 async def sweep(services: Services) -> int:
-    """One pass of the outbox: every due job of every record (timers, retries); returns how many ran."""
+    """One pass of the outbox: every due job of every record (timers, retries, repeated notices); returns how many ran."""
     return await services.outbox.run_due(services)
 
 
 async def housekeeping(services: Services) -> None:
-    """Repeat urgent personal notices nobody acknowledged, and retention (once a day across instances)."""
-    await concerns.repeat_notices(services)
+    """Retention, once a day across instances."""
     await retention.daily(services)
 
 

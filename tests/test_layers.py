@@ -128,3 +128,16 @@ def test_type_checking_imports_do_not_count(tmp_path: Path) -> None:
     (tmp_path / "sessions").mkdir()
     (tmp_path / "sessions" / "x.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.services import Services\n", encoding="utf-8")
     assert violations(tmp_path) == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test code lives in tests/support/ (a library), never in another test module."""
+    root = Path(__file__).resolve().parent
+    found = []
+    for path in sorted(root.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests."):
+                last = node.module.rsplit(".", 1)[-1]
+                if last.startswith("test_"):
+                    found.append(f"{path.relative_to(root)}: from {node.module}")
+    assert found == []

@@ -32,14 +32,17 @@ TABLE = "concerns"
 
 
 async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services: Services, *, key: str) -> Concern:
-    """Store the concern once (``key``: the form's idempotency key) with its route and the alert and
-    re-raise it owes (where the route allows the channel), audit it, try the alert at once, and tell
-    the right people personally (repeated by the housekeeping sweep for anyone not reached)."""
+    """Store the concern once (``key``: the form's idempotency key) with its route and everything it
+    owes: the personal messages to the people the route names, and the channel alert and re-raise
+    where the route allows the channel. Audit it, then run those jobs at once (the receipt says who
+    was reached); the outbox repeats them for anyone not reached and, for immediate risk, every few
+    minutes until someone acknowledges."""
     rules = services.school.concerns
 
     def make(ref: str) -> Concern:
         c = routed(draft(ref), services)
         c.origin = key
+        c.owe("notify", due=c.raised_at)
         if c.to_channel:
             minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
             c.owe("post_alert", due=c.raised_at)
@@ -53,8 +56,6 @@ async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services:
         log.info("concern raised ref=%s by=%s urgent=%s route=%s", stored.ref, actor.key, stored.immediate_risk, stored.rule_id)
     if stored.pending:
         await services.outbox.run_record(services, TABLE, stored.ref)
-    if created:
-        await tell_personally(stored.ref, services)
     concern, _ = await services.concerns.get(stored.ref)
     return concern
 
@@ -94,48 +95,53 @@ async def announce(concern: Concern, services: Services) -> CardRef:
     return await services.messenger.post_mentioning(SAFEGUARDING_CHANNEL, card, mentions)
 
 
-async def tell_personally(ref: str, services: Services, *, reminder: int = 0, retry: bool = False, missing_only: bool = False) -> int:
-    """A personal message (reference, category, urgency, who raised it; never the narrative or the pupil)
-    to each person the route names; returns how many were reached. Audited by count, never by name."""
-    concern, _ = await services.concerns.get(ref)
+#: Someone the route names but not reached yet (not seen by the bot yet, no chat learnt, Teams refused)
+#: is looked for again after a minute, then at doubling intervals up to an hour, until someone acknowledges.
+RETRY_UNREACHED = timedelta(minutes=1)
+RETRY_UNREACHED_CAP = timedelta(hours=1)
+
+
+async def notify(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """A personal message (reference, category, urgency, who raised it; never the narrative or the
+    pupil) to each person the route names, until someone acknowledges: anyone not reached is tried
+    again a minute later, and an immediate-risk concern is sent to everyone again every few minutes.
+    Audited by count, never by name."""
+    if concern.acknowledged_at is not None:
+        return None
+    reminder = int(job.args.get("reminder") or 0)
+    missing_only = bool(job.args.get("missing_only"))
     now = services.clock.now()
     card = cards.notice_card(concern, services.timezone, reminder=reminder)
-    sent: list[Notice] = []
+    people = await recipients(concern, services)
     reached = {n.aad_id.casefold() for n in concern.notices}
-    for person in await recipients(concern, services):
+    sent: list[Notice] = []
+    for person in people:
         if missing_only and person.aad_id.casefold() in reached:
             continue
         try:
             posted = await services.messenger.post_personal(person.aad_id, card, contact=person.contact)
         except ChaperoneError as exc:
-            log.warning("personal notice not sent ref=%s to=%s error=%s", ref, person.aad_id, type(exc).__name__)
+            log.warning("personal notice not sent ref=%s to=%s error=%s", concern.ref, person.aad_id, type(exc).__name__)
             continue
         sent.append(Notice(aad_id=person.aad_id, at=now, card=posted))
-    if sent:
-        def keep(c: Concern) -> None:
-            c.notices = [*c.notices, *sent]
-
-        await services.concerns.update(ref, keep)
-    if sent or not retry:  # a retry that reached nobody again is logged, not audited every minute
-        await services.audit.record(at=now, who="chaperone", action="concern.notified", record=ref,
+    if sent or not missing_only:  # a retry that reached nobody again is logged, not audited every minute
+        await services.audit.record(at=now, who="chaperone", action="concern.notified", record=concern.ref,
                                     detail=f"roles={'/'.join(concern.tell)} reached={len(sent)} reminder={reminder}")
-    return len(sent)
-
-
-async def repeat_notices(services: Services) -> None:
-    """Until someone acknowledges: anyone the route names who was not reached yet is tried again; an
-    immediate-risk concern is sent again personally to everyone every few minutes."""
-    now = services.clock.now()
     every = timedelta(minutes=services.school.concerns.repeat_urgent_every_minutes)
-    for c in await services.concerns.unacknowledged():
+
+    def keep(c: Concern) -> None:
+        c.notices = [*c.notices, *sent]
         if c.acknowledged_at is not None:
-            continue
-        last = max((n.at for n in c.notices), default=None)
-        if last is None or not c.immediate_risk:
-            await tell_personally(c.ref, services, retry=True, missing_only=True)  # anyone not reached yet (learnt since, or Teams refused)
-        elif now - last >= every:
-            rounds = len({n.at for n in c.notices})
-            await tell_personally(c.ref, services, reminder=rounds)
+            return
+        # anyone the route names may become reachable later (a listed email seen for the first time,
+        # a chat learnt, Teams answering again): look again, less often as time goes by
+        retry = int(job.args.get("retry") or 0) if missing_only else 0
+        wait = min(RETRY_UNREACHED * 2**retry, RETRY_UNREACHED_CAP)
+        c.owe("notify", due=now + wait, args={"missing_only": True, "retry": retry + 1 if missing_only else 0})
+        if c.immediate_risk and not missing_only:
+            c.owe("notify", due=now + every, args={"reminder": reminder + 1})
+
+    return keep
 
 
 def may_handle(actor: Actor, concern: Concern) -> bool:
@@ -271,7 +277,9 @@ async def adopt(services: Services) -> int:
         def owe(x: Concern) -> None:
             if x.job_seq:
                 return
-            if not x.alert_posted:
+            if not x.notices:
+                x.owe("notify", due=services.clock.now())
+            if not x.alert_posted and x.to_channel:
                 x.owe("post_alert", due=services.clock.now())
             if x.escalated_at is None:
                 minutes = rules.escalate_urgent_after_minutes if x.immediate_risk else rules.escalate_after_minutes
@@ -283,4 +291,4 @@ async def adopt(services: Services) -> int:
     return adopted
 
 
-JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"post_alert": post_alert, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)
+JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"notify": notify, "post_alert": post_alert, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)

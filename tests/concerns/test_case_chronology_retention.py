@@ -21,8 +21,9 @@ from bot.errors import Conflict
 from bot.policy.model import Retention
 from tests.support.forms import FORM
 from tests.support.harness import Harness
-from tests.commands.test_booking import setup_channels
-from tests.commands.test_end_and_concern import CONCERN, END
+from tests.support.people import NOW
+from tests.support.harness import setup_channels
+from tests.support.forms import CONCERN, END
 from tests.support.schemas import card_text
 
 
@@ -39,7 +40,9 @@ async def two_sessions_and_a_concern(h: Harness) -> tuple[list[Any], Any]:
     for s in sessions:
         await h.act("sam", "second.accept", {"ref": s.ref}, kind="execute")
     await h.services.tasks.drain()
+    h.services.clock.at = sessions[0].booking.end  # type: ignore[attr-defined]  # /end is for a session that has started
     await h.act("tara", "end.submit", {"ref": sessions[0].ref, **END})
+    h.services.clock.at = NOW  # type: ignore[attr-defined]  # the concern keeps the dates these tests count from
     pip = await h.services.consents.find("Pip Example")
     assert pip is not None and pip.pupil_key.startswith("P-")
     await h.act("tara", "concern.submit", {**CONCERN, "pupil": f"{pip.pupil_key},Quinn Example", "session": sessions[0].ref})
@@ -118,10 +121,10 @@ async def test_a_forged_session_is_refused(harness: Harness) -> None:
 async def test_retention_deletes_exactly_what_is_past_its_date_keeps_holds_and_audits(harness: Harness) -> None:
     sessions, c = await two_sessions_and_a_concern(harness)
     await harness.act("dee", "concern.ack", {"ref": c.ref}, kind="execute")
-    await harness.act("tara", "concern.submit", {**CONCERN, "category": "Welfare"})
+    await harness.act("tara", "concern.submit", {**CONCERN, "category": "Welfare"}, card_id="concern-2")
     second = next(x for x in await harness.services.concerns.all() if x.ref != c.ref)
     await harness.act("dee", "concern.ack", {"ref": second.ref}, kind="execute")
-    await harness.act("tara", "concern.submit", {**CONCERN, "category": "Other"})  # never acknowledged: never deleted
+    await harness.act("tara", "concern.submit", {**CONCERN, "category": "Other"}, card_id="concern-3")  # never acknowledged: never deleted
     store, rules = harness.services.store, Retention(register_years=6, concern_years=5)
     t = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
     await retention.hold(store, second.ref, who="cli:test", at=t)

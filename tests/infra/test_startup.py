@@ -154,7 +154,9 @@ async def test_healthz_and_a_book_card_from_the_startup_command(gunicorn: tuple[
     g, url = gunicorn
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/healthz") as r:
-            assert r.status == 200 and (await r.json()) == {"status": "ok", "profile": "000-two-staff"}
+            body = await r.json()
+            assert r.status == 200 and body["status"] == "ok" and body["profile"] == "000-two-staff"
+            assert body["outbox"] == {"jobs": 0, "due": 0, "failing": 0, "oldest_failing": None}
         assert await _post(session, url, act.message("/book", service_url=connector.url)) == 200
     assert "Book a session" in card_text(connector.cards("a:personal-29:tara")[-1])
     assert any("Booting worker" in line for line in g.lines)

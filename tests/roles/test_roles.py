@@ -3,17 +3,16 @@ no role for another tenant or a guest, break-glass emails labelled, refusals aud
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import pytest
-from azure.core.credentials import AccessToken
 
 from bot import roles
 from bot.audit import Audit
 from bot.config import SchoolConfig, Settings
 from bot.meetings.graph_directory import GraphDirectory
+from tests.support.tokens import StaticToken
 from tests.support.harness import Harness
 from tests.support.people import actor
 from tests.fakes.graph_server import FakeGraph
@@ -21,26 +20,6 @@ from tests.fakes.graph_server import FakeGraph
 DSL_GROUP = "11111111-0000-0000-0000-00000000d51"
 SLT_GROUP = "22222222-0000-0000-0000-000000005e7"
 
-
-class StaticToken:
-    """An async token credential, as azure-identity's are, handing out one fixed token."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.scopes: list[tuple[str, ...]] = []
-
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        return AccessToken(self.token, int(time.time()) + 3600)
-
-    async def close(self) -> None:
-        pass
-
-    async def __aenter__(self) -> "StaticToken":
-        return self
-
-    async def __aexit__(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
@@ -165,7 +144,8 @@ async def test_roles_cache_case_and_retention_marker_on_table_storage(harness: H
 
 
 async def test_a_refusal_raised_inside_a_workflow_is_audited_once(harness: Harness) -> None:
-    from tests.commands.test_end_and_concern import END, scheduled
+    from tests.support.forms import END
+    from tests.support.harness import scheduled
 
     s = await scheduled(harness)
     await harness.act("oli", "end.submit", {"ref": s.ref, **END})

@@ -77,7 +77,7 @@ async def test_two_instances_send_each_timer_once(azurite: str, tmp_path: Path) 
     running their outbox passes at the same moment, each reaches the connector exactly once."""
     from datetime import timedelta
 
-    from tests.commands.test_end_and_concern import CONCERN
+    from tests.support.forms import CONCERN
 
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")

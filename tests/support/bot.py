@@ -107,3 +107,15 @@ async def book(bot: Bot, connector: FakeConnector, form: dict[str, Any] = FORM) 
 async def only_session(bot: Bot) -> Any:
     [s] = await bot.services.sessions.all()
     return s
+
+
+async def restarted(tmp_path: Path, *, meetings: Any = None, background: bool) -> tuple[Bot, Any]:
+    """The bot on the data folder under ``tmp_path`` (what a restart sees), with its start-up hooks
+    (resume_all when ``background``) run; the caller closes the session and cleans up the runner."""
+    config = tmp_path / "chaperone.toml"
+    config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
+    settings = Settings(config_path=config, data_dir=tmp_path / "data")
+    app = create_app(settings, clock=FixedClock(NOW), background=background, meetings=meetings)
+    app[SERVICES].meeting_retry_delays = (0.01,)
+    runner, url = await serve(app)
+    return Bot(url, app, aiohttp.ClientSession()), runner

@@ -19,15 +19,13 @@ from bot import texts
 from bot.cli import main
 from bot.sessions import cards as views
 from bot.sessions.model import State
-from tests.commands.conftest import FORM
-from tests.commands.test_end_and_concern import CONCERN
+from tests.support.forms import CONCERN, FORM
 from tests.support.outbox import settle
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.teams.conftest import NOW, Bot
+from tests.support.people import NOW
 from tests.teams.connector import FakeConnector, Sent
-from tests.teams.test_http_flows import set_up_channels
-from tests.teams.test_restart import _start
+from tests.support.bot import Bot, restarted, set_up_channels
 
 
 def _latest(connector: FakeConnector, activity_id: str) -> dict[str, Any]:
@@ -52,9 +50,9 @@ async def _book(bot: Bot, connector: FakeConnector, **form: Any) -> Sent:
 
 
 async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_path: Path, connector: FakeConnector, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    first, runner = await _start(tmp_path, background=False)
+    first, runner = await restarted(tmp_path, background=False)
     from bot.consent import ConsentRegistry, parse_csv
-    from tests.commands.conftest import CSV
+    from tests.support.forms import CSV
 
     await ConsentRegistry(first.services.store).import_records(parse_csv(CSV))
     await set_up_channels(first, connector)
@@ -64,7 +62,7 @@ async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_pa
     sessions = sorted(await first.services.sessions.all(), key=lambda s: s.booking.start)
     assert all(s.register_card is None for s in sessions)
     # the teacher cancels one while nothing reaches the channel
-    await first.post(act.submit({"verb": "session.cancel", "ref": sessions[2].ref}, reply_to=forms[2].activity_id, service_url=connector.url))
+    await first.post(act.submit({"verb": "session.cancel", "ref": sessions[2].ref, "confirmed": "yes"}, reply_to=forms[2].activity_id, service_url=connector.url))
     for minutes in (1, 2, 4):  # the retries come due and keep failing
         await settle(first.services, at=NOW + timedelta(minutes=minutes))
     told = card_text(_latest(connector, forms[0].activity_id))
@@ -77,7 +75,7 @@ async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_pa
     await first.session.close()
     await runner.cleanup()
 
-    second, runner = await _start(tmp_path, background=True)  # a restart, still refusing
+    second, runner = await restarted(tmp_path, background=True)  # a restart, still refusing
     try:
         await second.services.tasks.drain()
         assert connector.refused > 0 and connector.channel_posts(act.SAFEGUARDING) == []
@@ -128,10 +126,10 @@ async def test_a_booking_submitted_twice_is_one_session(bot: Bot, connector: Fak
     assert len([p for p in connector.channel_posts(act.SAFEGUARDING) if "Register" in card_text(p.card or {})]) == 1
 
 
-async def test_records_from_before_the_outbox_are_adopted_at_start(tmp_path: Path, connector: FakeConnector) -> None:
-    first, runner = await _start(tmp_path, background=False)
+async def test_records_from_before_the_outbox_are_adopted_atrestarted(tmp_path: Path, connector: FakeConnector) -> None:
+    first, runner = await restarted(tmp_path, background=False)
     from bot.consent import ConsentRegistry, parse_csv
-    from tests.commands.conftest import CSV
+    from tests.support.forms import CSV
 
     await ConsentRegistry(first.services.store).import_records(parse_csv(CSV))
     await set_up_channels(first, connector)
@@ -146,7 +144,7 @@ async def test_records_from_before_the_outbox_are_adopted_at_start(tmp_path: Pat
     await runner.cleanup()
     connector.refuse_channels = False
 
-    second, runner = await _start(tmp_path, background=True)
+    second, runner = await restarted(tmp_path, background=True)
     try:
         await second.services.tasks.drain()
         [s] = await second.services.sessions.all()

@@ -12,11 +12,8 @@ from typing import Any
 
 import asyncio
 
-import aiohttp
 
-from bot.app import SERVICES, create_app
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.app import SERVICES
 from bot.consent import ConsentRegistry, parse_csv
 from bot.errors import GraphError
 from bot.meetings.local import LocalMeetings
@@ -24,10 +21,8 @@ from bot.meetings.provider import Meeting, MeetingRequest
 from bot.sessions.model import State
 from tests.support.forms import CONCERN, CSV
 from tests.support.schemas import card_text
-from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.support.bot import CONFIG, Bot, book, set_up_channels
-from tests.support.people import NOW
+from tests.support.bot import book, restarted, set_up_channels
 from tests.teams.connector import FakeConnector
 
 
@@ -43,18 +38,8 @@ class TeamsRefuses(LocalMeetings):
         raise GraphError("forbidden", status=403)
 
 
-async def _start(tmp_path: Path, *, meetings: Any = None, background: bool) -> tuple[Bot, Any]:
-    config = tmp_path / "chaperone.toml"
-    config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
-    settings = Settings(config_path=config, data_dir=tmp_path / "data")
-    app = create_app(settings, clock=FixedClock(NOW), background=background, meetings=meetings)
-    app[SERVICES].meeting_retry_delays = (0.01,)
-    runner, url = await serve(app)  # start-up hooks (resume_all) run here
-    return Bot(url, app, aiohttp.ClientSession()), runner
-
-
 async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path, connector: FakeConnector) -> None:
-    first, runner = await _start(tmp_path, meetings=None, background=False)
+    first, runner = await restarted(tmp_path, meetings=None, background=False)
     refusing = first.app[SERVICES].meetings = TeamsRefuses(first.app[SERVICES].store)
     await ConsentRegistry(first.services.store).import_records(parse_csv(CSV))
     await set_up_channels(first, connector)
@@ -78,7 +63,7 @@ async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path
     await first.session.close()
     await runner.cleanup()
 
-    second, runner = await _start(tmp_path, background=True)
+    second, runner = await restarted(tmp_path, background=True)
     try:
         await second.services.tasks.drain()  # what resume_all started (the sweep loop is a daemon)
         [s] = await second.services.sessions.all()

@@ -3,6 +3,8 @@ nothing pupil-related in any shared conversation."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.audit import Audit, AuditEntry
 from tests.support.bot import Bot, book, only_session, set_up_channels
 from tests.support.forms import CONCERN, END
@@ -25,6 +27,7 @@ async def test_end_typed_in_a_channel_sends_the_form_to_personal_chat(bot: Bot, 
     s = await only_session(bot)
     await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to="1", service_url=connector.url, user="sam", scope="channel", channel=act.SLT))
     await bot.services.tasks.drain()
+    bot.services.clock.at = s.booking.start + timedelta(minutes=5)  # type: ignore[attr-defined]  # /end is for a session that has started
     start = len(connector.sent)
     await bot.post(act.message(f"/end {s.ref}", service_url=connector.url, scope="channel"))
     [pointer] = [x for x in connector.sent[start:] if x.conversation.startswith(act.TEAM)]
