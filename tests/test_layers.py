@@ -131,13 +131,13 @@ def test_type_checking_imports_do_not_count(tmp_path: Path) -> None:
 
 
 def test_no_test_module_imports_another() -> None:
-    """Shared test code lives in tests/support/ (a library), never in another test module."""
+    """Shared test code lives in tests/support/ (a library), never in another test module or a conftest."""
     root = Path(__file__).resolve().parent
     found = []
     for path in sorted(root.rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests."):
                 last = node.module.rsplit(".", 1)[-1]
-                if last.startswith("test_"):
+                if last.startswith("test_") or last == "conftest":
                     found.append(f"{path.relative_to(root)}: from {node.module}")
     assert found == []

@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import Conflict, StoreError
 from bot.store.tables import AzureTableStore
-from tests.infra.conftest import TokenCredential
+from tests.support.managed_identity import TokenCredential
 
 _counter = iter(range(10**6))
 

@@ -21,7 +21,7 @@ from bot.store import open_store
 from bot.store.tables import AzureTableStore, identity_credential
 from tests.fakes.graph_server import FakeGraph
 from tests.infra.arm import CLIENT_ID, example
-from tests.infra.conftest import IdentityEndpoint
+from tests.support.managed_identity import IdentityEndpoint
 
 
 def _claims(token: str) -> dict[str, Any]:
