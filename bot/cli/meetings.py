@@ -92,7 +92,6 @@ def _cancel(args: argparse.Namespace) -> int:
 
 def _attendance(args: argparse.Namespace) -> int:
     async def go(services: Services) -> int:
-        services.meeting_retry_delays = ()
         await workflow.collect_attendance(args.ref, services)
         session, _ = await services.sessions.get(args.ref)
         if session.closure and session.closure.attendance:

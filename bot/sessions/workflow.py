@@ -524,32 +524,29 @@ async def _withdraw(s: Session, job: Job, services: Services) -> Apply | None:
     return note
 
 
-async def collect_attendance(ref: str, services: Services) -> None:
-    """After /end: fetch the attendance report (it appears only after the meeting ends), merge it
-    into the register and flag gaps. Retries later without blocking anyone."""
+async def collect_attendance(ref: str, services: Services) -> bool:
+    """After /end: one try at the attendance report (it appears only after the meeting ends),
+    merged into the register with its gaps flagged; True when there is nothing (more) to fetch."""
     session, _ = await services.sessions.get(ref)
     if not session.meeting or session.meeting.local:
-        return
-    meeting = session.meeting
-    for delay in (0.0, *services.meeting_retry_delays):
-        await asyncio.sleep(delay)
-        try:
-            attendees = await services.meetings.attendance(meeting, organiser_id=session.organiser.aad_id or "")
-        except ExternalServiceError as exc:
-            log.warning("attendance fetch failed ref=%s error=%s", ref, type(exc).__name__)
-            continue
-        if attendees is None:
-            continue
+        return True
+    try:
+        attendees = await services.meetings.attendance(session.meeting, organiser_id=session.organiser.aad_id or "")
+    except ExternalServiceError as exc:
+        log.warning("attendance fetch failed ref=%s error=%s", ref, type(exc).__name__)
+        return False
+    if attendees is None:
+        return False
 
-        def keep(s: Session) -> None:
-            assert s.closure is not None
-            s.closure.attendance, s.closure.flags = merge(s, attendees)
+    def keep(s: Session) -> None:
+        assert s.closure is not None
+        s.closure.attendance, s.closure.flags = merge(s, attendees)
+        s.owe("refresh", due=_now(services))
 
-        session = await services.sessions.update(ref, keep)
-        await services.audit.record(at=_now(services), who="chaperone", action="session.attendance", record=ref, detail=f"flags={len(session.closure.flags) if session.closure else 0}")
-        await refresh_cards(session, services)
-        return
-    log.warning("attendance report not available ref=%s; run `chaperone meetings attendance %s` later", ref, ref)
+    session = await services.sessions.update(ref, keep)
+    await services.audit.record(at=_now(services), who="chaperone", action="session.attendance", record=ref, detail=f"flags={len(session.closure.flags) if session.closure else 0}")
+    kick(session, services)
+    return True
 
 
 async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Session, list[Drift]]:
@@ -739,8 +736,15 @@ async def _schedule(s: Session, job: Job, services: Services) -> Apply | None:
 
 
 async def _attendance(s: Session, job: Job, services: Services) -> Apply | None:
-    await collect_attendance(s.ref, services)
-    return None
+    """Fetch the attendance report; not there yet: try again after the backoff, a few times."""
+    if await collect_attendance(s.ref, services):
+        return None
+    attempt = int(job.args.get("attempt") or 0)
+    if attempt >= len(services.meeting_retry_delays):
+        log.warning("attendance report not available ref=%s; run `chaperone meetings attendance %s` later", s.ref, s.ref)
+        return None
+    due = _now(services) + retry_delay(services, attempt)
+    return lambda x: x.owe("attendance", due=due, args={"attempt": attempt + 1})
 
 
 async def _meeting_check(s: Session, job: Job, services: Services) -> Apply | None:
