@@ -12,7 +12,7 @@ from bot.render import render
 from bot.meetings.provider import Meeting
 from bot.policy.booking import Consent
 from bot.policy.meeting import settings_in_words
-from bot.policy.messages import who
+from bot.texts.policy import who
 from bot.policy.model import Profile
 from bot.sessions.model import Session, State
 

@@ -24,7 +24,7 @@ from bot.meetings.provider import Invitee, Meeting, MeetingRequest, hides_attend
 from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, breach_notes, quiet_until
 from bot.policy.meeting import meeting_settings
-from bot.policy.messages import who
+from bot.texts.policy import who
 from bot.sessions import cards as views
 from bot.sessions.attendance import merge
 from bot.sessions.model import Closure, MeetingProblem, PersonRef, Requirement, Session, State
