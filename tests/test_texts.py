@@ -29,7 +29,6 @@ EXEMPT = ("texts/", "cli/", "manifest.py", "policy/describe.py")
 PENDING: set[str] = {
     "commands/",
     "sessions/",
-    "teams/",
     "templates/",
     "background.py",
     "app.py",

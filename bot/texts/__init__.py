@@ -211,6 +211,13 @@ RECORD_BUSY = "{noun} {ref} is busy; please try again."
 REF_EXHAUSTED = "Could not allocate a {noun} reference; please try again."
 
 
+# Teams delivery (bot/teams/): what a user reads when the Bot Connector did not take a message.
+INVOKE_DONE = "Done."
+NO_CONVERSATION = "Chaperone has no conversation stored for {key}."
+TEAMS_MESSAGE_REFUSED = "Teams did not accept the message."
+TEAMS_UPDATE_REFUSED = "Teams did not accept the card update."
+TEAMS_NO_PERSONAL_CHAT = "Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again."
+
 # Microsoft Graph failures, by GraphError.reason (sessions store the code, never the sentence).
 GRAPH_FAILURES = {
     "timeout": "Microsoft Teams did not answer in time.",
