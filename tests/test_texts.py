@@ -27,7 +27,6 @@ EXEMPT = ("texts/", "cli/", "manifest.py", "policy/describe.py")
 #: Owned by branches still being finished; the coordinator moves their sentences after merging them
 #: and empties this set.
 PENDING: set[str] = {
-    "sessions/",
     "templates/",
     "background.py",
     "app.py",
