@@ -68,7 +68,7 @@ async def form_card(services: Services, values: dict[str, Any] | None = None, vi
             "registry": [{"name": r.pupil, "label": f"{r.pupil} ({cards.consent_label(r.consent)})"} for r in registry],
             "offer_recording": offer_rec,
             "offer_chat": offer_chat,
-            "recording_note": " (needs SLT approval)" if offer_rec else "",
+            "recording_note": texts.BOOK_RECORDING_NOTE if offer_rec else "",
             "token": token or uuid.uuid4().hex,
         },
     )
@@ -90,25 +90,25 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Services) -> 
     problems: list[str] = []
     missing = [f for f in ("type", "reason", "date", "time", "duration") if not str(data.get(f) or "").strip()]
     if missing:
-        problems.append("Missing: " + ", ".join(missing) + ".")
+        problems.append(texts.BOOK_MISSING.format(fields=", ".join(missing)))
     tz = ZoneInfo(services.timezone)
     start = None
     try:
         if not missing:
             start = datetime.combine(date.fromisoformat(str(data["date"])), time.fromisoformat(str(data["time"])), tzinfo=tz)
     except ValueError:
-        problems.append("The date or time is not valid (date as YYYY-MM-DD, time as HH:MM).")
+        problems.append(texts.BOOK_BAD_WHEN)
     try:
         duration = int(float(str(data.get("duration") or 0)))
     except ValueError:
         duration = 0
-        problems.append("The length must be a number of minutes.")
+        problems.append(texts.BOOK_BAD_LENGTH)
     pupils: list[Pupil] = []
     chosen = [n.strip() for n in str(data.get("pupils") or "").split(",") if n.strip()]
     for name in chosen:
         record = await services.consents.find(name)
         if record is None:
-            problems.append(f"{name} is not in the consent registry; add them under 'Other pupils' instead.")
+            problems.append(texts.BOOK_NOT_IN_REGISTRY.format(name=name))
         else:
             pupils.append(record.as_pupil())
     for n, line in enumerate(str(data.get("others") or "").splitlines(), start=1):
@@ -116,7 +116,7 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Services) -> 
             continue
         parts = [p.strip() for p in line.split(",")]
         if len(parts) != 2 or not parts[0] or not _EMAIL.match(parts[1]):
-            problems.append(f"Other pupils, line {n}: write it as 'name, parent email'.")
+            problems.append(texts.BOOK_OTHER_LINE.format(n=n))
             continue
         record = await services.consents.find(parts[0])
         if record is not None:
@@ -124,7 +124,7 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Services) -> 
         else:
             pupils.append(Pupil(name=parts[0], parent_email=parts[1], consent=Consent.NONE))
     if not pupils and not problems:
-        problems.append("Choose at least one pupil.")
+        problems.append(texts.BOOK_NO_PUPIL)
     recording, chat = _flag(data.get("recording")), _flag(data.get("chat"))
     if problems:
         raise UsageError(" ".join(problems), hint=texts.FORM_FIX_HINT)
@@ -150,7 +150,7 @@ def register(router: Router) -> None:
     async def book(actor: Actor, cmd: Command, services: Services) -> Reply:
         form = await form_card(services)
         if actor.where.kind != "personal":
-            return Reply(cards=(cards.notice_card("Book a session", texts.BOOK_SENT_PRIVATELY, shared=True),), private=(form,))
+            return Reply(cards=(cards.notice_card(texts.BOOK_TITLE, texts.BOOK_SENT_PRIVATELY, shared=True),), private=(form,))
         return Reply(cards=(form,))
 
     @router.verb("book.submit", roles=("staff",))

@@ -89,7 +89,7 @@ def register(router: Router) -> None:
             form = concern_cards.form_card(
                 categories=services.school.concerns.categories, pupils=[p.name for p in s.booking.pupils],
                 sessions=[{"ref": s.ref, "title": f"{s.ref} ({cards.when(s, services.timezone)})"}], tz=services.timezone,
-                values={"pupil": s.booking.pupils[0].name, "session": s.ref, "session_ended": "true", "where": "In the online session",
+                values={"pupil": s.booking.pupils[0].name, "session": s.ref, "session_ended": "true", "where": texts.CONCERN_WHERE_ONLINE,
                         "when_date": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%Y-%m-%d}", "when_time": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%H:%M}"},
                 notes=" ".join([texts.END_CONCERN_NEXT.format(reason=label), *notes]),
             )

@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 TITLES: list[tuple[type[ChaperoneError], str]] = [
-    (UsageError, "That didn't work"),
-    (NotFound, "Not found"),
-    (NotPermitted, "Not allowed"),
-    (PolicyViolation, "Not allowed by your school's protocol"),
-    (Conflict, "Already done"),
-    (ChaperoneError, "Something went wrong"),
+    (UsageError, texts.ERROR_TITLES["usage"]),
+    (NotFound, texts.ERROR_TITLES["not_found"]),
+    (NotPermitted, texts.ERROR_TITLES["not_permitted"]),
+    (PolicyViolation, texts.ERROR_TITLES["policy"]),
+    (Conflict, texts.ERROR_TITLES["conflict"]),
+    (ChaperoneError, texts.ERROR_TITLES["error"]),
 ]
 
 

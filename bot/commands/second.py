@@ -21,7 +21,7 @@ def register(router: Router) -> None:
     async def join_as_second(actor: Actor, cmd: Command, services: Services) -> Reply:
         if cmd.args:
             session = await workflow.accept_second(actor, cmd.args[0], services)
-            return Reply(cards=(cards.notice_card("Thank you", texts.ACCEPTED.format(ref=session.ref), facts=cards.request_facts(session, services.timezone), shared=True),))
+            return Reply(cards=(cards.notice_card(texts.ACCEPTED_TITLE, texts.ACCEPTED.format(ref=session.ref), facts=cards.request_facts(session, services.timezone), shared=True),))
         waiting = await services.sessions.open_sessions(State.AWAITING_SECOND_ADULT)
         mine = sorted((s for s in waiting if workflow.eligible(actor, s)), key=lambda s: s.booking.start)
         return Reply(cards=(cards.request_list_card(mine, services.timezone),))

@@ -27,4 +27,4 @@ def register(router: Router) -> None:
             raise UsageError(texts.SETUP_NOT_CHANNEL)
         await services.messenger.remember(f"channel:{what}", actor.where)
         log.info("channel set up what=%s team=%s channel=%s by=%s", what, actor.where.team_id, actor.where.channel_id, actor.key)
-        return Reply(cards=(cards.notice_card("Chaperone is set up", texts.SETUP_DONE.format(what=texts.SETUP_WHAT[what]), shared=True),))
+        return Reply(cards=(cards.notice_card(texts.SETUP_DONE_TITLE, texts.SETUP_DONE.format(what=texts.SETUP_WHAT[what]), shared=True),))

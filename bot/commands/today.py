@@ -23,7 +23,13 @@ def register(router: Router) -> None:
         near = await services.sessions.on_days((day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat())
         todays = sorted((s for s in near if s.booking.start.astimezone(tz).date() == day), key=lambda s: s.booking.start)
         facts = [
-            {"title": f"{s.booking.start.astimezone(tz):%H:%M} {s.ref}", "value": f"{texts.STATE_LABELS[s.state.value]}; {s.organiser.name}; second adult: {s.second_adult.name if s.second_adult else '–'}; {len(s.booking.pupils)} pupil(s)"}
+            {
+                "title": f"{s.booking.start.astimezone(tz):%H:%M} {s.ref}",
+                "value": texts.TODAY_LINE.format(
+                    state=texts.STATE_LABELS[s.state.value], organiser=s.organiser.name,
+                    second=s.second_adult.name if s.second_adult else "–", pupils=len(s.booking.pupils),
+                ),
+            }
             for s in todays
         ]
         return Reply(cards=(cards.notice_card(texts.TODAY_TITLE.format(date=day.isoformat()), "" if todays else texts.TODAY_NONE, facts=facts, shared=True),))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+from bot import texts
 from bot.meetings.provider import Attendee
 from bot.sessions.model import Session
 
 TOLERANCE = timedelta(minutes=2)
-SECOND_ADULT_GAP = "Second adult absent for part of the session"
-PUPIL_WITHOUT_STAFF = "A pupil or family member was in the meeting with no staff present"
+SECOND_ADULT_GAP = texts.ATTENDANCE_SECOND_ADULT_GAP
+PUPIL_WITHOUT_STAFF = texts.ATTENDANCE_PUPIL_WITHOUT_STAFF
 
 Interval = tuple[datetime, datetime]
 

@@ -12,7 +12,7 @@ from bot.render import render
 from bot.meetings.provider import Meeting
 from bot.policy.booking import Consent
 from bot.policy.meeting import settings_in_words
-from bot.policy.messages import who
+from bot.texts.policy import who
 from bot.policy.model import Profile
 from bot.sessions.model import Session, State
 
@@ -38,8 +38,8 @@ def _second(session: Session) -> str:
     if session.second_adult:
         return session.second_adult.name
     if session.needs_second_adult:
-        return f"needed: {who(session.qualifies)}"
-    return "not required by the protocol"
+        return texts.SECOND_ADULT_NEEDED.format(who=who(session.qualifies))
+    return texts.SECOND_ADULT_NOT_REQUIRED
 
 
 def _consents(session: Session) -> str:
@@ -153,10 +153,10 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
     elif c is not None and c.actual_start and c.actual_end:
         present = sum(p.present for p in c.pupils)
         facts += [
-            {"title": "Outcome", "value": "Completed" if c.outcome == "completed" else f"Ended early ({texts.EARLY_REASON_LABELS.get(c.early_reason or '', '')})"},
+            {"title": "Outcome", "value": texts.OUTCOME_COMPLETED if c.outcome == "completed" else texts.OUTCOME_ENDED_EARLY.format(reason=texts.EARLY_REASON_LABELS.get(c.early_reason or '', ''))},
             {"title": "Actual times", "value": f"{c.actual_start.astimezone(ZoneInfo(tz)):%H:%M}–{c.actual_end.astimezone(ZoneInfo(tz)):%H:%M}"},
-            {"title": "Attendance", "value": f"{present} of {len(c.pupils)} pupils; parent at start {sum(p.parent_at_start for p in c.pupils)}, at end {sum(p.parent_at_end for p in c.pupils)}"
-             + ("" if c.second_adult_throughout is None else f"; second adult throughout: {'yes' if c.second_adult_throughout else 'no'}")},
+            {"title": "Attendance", "value": texts.ATTENDANCE_FACT.format(present=present, total=len(c.pupils), at_start=sum(p.parent_at_start for p in c.pupils), at_end=sum(p.parent_at_end for p in c.pupils))
+             + ("" if c.second_adult_throughout is None else texts.ATTENDANCE_SECOND_ADULT[c.second_adult_throughout])},
         ]
         if c.flags:
             facts.append({"title": "Check", "value": "; ".join(c.flags)})

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot import texts
 from bot.chat import CardRef
 from bot.errors import Conflict
 from bot.jobs import Owed
@@ -159,7 +160,7 @@ class Session(Owed):
 
     def move(self, to: State, *, at: datetime, by: str | None) -> None:
         if to not in TRANSITIONS[self.state]:
-            raise Conflict(f"Session {self.ref} is {self.state.value.replace('_', ' ')} and cannot become {to.value.replace('_', ' ')}.")
+            raise Conflict(texts.CANNOT_MOVE.format(ref=self.ref, state=self.state.value.replace('_', ' '), to=to.value.replace('_', ' ')))
         self.state = to
         self.open = to in OPEN_STATES
         self.updated_at = at

@@ -24,7 +24,7 @@ from bot.meetings.provider import Invitee, Meeting, MeetingRequest, hides_attend
 from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, breach_notes, quiet_until
 from bot.policy.meeting import meeting_settings
-from bot.policy.messages import who
+from bot.texts.policy import who
 from bot.sessions import cards as views
 from bot.sessions.attendance import merge
 from bot.sessions.model import Closure, MeetingProblem, PersonRef, Requirement, Session, State
@@ -426,7 +426,7 @@ async def _too_late(s: Session, services: Services) -> Apply | None:
     session = await _cancel_unless_moved(s.ref, services, still=State.CONFIRMED, code="too_late")
     if session is None:
         return None
-    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="start time passed before the meeting was ready")
+    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="reason=too_late")
     log.warning("session cannot go ahead: meeting not ready by the start ref=%s", s.ref)
 
     def tell_slt(x: Session) -> None:
@@ -802,7 +802,7 @@ async def _give_up(s: Session, job: Job, services: Services) -> Apply | None:
         x.owe("refresh", due=_now(services))
         tell_cancelled(x, services, by=None)
 
-    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="no second adult in time")
+    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="reason=no_second_adult")
     log.info("session cancelled: no second adult ref=%s", s.ref)
     return cancel
 

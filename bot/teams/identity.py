@@ -40,11 +40,17 @@ def safe_id(value: object, limit: int = 80) -> str:
 
 
 class AuthError(Exception):
-    """The request's token is missing, malformed or not valid for this bot (HTTP 401)."""
+    """The request's token is missing, malformed or not valid for this bot (HTTP 401).
+
+    Its message is a short snake_case code for the log line (the caller answers 401 and says no more).
+    """
 
 
 class IdentityUnavailable(Exception):
-    """The signing keys could not be fetched in time (HTTP 503 with Retry-After)."""
+    """The signing keys or the bot's own token could not be fetched in time (HTTP 503 with Retry-After).
+
+    Its message is a short snake_case code for the log line; no user reads it.
+    """
 
 
 SessionGetter = Callable[[], aiohttp.ClientSession]
@@ -144,7 +150,7 @@ class KeySet:
             await asyncio.wait_for(asyncio.shield(task), min(self.timeout, self.known_wait) if self.keys else self.timeout)
         except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - the fetch's own failure
             if not self.keys:
-                raise IdentityUnavailable("signing keys unavailable") from exc
+                raise IdentityUnavailable("signing_keys_unavailable") from exc
             return None
         return self.keys.get(kid)
 
@@ -187,7 +193,7 @@ class TokenValidator:
     async def validate(self, header: str, *, channel_id: str, service_url: str | None) -> Claims:
         scheme, _, token = header.partition(" ")
         if scheme != "Bearer" or not token or len(token) > MAX_TOKEN or " " in token:
-            raise AuthError("no bearer token")
+            raise AuthError("no_bearer_token")
         seen = self._seen.get(token)
         if seen is not None:
             claims, keys, kid, expires = seen
@@ -206,33 +212,33 @@ class TokenValidator:
         """What ties a valid token to this activity: the key's channel endorsement and the serviceUrl."""
         key = keys.keys[kid]
         if keys is self.channel_keys and key.endorsements and channel_id not in key.endorsements:
-            raise AuthError("key not endorsed for the channel")
+            raise AuthError("key_not_endorsed")
         if keys is self.channel_keys and not claims.service_url:
-            raise AuthError("no serviceurl claim")
+            raise AuthError("no_serviceurl_claim")
         if claims.service_url is not None and claims.service_url.rstrip("/") != (service_url or "").rstrip("/"):
-            raise AuthError("serviceurl does not match the activity")
+            raise AuthError("serviceurl_mismatch")
 
     async def _validate(self, token: str, *, channel_id: str, service_url: str | None) -> tuple[Claims, KeySet, str]:
         try:
             head = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise AuthError("malformed token") from exc
+            raise AuthError("malformed_token") from exc
         if head.get("alg") != "RS256":
-            raise AuthError("algorithm not allowed")
+            raise AuthError("algorithm_not_allowed")
         kid = head.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise AuthError("no key id")
+            raise AuthError("no_key_id")
         issuer = unverified.get("iss")
         if issuer == CHANNEL_ISSUER:
             keys = self.channel_keys
         elif isinstance(issuer, str) and issuer in self.tenant_issuers and self.tenant_keys is not None:
             keys = self.tenant_keys
         else:
-            raise AuthError("issuer not allowed")
+            raise AuthError("issuer_not_allowed")
         key = await keys.get(kid)
         if key is None:
-            raise AuthError("unknown signing key")
+            raise AuthError("unknown_signing_key")
         try:
             claims = jwt.decode(
                 token, key.key, algorithms=["RS256"], audience=self.app_id, issuer=issuer, leeway=CLOCK_SKEW,
@@ -242,9 +248,9 @@ class TokenValidator:
             raise AuthError(type(exc).__name__) from exc
         claimed_url = claims.get("serviceurl")
         if claimed_url is not None and not isinstance(claimed_url, str):
-            raise AuthError("serviceurl is not a string")
+            raise AuthError("serviceurl_not_string")
         if not isinstance(claims.get("exp"), (int, float)):
-            raise AuthError("exp is not a number")
+            raise AuthError("exp_not_number")
         result = Claims(issuer=issuer, audience=str(claims["aud"]), service_url=claimed_url, raw=claims)
         self._check_binding(result, keys, channel_id, service_url, kid)
         return result, keys, kid
@@ -288,7 +294,7 @@ class AppToken:
         try:
             await asyncio.wait_for(asyncio.shield(task), self.timeout)
         except asyncio.TimeoutError as exc:
-            raise IdentityUnavailable("the bot's token could not be fetched in time") from exc
+            raise IdentityUnavailable("bot_token_timeout") from exc
         return self.token
 
     def _refresh(self) -> asyncio.Task[None]:
@@ -324,11 +330,11 @@ class AppToken:
             request = http.post(f"{self.login_url.rstrip('/')}/{self.tenant_id}/oauth2/v2.0/token", data=form, timeout=timeout)
         async with request as r:
             if r.status != 200:
-                raise IdentityUnavailable(f"token endpoint answered {r.status}")
+                raise IdentityUnavailable(f"token_endpoint_status={r.status}")
             body = await r.json(content_type=None)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
-            raise IdentityUnavailable("no access token in the answer")
+            raise IdentityUnavailable("no_access_token")
         expires_in = float(body.get("expires_in") or 3600)
         self.token = token
         self.expires_at = time.monotonic() + expires_in

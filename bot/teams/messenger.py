@@ -72,7 +72,7 @@ class TeamsMessenger:
             return {**await self._doc(channel_key), "conversation_id": thread}
         doc = await self._read(key)
         if doc is None:
-            raise NotFound(f"Chaperone has no conversation stored for {key}.")
+            raise NotFound(texts.NO_CONVERSATION.format(key=key))
         return doc
 
     async def has(self, conversation_key: str) -> bool:
@@ -143,7 +143,7 @@ class TeamsMessenger:
             raise
         except Exception as exc:  # the connector's errors are msrest types: keep them inside bot/teams
             log.warning("post failed conversation=%s error=%s", conversation_key, type(exc).__name__)
-            raise ExternalServiceError("Teams did not accept the message.") from exc
+            raise ExternalServiceError(texts.TEAMS_MESSAGE_REFUSED) from exc
 
     async def _post_to_conversation(self, key: str, doc: dict[str, Any], activity: Activity) -> CardRef:
         activity = TurnContext.apply_conversation_reference(activity, reference_of(doc))
@@ -173,7 +173,7 @@ class TeamsMessenger:
             await self._connector.update(doc["service_url"], doc["conversation_id"], posted.activity_id, wire(activity))
         except Exception as exc:
             log.warning("update failed conversation=%s activity=%s error=%s", posted.conversation_key, posted.activity_id, type(exc).__name__)
-            raise ExternalServiceError("Teams did not accept the card update.") from exc
+            raise ExternalServiceError(texts.TEAMS_UPDATE_REFUSED) from exc
 
     async def send_private(self, user_key: str, *, user_id: str, where: Where, bot_id: str | None, card: Card) -> CardRef:
         """To a user's personal chat: the stored one, or a new 1:1 conversation created now."""
@@ -187,12 +187,12 @@ class TeamsMessenger:
             tenant_id=where.tenant_id,
         )
         if not where.service_url:
-            raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.")
+            raise ExternalServiceError(texts.TEAMS_NO_PERSONAL_CHAT)
         try:
             created = await self._connector.create(where.service_url, wire(params))
         except Exception as exc:
             log.warning("personal chat could not be created user=%s error=%s", user_key, type(exc).__name__)
-            raise ExternalServiceError("Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again.") from exc
+            raise ExternalServiceError(texts.TEAMS_NO_PERSONAL_CHAT) from exc
         personal = Where("personal", created.conversation_id, tenant_id=where.tenant_id, service_url=where.service_url)
         await self.remember(user_key, personal, user_id=user_id, bot_id=bot_id)
         return await self.post(user_key, card)

@@ -31,7 +31,7 @@ RETRY_AFTER = "5"
 
 
 class _Malformed(Exception):
-    pass
+    """The body is not a Bot Framework activity (HTTP 400); the message is a short code, never shown."""
 
 
 def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -52,15 +52,15 @@ def parse_activity(raw: bytes) -> Activity:
     try:
         body: Any = json.loads(raw)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        raise _Malformed("not JSON") from exc
+        raise _Malformed("not_json") from exc
     if not isinstance(body, dict) or not _depth_ok(body):
-        raise _Malformed("not an activity")
+        raise _Malformed("not_an_activity")
     try:
         activity = Activity().deserialize(body)
     except Exception as exc:  # noqa: BLE001 - msrest raises many kinds for hostile shapes: all mean 400
-        raise _Malformed("not an activity") from exc
+        raise _Malformed("not_an_activity") from exc
     if not isinstance(activity.type, str) or not activity.type:
-        raise _Malformed("no activity type")
+        raise _Malformed("no_activity_type")
     return activity
 
 

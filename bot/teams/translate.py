@@ -7,6 +7,7 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 
+from bot import texts
 from bot.chat import CardAction, Command, ConversationKind, Where, parse_command, sendable
 
 INVOKE_CARD_ACTION = "adaptiveCard/action"
@@ -66,7 +67,7 @@ def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Ac
 def invoke_body(card: dict[str, Any] | None) -> dict[str, Any]:
     """The Universal Actions answer: the card that replaces the clicked one, or a short message."""
     if card is None:
-        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": "Done."}
+        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": texts.INVOKE_DONE}
     return {"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": sendable(card)}
 
 

@@ -11,6 +11,7 @@ from bot.commands.router import Router
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.store.base import Store
+from bot.texts import setup as setup_texts
 from bot.teams.adapter import ChaperoneAdapter
 from bot.teams.connector import Connector
 from bot.teams.handler import ChaperoneBot
@@ -53,7 +54,7 @@ class TeamsTransport:
     def route(self, router: Router, services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
         tenants = services.school.school.allowed_tenants
         if not tenants:
-            raise ConfigError(f"{services.school.path or 'The school config'} names no tenant: set [school] tenant_id (or tenant_ids) to the school's Microsoft 365 tenant id.")
+            raise ConfigError(setup_texts.config_no_tenant(services.school.path))
         bot = ChaperoneBot(router, services, self.messenger)
         return messages_route(self.adapter, bot.on_turn, validator=self.validator, tenants=tenants, store=self._store, clock=services.clock, max_turns=self.settings.max_turns)
 

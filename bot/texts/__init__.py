@@ -71,9 +71,18 @@ PRIVATE_CARD_REFUSED = "Chaperone kept this out of a shared conversation because
 SENT_PRIVATELY_TITLE = "Sent to your personal chat"
 SENT_PRIVATELY = "I've sent this to your personal chat with Chaperone, so pupils' details stay out of this conversation."
 BOOK_SENT_PRIVATELY = "I've sent the booking form to our personal chat, so pupils' details stay out of this conversation."
+BOOK_TITLE = "Book a session"
+BOOK_RECORDING_NOTE = " (needs SLT approval)"
+BOOK_MISSING = "Missing: {fields}."
+BOOK_BAD_WHEN = "The date or time is not valid (date as YYYY-MM-DD, time as HH:MM)."
+BOOK_BAD_LENGTH = "The length must be a number of minutes."
+BOOK_NOT_IN_REGISTRY = "{name} is not in the consent registry; add them under 'Other pupils' instead."
+BOOK_OTHER_LINE = "Other pupils, line {n}: write it as 'name, parent email'."
+BOOK_NO_PUPIL = "Choose at least one pupil."
 NO_EMAIL = "Chaperone could not read your school email address from Teams."
 NO_EMAIL_HINT = "Try again in a minute; if it keeps happening, tell your IT team."
 SETUP_DONE = "This channel is now Chaperone's {what} channel."
+SETUP_DONE_TITLE = "Chaperone is set up"
 SETUP_WHAT = {"safeguarding": "safeguarding (the register and concern alerts)", "slt": "SLT (second-adult requests)"}
 SETUP_NOT_CHANNEL = "Type /setup in the channel you want to use (a standard channel of a team where Chaperone is installed)."
 SETUP_USAGE = "Say which channel this is: /setup safeguarding or /setup slt."
@@ -82,6 +91,7 @@ NOT_ELIGIBLE = "Session {ref} needs {who}; your role in the school config does n
 OWN_SESSION = "You are the organiser of {ref}; the second adult must be someone else."
 NOT_WAITING = "Session {ref} is no longer waiting for a second adult ({state})."
 ACCEPTED = "You are the second adult for {ref}. The organiser has been told and the meeting is being created."
+ACCEPTED_TITLE = "Thank you"
 NO_OPEN_REQUESTS = "No sessions are waiting for a second adult you could be."
 REQUEST_HEADINGS = {"waiting": "Second adult needed", "covered": "Second adult found", "closed": "Second adult request closed"}
 REQUEST_WAITING = "{organiser} needs {who} to join this session. Nobody has accepted yet."
@@ -119,6 +129,16 @@ END_DONE = "Session {ref} is closed in the register."
 END_NOT_STARTED = "Session {ref} has not started yet, so there is no attendance to record."
 END_NOT_STARTED_HINT = "Close it after it has started, choose 'It did not take place', or cancel it from its card."
 OUTCOME_DID_NOT_TAKE_PLACE = "Did not take place (no attendance recorded)"
+OUTCOME_COMPLETED = "Completed"
+OUTCOME_ENDED_EARLY = "Ended early ({reason})"
+ATTENDANCE_FACT = "{present} of {total} pupils; parent at start {at_start}, at end {at_end}"
+ATTENDANCE_SECOND_ADULT = {True: "; second adult throughout: yes", False: "; second adult throughout: no"}
+#: The register's attendance flags (stored on the closure as these words, shown as they were stored).
+ATTENDANCE_SECOND_ADULT_GAP = "Second adult absent for part of the session"
+ATTENDANCE_PUPIL_WITHOUT_STAFF = "A pupil or family member was in the meeting with no staff present"
+SECOND_ADULT_NEEDED = "needed: {who}"
+SECOND_ADULT_NOT_REQUIRED = "not required by the protocol"
+CANNOT_MOVE = "Session {ref} is {state} and cannot become {to}."
 MEETING_NOT_YET = "The Teams meeting could not be created yet; Chaperone will try again."
 CARD_UPDATE_FAILED = "Teams did not accept a card update; Chaperone will try again."
 DRIFT_TITLE = "Meeting settings put back"
@@ -164,6 +184,7 @@ GAVE_UP = "No second adult accepted in time, so session {ref} cannot go ahead an
 
 TODAY_TITLE = "Today's sessions ({date})"
 TODAY_NONE = "No sessions are booked for today."
+TODAY_LINE = "{state}; {organiser}; second adult: {second}; {pupils} pupil(s)"
 
 NOT_OPEN = "Session {ref} is already {state}."
 CANCEL_COMMENT = "This session ({ref}) has been cancelled by the school. We are sorry for any inconvenience."
@@ -176,6 +197,15 @@ RECORDING_ALREADY = "Recording for {ref} was already decided: {decision}."
 RECORDING_NOT_ASKED = "Session {ref} has no recording request."
 
 # errors from commands and cards
+#: The error card's title, by the error's kind (bot/errors.py; the most specific that applies).
+ERROR_TITLES = {
+    "usage": "That didn't work",
+    "not_found": "Not found",
+    "not_permitted": "Not allowed",
+    "policy": "Not allowed by your school's protocol",
+    "conflict": "Already done",
+    "error": "Something went wrong",
+}
 FORM_FLAG = 'The form sent {value!r} where yes or no was expected.'
 FORM_FIX_HINT = "Correct the form and press 'Check and book' again; what you entered is still there."
 BOOKING_INCOMPLETE = 'The booking is not complete: {msgs}.'
@@ -210,6 +240,13 @@ NO_RECORD_UNSHOWN = "with that reference (references look like S-ABC234)"
 RECORD_BUSY = "{noun} {ref} is busy; please try again."
 REF_EXHAUSTED = "Could not allocate a {noun} reference; please try again."
 
+
+# Teams delivery (bot/teams/): what a user reads when the Bot Connector did not take a message.
+INVOKE_DONE = "Done."
+NO_CONVERSATION = "Chaperone has no conversation stored for {key}."
+TEAMS_MESSAGE_REFUSED = "Teams did not accept the message."
+TEAMS_UPDATE_REFUSED = "Teams did not accept the card update."
+TEAMS_NO_PERSONAL_CHAT = "Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again."
 
 # Microsoft Graph failures, by GraphError.reason (sessions store the code, never the sentence).
 GRAPH_FAILURES = {
@@ -345,6 +382,8 @@ CHRONOLOGY_NO_PUPIL = "No pupil of that name or key is in the consent registry."
 CHRONOLOGY_EMPTY = "Nothing is recorded for this pupil."
 RETENTION_NOTHING = "Nothing is past its retention date."
 CONCERN_BAD_SESSION = "That session is not one of yours; choose it from the list or leave it empty."
+#: Where a concern raised from /end happened (the form's prefilled answer).
+CONCERN_WHERE_ONLINE = "In the online session"
 
 EXPORT_NOT_AUDITED = "Nothing was exported: every export is recorded in the audit trail first, and that failed ({error})."
 EXPORT_NOT_AUDITED_HINT = "Run the export where the data folder is writable (the same account as Chaperone), or fix the folder's permissions."

@@ -20,6 +20,11 @@ def config_invalid(origin: str, problems: str) -> str:
     return f"{origin} is not a valid school config: {problems}."
 
 
+
+def config_no_tenant(path: Path | str) -> str:
+    """``path``: the school config's file, or "" when it came from the environment."""
+    return f"{path or 'The school config'} names no tenant: set [school] tenant_id (or tenant_ids) to the school's Microsoft 365 tenant id."
+
 CONFIG_TOML_NOT_BASE64 = "CHAPERONE_CONFIG_TOML starts with base64: but the rest is not base64 of UTF-8 text."
 
 
