@@ -1,6 +1,7 @@
 """Chaperone as `chaperone serve` runs it (settings from the environment), plus a stall probe, for
 the production benches: a ticker asks to wake every millisecond and GET /_stall answers the
-longest lateness since the last reset (``?reset=1``), in wall time and in the loop thread's CPU time. The test consent registry is imported at
+longest lateness since the last reset (``?reset=1``), in wall time and in the loop thread's CPU time,
+and the store calls made since then (by turns and by background work). The test consent registry is imported at
 start so bench bookings name known pupils.
 
     CHAPERONE_LOCAL=1 PORT=... .venv/bin/python bench/probe_bot.py
@@ -13,7 +14,9 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -23,13 +26,65 @@ sys.path.insert(0, str(ROOT))
 from bot.app import SERVICES, create_app, freeze_heap  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
+from bot.store import open_store  # noqa: E402
+from bot.store.base import Record  # noqa: E402
 from tests.support.forms import CSV  # noqa: E402
+
+
+class CountingStore:
+    """The store, counting its calls (round trips on Azure Tables) by who made them: a turn (an
+    HTTP request's task) or background work (a task the bot's Tasks spawned: the outbox)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.counts: Counter[str] = Counter()
+        self.background: set[asyncio.Task[Any]] = set()
+
+    def _count(self, op: str, table: str) -> None:
+        task = asyncio.current_task()
+        self.counts[f"{'background' if task in self.background else 'turn'} {op} {table}"] += 1
+
+    async def get(self, table: str, key: str) -> Record | None:
+        self._count("get", table)
+        return await self.inner.get(table, key)  # type: ignore[no-any-return]
+
+    async def insert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
+        self._count("insert", table)
+        return await self.inner.insert(table, key, doc)  # type: ignore[no-any-return]
+
+    async def replace(self, table: str, key: str, doc: dict[str, Any], *, etag: str) -> Record:
+        self._count("replace", table)
+        return await self.inner.replace(table, key, doc, etag=etag)  # type: ignore[no-any-return]
+
+    async def upsert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
+        self._count("upsert", table)
+        return await self.inner.upsert(table, key, doc)  # type: ignore[no-any-return]
+
+    async def upsert_many(self, table: str, docs: Any) -> int:
+        self._count("upsert_many", table)
+        return await self.inner.upsert_many(table, docs)  # type: ignore[no-any-return]
+
+    async def delete(self, table: str, key: str) -> None:
+        self._count("delete", table)
+        await self.inner.delete(table, key)
+
+    async def query(self, table: str, where: Any = None, *, days: Any = None) -> list[Record]:
+        self._count("query", table)
+        return await self.inner.query(table, where, days=days)  # type: ignore[no-any-return]
+
+    async def append(self, table: str, doc: dict[str, Any]) -> str:
+        self._count("append", table)
+        return await self.inner.append(table, doc)  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 def main() -> None:
     settings = Settings.from_env()
     settings.check_transport()
-    app = create_app(settings, background=False)
+    counting = CountingStore(open_store(settings))
+    app = create_app(settings, store=counting, background=False)  # type: ignore[arg-type]
     worst = [0.0, 0.0, 0.0]
     collecting = [0.0, 0.0]  # the collector's total time so far, and when the current collection started
 
@@ -57,6 +112,8 @@ def main() -> None:
             worst[1] = max(worst[1], (time.thread_time() - c) * 1000)
 
     async def start(app: web.Application) -> None:
+        tasks = app[SERVICES].tasks
+        counting.background = tasks._tasks  # the live set of background tasks (bench only)
         await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
         if os.environ.get("BENCH_GC"):  # try other collector thresholds
             gc.set_threshold(*(int(x) for x in os.environ["BENCH_GC"].split(",")))
@@ -67,11 +124,22 @@ def main() -> None:
         app["ticker"] = asyncio.create_task(ticker())
 
     async def stall(request: web.Request) -> web.Response:
-        value = {"longest_ms": worst[0], "longest_cpu_ms": worst[1], "longest_gc_ms": worst[2]}
+        value = {"longest_ms": worst[0], "longest_cpu_ms": worst[1], "longest_gc_ms": worst[2], "store_calls": dict(counting.counts)}
         if request.query.get("reset"):
             worst[0] = worst[1] = worst[2] = 0.0
+            counting.counts.clear()
+            if profile is not None:
+                profile.enable()
+        elif profile is not None:  # the burst is over: where the loop thread's time went
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
         return web.json_response(value)
 
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):  # a file: cProfile of the burst (from the reset to the next GET /_stall)
+        import cProfile
+
+        profile = cProfile.Profile()
     app.on_startup.append(start)
     app.on_startup.append(freeze_heap)  # as bot.app.run does
     app.router.add_get("/_stall", stall)

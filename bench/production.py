@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.forms import FORM  # noqa: E402
-from tests.store.conftest import ACCOUNT_KEY, AZURITE  # noqa: E402
+from tests.support.azurite import ACCOUNT_KEY, AZURITE  # noqa: E402
 from tests.teams import activities as act  # noqa: E402
 from tests.teams.identity_server import APP_ID, TENANT, IdentityServer, new_key  # noqa: E402
 
@@ -96,6 +96,7 @@ class Result:
     stall: float | None = None
     stall_cpu: float | None = None
     stall_gc: float | None = None
+    calls: dict[str, float] | None = None  # store calls per submit: by turns in the burst, and all (with the outbox) once it settled
 
 
 class Proc:
@@ -271,9 +272,20 @@ class Bench:
             async with aiohttp.ClientSession() as s, s.get(f"{proc.url}/_stall") as r:
                 probe = await r.json()
                 stall, stall_cpu, stall_gc = probe["longest_ms"], probe["longest_cpu_ms"], probe["longest_gc_ms"]
+            turn = sum(n for k, n in probe["store_calls"].items() if k.startswith("turn "))
+            settled, total = probe["store_calls"], -1
+            while sum(settled.values()) != total:  # until the outbox has finished the burst's jobs
+                total = sum(settled.values())
+                await asyncio.sleep(1.0)
+                async with aiohttp.ClientSession() as s, s.get(f"{proc.url}/_stall") as r:
+                    settled = (await r.json())["store_calls"]
+            if self.a.calls:
+                for k, n in sorted(settled.items()):
+                    print(f"    {k:40} {n / self.a.burst:6.2f} per submit")
         finally:
             proc.stop()
-        return Result(f"Chaperone {self.a.burst} /book submits, {store}", rate, statistics.median(lat), pct(lat, 0.99), stall=stall, stall_cpu=stall_cpu, stall_gc=stall_gc)
+        calls = {"turn": turn / self.a.burst, "all": sum(settled.values()) / self.a.burst}
+        return Result(f"Chaperone {self.a.burst} /book submits, {store}", rate, statistics.median(lat), pct(lat, 0.99), stall=stall, stall_cpu=stall_cpu, stall_gc=stall_gc, calls=calls)
 
 
 def azurite() -> tuple[subprocess.Popen[bytes], str] | None:
@@ -295,51 +307,63 @@ def azurite() -> tuple[subprocess.Popen[bytes], str] | None:
 async def main(a: argparse.Namespace) -> None:
     b = Bench(a)
     try:
-        print(f"Part 1: /help vs one-card echo, {a.requests} requests at concurrency {a.concurrency}; identity stand-in adds {a.delay * 1000:.0f} ms per call")
-        r1 = [
-            await b.throughput("stock echo bot, local", b.echo(False), False),
-            await b.throughput("Chaperone /help, local", b.chaperone(False), False),
-            await b.throughput("stock echo bot, app id", b.echo(True), True),
-            await b.throughput("Chaperone /help, app id", b.chaperone(True), True),
-        ]
-        for r in r1:
-            ident = f"   identity calls/turn {r.identity_per_turn:.2f}" if r.identity_per_turn is not None else ""
-            print(f"  {r.name:28} {r.rate:8.1f} activities/s   p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms{ident}")
-        echo_l, chap_l, echo_p, chap_p = r1
-        print(f"  Chaperone local / echo local: {chap_l.rate / echo_l.rate:.1f}x (target >= 3x)")
-        print(f"  Chaperone app id / echo app id: {chap_p.rate / echo_p.rate:.1f}x (target >= 15x)")
-        print(f"  Chaperone app id / Chaperone local: {chap_p.rate / chap_l.rate:.2f} (target >= 0.80)")
-
-        print("  identity endpoints hanging (Chaperone, app id, warmed up), concurrency 10:")
-        for r in await b.hanging():
-            rate = f"{r.rate:8.1f} activities/s" if r.rate else " " * 21
-            print(f"    {r.name:30} {rate}   p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms")
-
+        if not a.skip_part1:
+            await part1(a, b)
         if a.stores == ["none"]:
             return
-        print(f"Part 2: the morning rush, {a.burst} at once")
-        echo = await b.echo_burst()
-        print(f"  {echo.name:44} p50 {echo.p50:7.1f} ms   p99 {echo.p99:7.1f} ms")
-        for store in a.stores:
-            tables = ""
-            az = None
-            if store == "tables":
-                az = azurite()
-                if az is None:
-                    print("  Azurite is not installed (scripts/bootstrap): tables skipped")
-                    continue
-                tables = az[1]
-            try:
-                r = await b.booking_burst(store, tables)
-            finally:
-                if az is not None:
-                    az[0].terminate()
-                    az[0].wait()
-            target = 0.5 if store == "tinydb" else 1.0
-            print(f"  {r.name:44} p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms   p99 {r.p99 / echo.p99:.2f}x echo's (target <= {target}x)")
-            print(f"  {'':44} longest event-loop stall {r.stall:.1f} ms wall, {r.stall_cpu:.1f} ms of loop-thread CPU (target < 20); the collector ran {r.stall_gc:.1f} ms of the longest")
+        await part2(a, b)
     finally:
         b.close()
+
+
+async def part1(a: argparse.Namespace, b: Bench) -> None:
+    """/help throughput, local and with an app id, and with the identity endpoints hanging."""
+    print(f"Part 1: /help vs one-card echo, {a.requests} requests at concurrency {a.concurrency}; identity stand-in adds {a.delay * 1000:.0f} ms per call")
+    r1 = [
+        await b.throughput("stock echo bot, local", b.echo(False), False),
+        await b.throughput("Chaperone /help, local", b.chaperone(False), False),
+        await b.throughput("stock echo bot, app id", b.echo(True), True),
+        await b.throughput("Chaperone /help, app id", b.chaperone(True), True),
+    ]
+    for r in r1:
+        ident = f"   identity calls/turn {r.identity_per_turn:.2f}" if r.identity_per_turn is not None else ""
+        print(f"  {r.name:28} {r.rate:8.1f} activities/s   p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms{ident}")
+    echo_l, chap_l, echo_p, chap_p = r1
+    print(f"  Chaperone local / echo local: {chap_l.rate / echo_l.rate:.1f}x (target >= 3x)")
+    print(f"  Chaperone app id / echo app id: {chap_p.rate / echo_p.rate:.1f}x (target >= 15x)")
+    print(f"  Chaperone app id / Chaperone local: {chap_p.rate / chap_l.rate:.2f} (target >= 0.80)")
+
+    print("  identity endpoints hanging (Chaperone, app id, warmed up), concurrency 10:")
+    for r in await b.hanging():
+        rate = f"{r.rate:8.1f} activities/s" if r.rate else " " * 21
+        print(f"    {r.name:30} {rate}   p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms")
+
+
+async def part2(a: argparse.Namespace, b: Bench) -> None:
+    """The morning rush on each store, beside the echo bot's answer to as many messages."""
+    print(f"Part 2: the morning rush, {a.burst} at once")
+    echo = await b.echo_burst()
+    print(f"  {echo.name:44} p50 {echo.p50:7.1f} ms   p99 {echo.p99:7.1f} ms")
+    for store in a.stores:
+        tables = ""
+        az = None
+        if store == "tables":
+            az = azurite()
+            if az is None:
+                print("  Azurite is not installed (scripts/bootstrap): tables skipped")
+                continue
+            tables = az[1]
+        try:
+            r = await b.booking_burst(store, tables)
+        finally:
+            if az is not None:
+                az[0].terminate()
+                az[0].wait()
+        target = 0.5 if store == "tinydb" else 1.0
+        print(f"  {r.name:44} p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms   p99 {r.p99 / echo.p99:.2f}x echo's (target <= {target}x)")
+        print(f"  {'':44} longest event-loop stall {r.stall:.1f} ms wall, {r.stall_cpu:.1f} ms of loop-thread CPU (target < 20); the collector ran {r.stall_gc:.1f} ms of the longest")
+        assert r.calls is not None
+        print(f"  {'':44} store calls per submit: {r.calls['turn']:.2f} in the turn, {r.calls['all']:.2f} with the outbox's jobs")
 
 
 if __name__ == "__main__":
@@ -349,4 +373,6 @@ if __name__ == "__main__":
     ap.add_argument("--burst", type=int, default=200)
     ap.add_argument("--delay", type=float, default=0.05)
     ap.add_argument("--stores", nargs="+", default=["tinydb", "tables"], help="stores for the rush; none to skip part 2")
+    ap.add_argument("--skip-part1", action="store_true", help="only the morning rush (part 2)")
+    ap.add_argument("--calls", action="store_true", help="list the rush's store calls per submit by kind and table")
     asyncio.run(main(ap.parse_args()))

@@ -13,10 +13,11 @@ from datetime import date
 from datetime import date as Date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import UsageError
 from bot.policy.booking import Consent, Pupil
+from bot.policy.email import Email
 from bot.store.base import Store
 from bot.store.records import new_ref
 from bot.texts import setup as setup_texts
@@ -30,8 +31,8 @@ class ConsentRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
     pupil: str = Field(min_length=1, max_length=120)
     parent_name: str = Field(min_length=1, max_length=120)
-    parent_email: EmailStr
-    pupil_school_email: EmailStr | None = None
+    parent_email: Email
+    pupil_school_email: Email | None = None
     consent: Consent
     date: date
     #: Optional: lets retention keep a child protection file until the child's 25th birthday exactly.

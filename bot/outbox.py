@@ -22,7 +22,7 @@ from bot.jobs import Job, Kind
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from bot.store.base import Store
+    from bot.store.base import Record, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,10 @@ class Outbox:
         kind = self.kinds[table]
         ran = 0
         tried: set[str] = set()
+        known: Record | None = None  # the record as this run last wrote it: no read before the next batch
         for _ in range(64):
             when = now or services.clock.now()
-            outcome = await self._run_batch(services, kind, ref, tried, when)
+            outcome, known = await self._run_batch(services, kind, ref, tried, when, known)
             if outcome is None:
                 continue  # the record changed under the claim: read it again and retry
             if outcome == 0:
@@ -87,39 +88,46 @@ class Outbox:
             except Exception:  # noqa: BLE001 - the worker must keep running
                 log.exception("outbox pass failed")
 
-    async def _run_batch(self, services: Services, kind: Kind, ref: str, tried: set[str], now: datetime) -> int | None:
+    async def _run_batch(self, services: Services, kind: Kind, ref: str, tried: set[str], now: datetime, known: Record | None = None) -> tuple[int | None, Record | None]:
         """Claim every due job of one record in ONE ETag-checked write (whoever loses the race runs
         none of them), then run them soonest first, each marked done (with its results) in a write
-        of its own right after it ran. Returns how many ran, 0 when none is ours, None when the
-        claim lost a write race."""
+        of its own right after it ran. Returns how many ran (0 when none is ours, None when the
+        claim lost a write race) and the record as this batch last wrote it, if it did. ``known``,
+        the record as this run last wrote it, stands for a read: any other writer since then
+        changed its etag, so the claim is refused and read again; a writer that owes new jobs
+        kicks its own run."""
         repo = kind.repo(services)
-        try:
-            record, etag = await repo.get(ref)
-        except NotFound:
-            return 0
+        if known is not None:
+            record, etag = repo.loaded(known)
+        else:
+            try:
+                record, etag = await repo.get(ref)
+            except NotFound:
+                return 0, None
         due = sorted((j for j in record.jobs if j.claimable(now) and j.id not in tried), key=lambda j: j.due_at)
         # a job that may take long (meeting creation) runs in a claim of its own, so the leases of
         # the quick ones never run out while they wait behind it
         quick = [j for j in due if j.kind not in kind.leases]
         due = quick or due[:1]
         if not due:
-            return 0
+            return 0, None
         for job in due:
             job.lease_owner, job.lease_until = self.instance, now + kind.leases.get(job.kind, LEASE)
             job.attempts += 1
         try:
-            await services.store.replace(kind.table, record.ref, record.to_doc(), etag=etag)
+            written: Record | None = await services.store.replace(kind.table, record.ref, record.to_doc(), etag=etag)
         except Conflict:
-            return None
+            return None, None
         except NotFound:
-            return 0
+            return 0, None
         for job in due:
             tried.add(job.id)
-            await self._run(services, kind, record, job)
-        return len(due)
+            written = await self._run(services, kind, record, job, written)
+        return len(due), written
 
-    async def _run(self, services: Services, kind: Kind, record: Any, job: Job) -> None:
-        """Run one claimed job; "done" and its results are written at once (a lost "done" would run it again)."""
+    async def _run(self, services: Services, kind: Kind, record: Any, job: Job, known: Record | None) -> Record | None:
+        """Run one claimed job; "done" and its results are written at once (a lost "done" would run
+        it again). Returns the record as written with "done" (None after a failure)."""
         handler = kind.handlers.get(job.kind)
         try:
             if handler is None:
@@ -129,15 +137,16 @@ class Outbox:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is retried later
             await self._failed(services, kind, record.ref, job.id, exc)
-            return
+            return None
 
         def done(r: Any) -> None:
             if apply is not None:
                 apply(r)
             r.finish(job.id, at=services.clock.now())
 
-        await kind.repo(services).update(record.ref, done, attempts=DONE_ATTEMPTS)
+        _, written = await kind.repo(services).change(record.ref, done, attempts=DONE_ATTEMPTS, known=known)
         log.info("job done ref=%s job=%s attempts=%d", record.ref, job.id, job.attempts)
+        return written
 
     async def _failed(self, services: Services, kind: Kind, ref: str, job_id: str, exc: Exception) -> None:
         now = services.clock.now()

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from bot.policy.email import Email
 from bot.texts import policy as policy_texts
 
 
@@ -47,13 +48,13 @@ Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 class Person(_Strict):
     name: Name
-    email: EmailStr
+    email: Email
 
 
 class Pupil(_Strict):
     name: Name
-    parent_email: EmailStr | None = None
-    school_email: EmailStr | None = None
+    parent_email: Email | None = None
+    school_email: Email | None = None
     consent: Consent = Consent.NONE
     #: Optional: the parent's name, for the invitation.
     parent_name: str | None = None

@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
 from bot import texts
 from bot.errors import Conflict, NotFound
 from bot.jobs import keyed_ref
-from bot.store.base import Store
+from bot.store.base import Record, Store
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 
@@ -61,18 +61,24 @@ class Records(Generic[M]):
         for probe in range(8):
             ref = keyed_ref(self.prefix, key, probe)
             for _ in range(2):
-                existing = await self._store.get(self.table, ref)
-                if existing is not None:
-                    if existing.doc.get("origin") == key:
-                        return self._load(existing.doc), False
-                    break  # another action's record holds this reference: probe the next one
+                # insert first (one round trip for a new action); only a refused insert reads what is there
                 record = make(ref)
                 try:
                     await self._store.insert(self.table, ref, record.to_doc())
                     return record, True
                 except Conflict:
-                    continue  # someone inserted it just now: look at what they stored
+                    pass
+                existing = await self._store.get(self.table, ref)
+                if existing is not None:
+                    if existing.doc.get("origin") == key:
+                        return self._load(existing.doc), False
+                    break  # another action's record holds this reference: probe the next one
+                # gone again since the refused insert (deleted): try the insert once more
         raise Conflict(texts.REF_EXHAUSTED.format(noun=self.noun))
+
+    def loaded(self, rec: Record) -> tuple[M, str]:
+        """A stored record (as read, or as returned by a write) as the typed record and its etag."""
+        return self._load(dict(rec.doc)), rec.etag
 
     async def get(self, ref: str) -> tuple[M, str]:
         rec = await self._store.get(self.table, ref.strip().upper())
@@ -84,14 +90,25 @@ class Records(Generic[M]):
 
     async def update(self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5) -> M:
         """Read-modify-write, retried when someone else wrote first; ``change`` may raise to abort."""
+        return (await self.change(ref, change, attempts=attempts))[0]
+
+    async def change(self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5, known: Record | None = None) -> tuple[M, Record]:
+        """:meth:`update`, also returning what was written (with its new etag). ``known`` is the
+        record as the caller itself last wrote it: the first attempt starts from it instead of
+        reading; if anyone wrote since, its etag is stale, the write is refused and the record is
+        read again, as after any lost race."""
         for attempt in range(attempts):
-            record, etag = await self.get(ref)
+            if known is not None:
+                record, etag = self.loaded(known)
+                known = None
+            else:
+                record, etag = await self.get(ref)
             result = change(record)
             if result is not None:
                 await result
             try:
-                await self._store.replace(self.table, record.ref, record.to_doc(), etag=etag)
-                return record
+                written = await self._store.replace(self.table, record.ref, record.to_doc(), etag=etag)
+                return record, written
             except Conflict:
                 # several writers on one record (a turn and the outbox's jobs): a short random
                 # pause lets the others finish instead of colliding again at once
