@@ -131,7 +131,7 @@ async def prepare(flow: str, work: Path) -> Prepared:
 class BotProcess:
     def __init__(self, prep: Prepared, folder: Path, *, kill_at: int | None) -> None:
         self.port = _free_port()
-        env = {**os.environ, "CHAPERONE_DATA_DIR": str(folder), "CHAPERONE_CONFIG": str(prep.config), "PORT": str(self.port), "CHAPERONE_MEETINGS": "local"}
+        env = {**os.environ, "CHAPERONE_DATA_DIR": str(folder), "CHAPERONE_CONFIG": str(prep.config), "PORT": str(self.port), "CHAPERONE_MEETINGS": "local", "CHAPERONE_LOCAL": "1"}
         env.pop("MICROSOFT_APP_ID", None)
         cmd = [sys.executable, "-m", "bot", "serve"]
         if kill_at is not None:
