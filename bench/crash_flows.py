@@ -33,6 +33,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CHAPERONE_LOCAL", "1")  # the bot under test runs locally: no tenant, loopback only
 
 from bot.app import SERVICES, create_app  # noqa: E402
 from bot.clock import FixedClock  # noqa: E402

@@ -141,3 +141,11 @@ def test_no_test_module_imports_another() -> None:
                 if last.startswith("test_") or last == "conftest":
                     found.append(f"{path.relative_to(root)}: from {node.module}")
     assert found == []
+
+
+def test_the_readme_map_lists_every_module() -> None:
+    """README's "Where things are" has a line for every module of the package."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(root).as_posix() for p in sorted((root / "bot").rglob("*.py")) if p.name != "__init__.py"]
+    assert [m for m in modules if f"| `{m}` |" not in readme] == []
