@@ -26,18 +26,24 @@ from tests.teams.connector import FakeConnector
 
 
 
-async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
+async def two_instances(azurite: str, tmp_path: Path, prefix: str) -> tuple[FakeConnector, list[Any], list[Any], list[str]]:
+    """A loopback connector (its runner last in the runner list) and two bots on one Azurite table store."""
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
     connector = FakeConnector()
     crun, connector.url = await serve(connector.app())
     apps, runners, urls = [], [], []
     for _ in range(2):
-        app = create_app(Settings(config_path=config, data_dir=tmp_path / "unused", store="tables"), store=AzureTableStore(azurite, prefix="twoinst"), clock=FixedClock(NOW), background=False)
+        app = create_app(Settings(config_path=config, data_dir=tmp_path / "unused", store="tables"), store=AzureTableStore(azurite, prefix=prefix), clock=FixedClock(NOW), background=False)
         app[SERVICES].meeting_retry_delays = (0.01,)
         runner, url = await serve(app)
         apps.append(app), runners.append(runner), urls.append(url)
     await ConsentRegistry(apps[0][SERVICES].store).import_records(parse_csv(CSV))
+    return connector, apps, [*runners, crun], urls
+
+
+async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
+    connector, apps, runners, urls = await two_instances(azurite, tmp_path, "twoinst")
     async with aiohttp.ClientSession() as http:
         async def post(i: int, activity: dict[str, Any]) -> tuple[int, Any]:
             async with http.post(f"{urls[i]}/api/messages", json=activity) as r:
@@ -69,7 +75,6 @@ async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
         assert len(connector.channel_posts(act.SAFEGUARDING)) == 1
     for runner in runners:
         await runner.cleanup()
-    await crun.cleanup()
 
 
 async def test_two_instances_send_each_timer_once(azurite: str, tmp_path: Path) -> None:
@@ -79,17 +84,8 @@ async def test_two_instances_send_each_timer_once(azurite: str, tmp_path: Path) 
 
     from tests.support.forms import CONCERN
 
-    config = tmp_path / "chaperone.toml"
-    config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
-    connector = FakeConnector()
-    crun, connector.url = await serve(connector.app())
-    apps, runners, urls = [], [], []
-    for _ in range(2):
-        app = create_app(Settings(config_path=config, data_dir=tmp_path / "unused", store="tables"), store=AzureTableStore(azurite, prefix="twotimers"), clock=FixedClock(NOW), background=False)
-        runner, url = await serve(app)
-        apps.append(app), runners.append(runner), urls.append(url)
+    connector, apps, runners, urls = await two_instances(azurite, tmp_path, "twotimers")
     services = [app[SERVICES] for app in apps]
-    await ConsentRegistry(services[0].store).import_records(parse_csv(CSV))
 
     async def both(at: Any) -> None:
         for s in services:
@@ -130,4 +126,3 @@ async def test_two_instances_send_each_timer_once(azurite: str, tmp_path: Path) 
         assert len([e for e in await services[0].audit.entries(s.ref) if e.action == "session.cancelled"]) == 1
     for runner in runners:
         await runner.cleanup()
-    await crun.cleanup()
