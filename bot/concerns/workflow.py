@@ -192,6 +192,9 @@ async def add_entry(actor: Actor, entry: CaseEntry, services: Services) -> CaseE
 
 
 async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
+    """The first acknowledgement is recorded with what it owes, in one write: its case entry, the
+    channel alert and every personal notice shown as acknowledged. Acknowledging again (a retry,
+    a second DSL) changes nothing."""
     concern = await dsl_only(actor, ref, "concern.acknowledge", services)
     now = services.clock.now()
     first = False
@@ -199,19 +202,35 @@ async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
     def ack(c: Concern) -> None:
         nonlocal first
         first = c.acknowledged_at is None
-        if first:  # acknowledging twice (a retry, a second DSL) changes nothing
+        if first:
             c.acknowledged_at, c.acknowledged_by, c.acknowledged_by_name, c.open = now, actor.key, actor.name, False
+            c.owe("case_acknowledged", due=now)
             c.owe("refresh_alert", due=now)
+            c.owe("refresh_notices", due=now)
 
     concern = await services.concerns.update(concern.ref, ack)
     if first:
         await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref, detail=roles.audit_source(actor, *concern.tell))
-        await Case(services.store).add(CaseEntry(ref=concern.ref, kind="acknowledged", at=now, by=actor.key, by_name=actor.name))
-        for notice in concern.notices:
-            if notice.card:
-                await update_quietly(services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref)
     kick(concern, services)
     return concern
+
+
+async def case_acknowledged(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """The acknowledgement's entry in the concern's case (once: a rerun finds it there)."""
+    if concern.acknowledged_at is None or concern.acknowledged_by is None:
+        return None
+    if not any(e.kind == "acknowledged" for e in await Case(services.store).entries(concern.ref)):
+        await Case(services.store).add(CaseEntry(ref=concern.ref, kind="acknowledged", at=concern.acknowledged_at, by=concern.acknowledged_by,
+                                                 by_name=concern.acknowledged_by_name or ""))
+    return None
+
+
+async def refresh_notices(concern: Concern, job: Job, services: Services) -> Apply | None:
+    """Make every personal notice of the concern show its current state (acknowledged)."""
+    for notice in concern.notices:
+        if notice.card:
+            await update_quietly(services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref)
+    return None
 
 
 async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
@@ -291,4 +310,4 @@ async def adopt(services: Services) -> int:
     return adopted
 
 
-JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"notify": notify, "post_alert": post_alert, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)
+JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"notify": notify, "post_alert": post_alert, "case_acknowledged": case_acknowledged, "refresh_notices": refresh_notices, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)
