@@ -17,29 +17,29 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import FixedClock  # noqa: E402
-from bot.commands.registry import build_router  # noqa: E402
-from bot.chat import CardAction, CardRef  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
-from bot.meetings.local import LocalMeetings  # noqa: E402
-from bot.policy.booking import Booking  # noqa: E402
-from bot.policy.loader import bundled  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.sessions.model import PersonRef, Session, State  # noqa: E402
-from bot.store.tiny import TinyStore  # noqa: E402
-from tests.support.forms import CSV, FORM  # noqa: E402
-from tests.support.harness import school_with  # noqa: E402
-from tests.support.messenger import RecordingMessenger  # noqa: E402
-from tests.support.people import actor  # noqa: E402
+from bot.chat import CardAction, CardRef
+from bot.clock import FixedClock
+from bot.commands.registry import build_router
+from bot.config import Settings
+from bot.consent import ConsentRegistry, parse_csv
+from bot.meetings.local import LocalMeetings
+from bot.policy.booking import Booking
+from bot.policy.loader import bundled
+from bot.services import Services
+from bot.sessions.model import PersonRef, Session, State
+from bot.store.tiny import TinyStore
+from tests.support.forms import CSV, FORM
+from tests.support.harness import school_with
+from tests.support.messenger import RecordingMessenger
+from tests.support.people import actor
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
 
 
 class QuietMessenger(RecordingMessenger):
@@ -54,19 +54,33 @@ class QuietMessenger(RecordingMessenger):
 
 
 def history(n: int) -> dict[str, dict]:
-    base = Booking.model_validate({
-        "organiser": {"name": "Tara Teacher", "email": "tara.teacher@example.org"}, "type": "group", "reason": "lesson",
-        "start": "2024-11-25T10:00:00+00:00", "duration_minutes": 45,
-        "pupils": [{"name": "Pip Example", "parent_email": "parent.pip@example.com", "consent": "signed"}, {"name": "Quinn Example", "parent_email": "parent.quinn@example.com", "consent": "signed"}],
-    })
+    base = Booking.model_validate(
+        {
+            "organiser": {"name": "Tara Teacher", "email": "tara.teacher@example.org"},
+            "type": "group",
+            "reason": "lesson",
+            "start": "2024-11-25T10:00:00+00:00",
+            "duration_minutes": 45,
+            "pupils": [
+                {"name": "Pip Example", "parent_email": "parent.pip@example.com", "consent": "signed"},
+                {"name": "Quinn Example", "parent_email": "parent.quinn@example.com", "consent": "signed"},
+            ],
+        }
+    )
     docs = {}
     for i in range(n):
         start = NOW - timedelta(days=1 + (i * 730) // max(n, 1), hours=i % 5)
         s = Session(
-            ref=f"H-{i:07d}", state=State.ENDED, profile_id="000-two-staff", booking=base.model_copy(update={"start": start}),
+            ref=f"H-{i:07d}",
+            state=State.ENDED,
+            profile_id="000-two-staff",
+            booking=base.model_copy(update={"start": start}),
             organiser=PersonRef(name="Tara Teacher", email="tara.teacher@example.org", aad_id="aad-tara"),
             second_adult=PersonRef(name="Sam Senior", email="sam.senior@example.org", role="slt"),
-            created_at=start - timedelta(days=2), updated_at=start, open=False, day=start.date().isoformat(),
+            created_at=start - timedelta(days=2),
+            updated_at=start,
+            open=False,
+            day=start.date().isoformat(),
         )
         docs[s.ref] = s.to_doc()
     return docs
@@ -82,8 +96,16 @@ async def build(past: int, profile: str) -> Services:
     messenger = QuietMessenger()
     for key in ("channel:safeguarding", "channel:slt"):
         await messenger.remember(key, actor("ivy", "channel").where)
-    return Services(settings=Settings(data_dir=folder), school=school_with("000-two-staff"), profile=bundled(profile), store=store,
-                    meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.01,))
+    return Services(
+        settings=Settings(data_dir=folder),
+        school=school_with("000-two-staff"),
+        profile=bundled(profile),
+        store=store,
+        meetings=LocalMeetings(store),
+        messenger=messenger,
+        clock=FixedClock(NOW),
+        meeting_retry_delays=(0.01,),
+    )
 
 
 async def measure(n: int, submits: int) -> float:
@@ -94,7 +116,11 @@ async def measure(n: int, submits: int) -> float:
     times = []
     for i in range(submits + 5):
         t0 = time.perf_counter()
-        await router.dispatch(who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id=f"form-{i}"), services)
+        await router.dispatch(
+            who,
+            CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id=f"form-{i}"),
+            services,
+        )
         await services.tasks.drain()
         if i >= 5:  # warm-up
             times.append(time.perf_counter() - t0)
@@ -107,7 +133,9 @@ async def main(sizes: list[int], submits: int) -> None:
     for n in sizes:
         ms = await measure(n, submits)
         base = base or ms
-        print(f"book submit with {n:>7,} historical sessions: median {ms:6.2f} ms  ({ms / base:.2f}x the cost at {sizes[0]:,})")
+        print(
+            f"book submit with {n:>7,} historical sessions: median {ms:6.2f} ms  ({ms / base:.2f}x the cost at {sizes[0]:,})"
+        )
 
 
 if __name__ == "__main__":

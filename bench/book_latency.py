@@ -9,8 +9,8 @@ form). Prints p50 / p95 / max in milliseconds for each concurrency level.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -22,18 +22,20 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("CHAPERONE_LOCAL", "1")  # Chaperone runs in local mode here (bench/production.py runs it with an app id)
+os.environ.setdefault(
+    "CHAPERONE_LOCAL", "1"
+)  # Chaperone runs in local mode here (bench/production.py runs it with an app id)
 
-from bot.app import SERVICES, create_app  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
-from tests.support.forms import CSV, FORM  # noqa: E402
-from tests.support.serve import serve  # noqa: E402
-from tests.teams import activities as act  # noqa: E402
-from tests.support.bot import CONFIG  # noqa: E402
-from tests.support.people import NOW  # noqa: E402
-from tests.teams.connector import FakeConnector  # noqa: E402
+from bot.app import SERVICES, create_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.consent import ConsentRegistry, parse_csv
+from tests.support.bot import CONFIG
+from tests.support.forms import CSV, FORM
+from tests.support.people import NOW
+from tests.support.serve import serve
+from tests.teams import activities as act
+from tests.teams.connector import FakeConnector
 
 
 class TimedConnector(FakeConnector):
@@ -49,17 +51,18 @@ class TimedConnector(FakeConnector):
         return await super()._update(request)
 
 
-
-
 async def main(rounds: int, levels: list[int]) -> None:
     tmp = Path(tempfile.mkdtemp())
     (tmp / "chaperone.toml").write_text(CONFIG.format(profile="002-lobby-two-staff"))
-    app = create_app(Settings(config_path=tmp / "chaperone.toml", data_dir=tmp / "data"), clock=FixedClock(NOW), background=False)
+    app = create_app(
+        Settings(config_path=tmp / "chaperone.toml", data_dir=tmp / "data"), clock=FixedClock(NOW), background=False
+    )
     await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
     connector = TimedConnector()
     crun, connector.url = await serve(connector.app())
     brun, url = await serve(app)
     async with aiohttp.ClientSession() as http:
+
         async def one(i: int) -> float:
             form_id = f"form-{i}"
             activity = act.submit({"verb": "book.submit", **FORM}, reply_to=form_id, service_url=connector.url)
@@ -77,8 +80,10 @@ async def main(rounds: int, levels: list[int]) -> None:
                 n += len(batch)
                 times.extend(batch)
             times.sort()
-            p = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
-            print(f"submit -> first answer card, concurrency {level:3}: n={len(times)} p50={statistics.median(times):.1f} ms p95={p(0.95):.1f} ms max={times[-1]:.1f} ms")
+            p = lambda q, times=times: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+            print(
+                f"submit -> first answer card, concurrency {level:3}: n={len(times)} p50={statistics.median(times):.1f} ms p95={p(0.95):.1f} ms max={times[-1]:.1f} ms"
+            )
     await app[SERVICES].tasks.drain()
     await brun.cleanup()
     await crun.cleanup()

@@ -25,7 +25,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +35,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CHAPERONE_LOCAL", "1")  # the bot under test runs locally: no tenant, loopback only
 
-from bot.app import SERVICES, create_app  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
-from bot.sessions import cards as views  # noqa: E402
-from bot.sessions.model import State  # noqa: E402
-from bot.store.tiny import TinyStore  # noqa: E402
-from tests.commands.conftest import CSV, FORM  # noqa: E402
-from tests.commands.test_end_and_concern import CONCERN, END  # noqa: E402
-from tests.support.schemas import card_text  # noqa: E402
-from tests.support.serve import serve  # noqa: E402
-from tests.teams import activities as act  # noqa: E402
-from tests.teams.conftest import CONFIG  # noqa: E402
-from tests.teams.connector import FakeConnector, Sent  # noqa: E402
+from bot.app import SERVICES, create_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.consent import ConsentRegistry, parse_csv
+from bot.sessions import cards as views
+from bot.sessions.model import State
+from bot.store.tiny import TinyStore
+from tests.commands.conftest import CSV, FORM
+from tests.commands.test_end_and_concern import CONCERN, END
+from tests.support.schemas import card_text
+from tests.support.serve import serve
+from tests.teams import activities as act
+from tests.teams.conftest import CONFIG
+from tests.teams.connector import FakeConnector, Sent
 
 STRACE = shutil.which("strace")
 
@@ -80,38 +80,57 @@ async def prepare(flow: str, work: Path) -> Prepared:
     data = work / "data"
     connector = FakeConnector()
     crun, connector.url = await serve(connector.app())
-    app = create_app(Settings(config_path=config, data_dir=data), clock=FixedClock(datetime.now(timezone.utc)), background=False)
+    app = create_app(Settings(config_path=config, data_dir=data), clock=FixedClock(datetime.now(UTC)), background=False)
     services = app[SERVICES]
     runner, url = await serve(app)
-    day = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     form = {**FORM, "date": day}
     async with aiohttp.ClientSession() as http:
+
         async def post(activity: dict[str, Any]) -> None:
             async with http.post(f"{url}/api/messages", json=activity) as r:
                 assert r.status == 200, await r.text()
 
         await ConsentRegistry(services.store).import_records(parse_csv(CSV))
         for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-            await post(act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel))
+            await post(
+                act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel)
+            )
         if flow == "concern":
             await post(act.message("/concern", service_url=connector.url))
             card = connector.posts("a:personal-29:tara")[-1]
-            activity = act.submit({"verb": "concern.submit", **CONCERN, "token": _token(card.card)}, reply_to=card.activity_id, service_url=connector.url)
+            activity = act.submit(
+                {"verb": "concern.submit", **CONCERN, "token": _token(card.card)},
+                reply_to=card.activity_id,
+                service_url=connector.url,
+            )
         else:
             await post(act.message("/book", service_url=connector.url))
             card = connector.posts("a:personal-29:tara")[-1]
-            activity = act.submit({"verb": "book.submit", **form, "token": _token(card.card)}, reply_to=card.activity_id, service_url=connector.url)
+            activity = act.submit(
+                {"verb": "book.submit", **form, "token": _token(card.card)},
+                reply_to=card.activity_id,
+                service_url=connector.url,
+            )
             if flow != "book":
                 await post(activity)
                 await services.tasks.drain()
                 [s] = await services.sessions.all()
                 request = [p for p in connector.channel_posts(act.SLT)][-1]
-                activity = act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT)
+                activity = act.execute(
+                    "second.accept",
+                    {"ref": s.ref},
+                    reply_to=request.activity_id,
+                    service_url=connector.url,
+                    user="sam",
+                    scope="channel",
+                    channel=act.SLT,
+                )
                 if flow == "end":
                     await post(activity)
                     await services.tasks.drain()
                     # the session started half an hour ago (moved in the record: the bot runs on the real clock)
-                    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+                    start = datetime.now(UTC) - timedelta(minutes=30)
                     rec = await services.store.get("sessions", s.ref)
                     assert rec is not None and rec.doc["state"] == "scheduled"
                     doc = json.loads(json.dumps(rec.doc))
@@ -121,8 +140,18 @@ async def prepare(flow: str, work: Path) -> Prepared:
                     await services.store.replace("sessions", s.ref, doc, etag=rec.etag)
                     await post(act.message(f"/end {s.ref}", service_url=connector.url))
                     card = connector.posts("a:personal-29:tara")[-1]
-                    activity = act.submit({"verb": "end.submit", "ref": s.ref, **END, "actual_start": f"{start:%H:%M}", "actual_end": f"{start + timedelta(minutes=20):%H:%M}", "token": _token(card.card)},
-                                          reply_to=card.activity_id, service_url=connector.url)
+                    activity = act.submit(
+                        {
+                            "verb": "end.submit",
+                            "ref": s.ref,
+                            **END,
+                            "actual_start": f"{start:%H:%M}",
+                            "actual_end": f"{start + timedelta(minutes=20):%H:%M}",
+                            "token": _token(card.card),
+                        },
+                        reply_to=card.activity_id,
+                        service_url=connector.url,
+                    )
         await services.tasks.drain()
     await runner.cleanup()
     await crun.cleanup()
@@ -132,12 +161,30 @@ async def prepare(flow: str, work: Path) -> Prepared:
 class BotProcess:
     def __init__(self, prep: Prepared, folder: Path, *, kill_at: int | None) -> None:
         self.port = _free_port()
-        env = {**os.environ, "CHAPERONE_DATA_DIR": str(folder), "CHAPERONE_CONFIG": str(prep.config), "PORT": str(self.port), "CHAPERONE_MEETINGS": "local", "CHAPERONE_LOCAL": "1"}
+        env = {
+            **os.environ,
+            "CHAPERONE_DATA_DIR": str(folder),
+            "CHAPERONE_CONFIG": str(prep.config),
+            "PORT": str(self.port),
+            "CHAPERONE_MEETINGS": "local",
+            "CHAPERONE_LOCAL": "1",
+        }
         env.pop("MICROSOFT_APP_ID", None)
         cmd = [sys.executable, "-m", "bot", "serve"]
         if kill_at is not None:
             assert STRACE, "strace is not installed: run scripts/bootstrap"
-            cmd = [STRACE, "-f", "-qq", "-o", os.devnull, "-e", "trace=fsync", "-e", f"inject=fsync:signal=SIGKILL:when={kill_at}", *cmd]
+            cmd = [
+                STRACE,
+                "-f",
+                "-qq",
+                "-o",
+                os.devnull,
+                "-e",
+                "trace=fsync",
+                "-e",
+                f"inject=fsync:signal=SIGKILL:when={kill_at}",
+                *cmd,
+            ]
         self.cmd, self.env = cmd, env
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -147,7 +194,9 @@ class BotProcess:
 
     async def start(self, http: aiohttp.ClientSession) -> bool:
         """Start and wait until /healthz answers; False if the process died first."""
-        self.proc = await asyncio.create_subprocess_exec(*self.cmd, env=self.env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.cmd, env=self.env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
         return await self.wait_until(http, lambda body: True)
 
     async def wait_until(self, http: aiohttp.ClientSession, ready: Any, *, limit: float = 60.0) -> bool:
@@ -203,10 +252,10 @@ async def check(flow: str, folder: Path, connector: FakeConnector, before: list[
     sent = [*before, *connector.sent]
     store = TinyStore(folder)
     try:
-        from bot.services import profile_for
-        from bot.config import load_school_config
-        from bot.sessions.repo import Sessions
         from bot.concerns.repo import Concerns
+        from bot.config import load_school_config
+        from bot.services import profile_for
+        from bot.sessions.repo import Sessions
 
         if flow == "concern":
             concerns = await Concerns(store).all()
@@ -230,17 +279,25 @@ async def check(flow: str, folder: Path, connector: FakeConnector, before: list[
         school = load_school_config(Path(str(folder.parent / "chaperone.toml")))
         profile = profile_for(school)
         tz = school.school.timezone or profile.timezone
-        registers = [p for p in [*before, *connector.sent] if p.method == "POST" and p.card and card_text(p.card).startswith(f"Register · {s.ref}")]
+        registers = [
+            p
+            for p in [*before, *connector.sent]
+            if p.method == "POST" and p.card and card_text(p.card).startswith(f"Register · {s.ref}")
+        ]
         if len(registers) != 1 or s.register_card is None:
             problems.append(f"{len(registers)} register cards")
         elif _shown(_latest(sent, s.register_card.activity_id)) != _shown(views.register_card(s, profile, tz)):
             problems.append(f"register card does not show the state {s.state.value}")
-        requests = [p for p in sent if p.method == "POST" and p.card and card_text(p.card).startswith(f"Second adult needed · {s.ref}")]
+        requests = [
+            p
+            for p in sent
+            if p.method == "POST" and p.card and card_text(p.card).startswith(f"Second adult needed · {s.ref}")
+        ]
         if len(requests) != 1 or s.request_card is None:
             problems.append(f"{len(requests)} request cards")
         elif _shown(_latest(sent, s.request_card.activity_id)) != _shown(views.request_card(s, tz)):
             problems.append("request card does not show the state")
-        if s.pending and any(j.due_at <= datetime.now(timezone.utc) for j in s.undone()):
+        if s.pending and any(j.due_at <= datetime.now(UTC) for j in s.undone()):
             problems.append("jobs still due")
     finally:
         await store.close()

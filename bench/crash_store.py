@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-WRITER = r'''
+WRITER = r"""
 import asyncio, json, sys
 sys.path.insert(0, sys.argv[3])
 from bot.store.tiny import TinyStore
@@ -53,7 +53,7 @@ async def main(folder, start):
         i += 1
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2])))
-'''
+"""
 
 
 async def verify(folder: Path, acked: list[list]) -> list[str]:
@@ -82,7 +82,9 @@ async def verify(folder: Path, acked: list[list]) -> list[str]:
                 problems.append(f"lost {key}")
                 continue
             later = {"open": False, "n": want["n"], "closed": True}  # the close may have landed unacknowledged
-            if any(rec.doc.get(k) != v for k, v in want.items()) and not (want["open"] and want["n"] % 3 == 0 and all(rec.doc.get(k) == v for k, v in later.items())):
+            if any(rec.doc.get(k) != v for k, v in want.items()) and not (
+                want["open"] and want["n"] % 3 == 0 and all(rec.doc.get(k) == v for k, v in later.items())
+            ):
                 problems.append(f"{key} is {rec.doc}, acknowledged {want}")
         conv = await s.get("conversations", "channel:safeguarding")
         if last_upsert >= 0 and (conv is None or conv.doc["n"] < last_upsert):
@@ -121,7 +123,9 @@ def main() -> int:
     t0 = time.monotonic()
     for r in range(a.rounds):
         start = len([x for x in acked if x[0] == "insert"]) + r * 10_000
-        child = subprocess.Popen([sys.executable, "-c", WRITER, str(folder), str(start), str(ROOT)], stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(folder), str(start), str(ROOT)], stdout=subprocess.PIPE, text=True
+        )
         time.sleep(rng.uniform(0.05, a.max_delay))
         os.kill(child.pid, signal.SIGKILL)
         out, _ = child.communicate()
@@ -132,14 +136,16 @@ def main() -> int:
                 pass  # a line cut by the kill was never a complete acknowledgement
         try:
             problems = asyncio.run(verify(folder, acked))
-        except Exception as exc:  # noqa: BLE001 - an unreadable store is the failure we look for
+        except Exception as exc:
             problems = [f"store did not open: {exc}"]
         if problems:
             failures += 1
             print(f"round {r}: " + "; ".join(problems[:5]), file=sys.stderr)
     writes = len(acked)
     batches = sum(1 for x in acked if x[0] == "batch")
-    print(f"crash test: {a.rounds} rounds, {writes} acknowledged writes ({batches} batches of 300 rows), {failures} rounds with a lost write or unreadable store ({time.monotonic() - t0:.0f} s)")
+    print(
+        f"crash test: {a.rounds} rounds, {writes} acknowledged writes ({batches} batches of 300 rows), {failures} rounds with a lost write or unreadable store ({time.monotonic() - t0:.0f} s)"
+    )
     return 1 if failures else 0
 
 

@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from book_cost import build  # noqa: E402
+from book_cost import build
 
-from bot.commands.registry import build_router  # noqa: E402
-from bot.chat import CardAction  # noqa: E402
-from tests.support.forms import FORM  # noqa: E402
-from tests.support.people import actor  # noqa: E402
+from bot.chat import CardAction
+from bot.commands.registry import build_router
+from tests.support.forms import FORM
+from tests.support.people import actor
 
 
 async def main(burst: int, past: int) -> None:
@@ -33,7 +33,9 @@ async def main(burst: int, past: int) -> None:
     router = build_router()
     who = actor("tara")
     # warm up imports and caches
-    await router.dispatch(who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id="warm"), services)
+    await router.dispatch(
+        who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id="warm"), services
+    )
 
     lateness: list[float] = []
     stop = asyncio.Event()
@@ -48,15 +50,26 @@ async def main(burst: int, past: int) -> None:
     tick = asyncio.create_task(ticker())
     await asyncio.sleep(0.05)
     t0 = time.perf_counter()
-    await asyncio.gather(*(router.dispatch(who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id=f"f{i}"), services) for i in range(burst)))
+    await asyncio.gather(
+        *(
+            router.dispatch(
+                who,
+                CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id=f"f{i}"),
+                services,
+            )
+            for i in range(burst)
+        )
+    )
     elapsed = time.perf_counter() - t0
     stop.set()
     await tick
     await services.tasks.drain()
     await store.close()
     lateness.sort()
-    print(f"burst of {burst} concurrent book submits ({past:,} sessions of history): done in {elapsed:.2f} s; "
-          f"longest event-loop stall {lateness[-1]:.1f} ms, p99 {lateness[int(len(lateness) * 0.99)]:.1f} ms over {len(lateness)} ticks")
+    print(
+        f"burst of {burst} concurrent book submits ({past:,} sessions of history): done in {elapsed:.2f} s; "
+        f"longest event-loop stall {lateness[-1]:.1f} ms, p99 {lateness[int(len(lateness) * 0.99)]:.1f} ms over {len(lateness)} ticks"
+    )
 
 
 if __name__ == "__main__":

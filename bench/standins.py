@@ -36,9 +36,9 @@ from cryptography.x509.oid import NameOID
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.serve import serve  # noqa: E402
-from tests.teams.connector import FakeConnector  # noqa: E402
-from tests.teams.identity_server import IdentityServer  # noqa: E402
+from tests.support.serve import serve
+from tests.teams.connector import FakeConnector
+from tests.teams.identity_server import IdentityServer
 
 HOSTS = ["login.botframework.com", "login.microsoftonline.com", "localhost"]
 
@@ -56,28 +56,58 @@ def load_key(path: Path) -> rsa.RSAPrivateKey:
 
 def test_ca(work: Path) -> ssl.SSLContext:
     """A throw-away CA (ca.pem) and a server certificate it signs; returns the server's TLS context."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Chaperone bench test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    sans: list[x509.GeneralName] = [x509.DNSName(h) for h in HOSTS] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTS[0])])).issuer_name(ca_name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    sans: list[x509.GeneralName] = [x509.DNSName(h) for h in HOSTS] + [
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTS[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     (work / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (work / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (work / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (work / "server.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(work / "server.pem", work / "server.key")
     return ctx
@@ -112,7 +142,9 @@ async def connect_proxy(tls_port: int) -> tuple[asyncio.AbstractServer, int]:
 
 
 async def main(work: Path, delay: float) -> None:
-    idp = IdentityServer(delay=delay, channel_key=load_key(work / "channel.pem"), tenant_key=load_key(work / "tenant.pem"))
+    idp = IdentityServer(
+        delay=delay, channel_key=load_key(work / "channel.pem"), tenant_key=load_key(work / "tenant.pem")
+    )
     app = idp.app()
 
     async def stats(request: web.Request) -> web.Response:
@@ -140,8 +172,18 @@ async def main(work: Path, delay: float) -> None:
     _, proxy_port = await connect_proxy(tls_port)
     connector = QuietConnector()
     _, connector.url = await serve(connector.app())
-    print(json.dumps({"identity": idp.url, "botframework_openid": idp.botframework_openid_url, "proxy": f"http://127.0.0.1:{proxy_port}",
-                      "ca": str(work / "ca.pem"), "connector": connector.url}), flush=True)
+    print(
+        json.dumps(
+            {
+                "identity": idp.url,
+                "botframework_openid": idp.botframework_openid_url,
+                "proxy": f"http://127.0.0.1:{proxy_port}",
+                "ca": str(work / "ca.pem"),
+                "connector": connector.url,
+            }
+        ),
+        flush=True,
+    )
     await asyncio.Event().wait()
 
 

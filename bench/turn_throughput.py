@@ -11,8 +11,8 @@ hot spot at import; see bot/teams/adapter.py).
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -24,9 +24,11 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("CHAPERONE_LOCAL", "1")  # Chaperone runs in local mode here (bench/production.py runs it with an app id)
+os.environ.setdefault(
+    "CHAPERONE_LOCAL", "1"
+)  # Chaperone runs in local mode here (bench/production.py runs it with an app id)
 
-ECHO_BOT = r'''
+ECHO_BOT = r"""
 import sys
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -53,15 +55,14 @@ async def messages(req):
 app = web.Application()
 app.router.add_post("/api/messages", messages)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-'''
-
-
+"""
 
 
 async def load(url: str, make: object, n: int, concurrency: int) -> tuple[float, list[float]]:
     sem = asyncio.Semaphore(concurrency)
     lat: list[float] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
         async def one(i: int) -> None:
             async with sem:
                 t0 = time.perf_counter()
@@ -78,7 +79,9 @@ async def load(url: str, make: object, n: int, concurrency: int) -> tuple[float,
 
 
 def report(name: str, rate: float, lat: list[float]) -> None:
-    print(f"{name:28} {rate:7.1f} activities/s   p50 {statistics.median(lat):6.1f} ms   p95 {lat[int(0.95 * len(lat))]:6.1f} ms")
+    print(
+        f"{name:28} {rate:7.1f} activities/s   p50 {statistics.median(lat):6.1f} ms   p95 {lat[int(0.95 * len(lat))]:6.1f} ms"
+    )
 
 
 async def main(n: int, concurrency: int) -> None:
@@ -99,7 +102,7 @@ async def main(n: int, concurrency: int) -> None:
     try:
         for _ in range(100):
             try:
-                async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/") as r:
+                async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/"):
                     break
             except aiohttp.ClientError:
                 await asyncio.sleep(0.1)

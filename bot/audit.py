@@ -30,7 +30,17 @@ class Audit:
     async def record(self, *, at: datetime, who: str, action: str, record: str, detail: str = "") -> None:
         """Append one entry. ``who`` is an id (AAD object id or 'cli:<user>'), never a name;
         ``detail`` never carries a pupil's name or a concern's narrative."""
-        await self._store.append(TABLE, {"at": at.isoformat(), "who": who, "action": action, "record": record, "detail": detail, "day": at.date().isoformat()})
+        await self._store.append(
+            TABLE,
+            {
+                "at": at.isoformat(),
+                "who": who,
+                "action": action,
+                "record": record,
+                "detail": detail,
+                "day": at.date().isoformat(),
+            },
+        )
 
     async def entries(self, record: str | None = None) -> list[AuditEntry]:
         rows = await self._store.query(TABLE, {"record": record} if record else None)

@@ -32,7 +32,7 @@ async def housekeeping_forever(services: Services, *, every: float = 60.0) -> No
     while True:
         try:
             await housekeeping(services)
-        except Exception:  # noqa: BLE001 - the loop must keep running
+        except Exception:
             log.exception("housekeeping pass failed")
         await asyncio.sleep(every)
 

@@ -6,16 +6,17 @@ import base64
 import binascii
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
-from bot.texts import setup as setup_texts
 from bot.policy.facts import Hours, PolicyFacts, Weekday
+from bot.texts import setup as setup_texts
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "example" / "chaperone.toml"
 
@@ -171,7 +172,7 @@ def config_toml_text(value: str) -> str:
     if not value.startswith("base64:"):
         return value
     try:
-        return base64.b64decode(value[len("base64:"):], validate=True).decode("utf-8")
+        return base64.b64decode(value[len("base64:") :], validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ConfigError(setup_texts.CONFIG_TOML_NOT_BASE64) from exc
 
@@ -211,9 +212,18 @@ ENV_SETTINGS: dict[str, str] = {
 
 #: What a production deployment in Azure (infra/azuredeploy.json) must set.
 PRODUCTION_SETTINGS: tuple[str, ...] = (
-    "MICROSOFT_APP_ID", "MICROSOFT_APP_TYPE", "MICROSOFT_APP_TENANT_ID", "CHAPERONE_CONFIG_TOML",
-    "CHAPERONE_MEETINGS", "CHAPERONE_GRAPH_CREDENTIAL", "CHAPERONE_STORE", "CHAPERONE_TABLES_ENDPOINT", "AZURE_CLIENT_ID",
-    "CHAPERONE_SLT_GROUP_ID", "CHAPERONE_DSL_GROUP_ID", "CHAPERONE_ADMIN_GROUP_ID",
+    "MICROSOFT_APP_ID",
+    "MICROSOFT_APP_TYPE",
+    "MICROSOFT_APP_TENANT_ID",
+    "CHAPERONE_CONFIG_TOML",
+    "CHAPERONE_MEETINGS",
+    "CHAPERONE_GRAPH_CREDENTIAL",
+    "CHAPERONE_STORE",
+    "CHAPERONE_TABLES_ENDPOINT",
+    "AZURE_CLIENT_ID",
+    "CHAPERONE_SLT_GROUP_ID",
+    "CHAPERONE_DSL_GROUP_ID",
+    "CHAPERONE_ADMIN_GROUP_ID",
 )
 
 
@@ -227,7 +237,11 @@ def graph_credentials_set(env: Mapping[str, str]) -> bool:
     """The README's rule for CHAPERONE_MEETINGS's default: a Graph secret or certificate, or the
     documented fall-back to the bot's MICROSOFT_APP_* credentials when they name a tenant (single tenant)."""
     own = env.get("CHAPERONE_GRAPH_CLIENT_SECRET") or env.get("CHAPERONE_GRAPH_CERTIFICATE_PATH")
-    fallback = env.get("MICROSOFT_APP_PASSWORD") and (env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID")) and (env.get("CHAPERONE_GRAPH_TENANT_ID") or env.get("MICROSOFT_APP_TENANT_ID"))
+    fallback = (
+        env.get("MICROSOFT_APP_PASSWORD")
+        and (env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID"))
+        and (env.get("CHAPERONE_GRAPH_TENANT_ID") or env.get("MICROSOFT_APP_TENANT_ID"))
+    )
     return bool(own or fallback)
 
 
@@ -270,6 +284,7 @@ class Settings:
     def group_id(self, role: str) -> str:
         """The Entra group id the environment gives for a role (it overrides the school config's [roles])."""
         return {"slt": self.slt_group_id, "dsl": self.dsl_group_id, "admin": self.admin_group_id}.get(role, "").strip()
+
     #: CHAPERONE_LOCAL=1: no app id, no authentication, loopback only (the simulator and the tests).
     local: bool = field(default_factory=_local_from_env)
     #: Where the identity metadata lives (overridable for a loopback identity stand-in in tests/benches).
@@ -295,7 +310,14 @@ class Settings:
         """What is missing or contradictory for serving Teams (empty = fine). Fail closed: no app id
         means local mode only when asked for, and an app id needs a single tenant and its credential."""
         if not self.app_id:
-            secrets = [n for n, v in (("MICROSOFT_APP_PASSWORD", self.app_password), ("MICROSOFT_APP_TENANT_ID", self.app_tenant_id)) if v]
+            secrets = [
+                n
+                for n, v in (
+                    ("MICROSOFT_APP_PASSWORD", self.app_password),
+                    ("MICROSOFT_APP_TENANT_ID", self.app_tenant_id),
+                )
+                if v
+            ]
             if secrets:
                 return [setup_texts.secrets_without_app_id(secrets)]
             if not self.local:
@@ -333,9 +355,11 @@ class Settings:
         return load_school_config(self.config_path)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        config = _read(env, "CHAPERONE_CONFIG") or ("chaperone.toml" if Path("chaperone.toml").is_file() else str(EXAMPLE_CONFIG))
+        config = _read(env, "CHAPERONE_CONFIG") or (
+            "chaperone.toml" if Path("chaperone.toml").is_file() else str(EXAMPLE_CONFIG)
+        )
         graph_creds = graph_credentials_set(env) or bool(_read(env, "CHAPERONE_GRAPH_CREDENTIAL"))
         meetings = _read(env, "CHAPERONE_MEETINGS") or ("graph" if graph_creds else "local")
         if meetings not in ("graph", "local"):
@@ -343,7 +367,9 @@ class Settings:
         store = _read(env, "CHAPERONE_STORE", "tinydb")
         if store not in ("tinydb", "tables"):
             raise ConfigError(setup_texts.store_setting(store))
-        if store == "tables" and not (_read(env, "CHAPERONE_TABLES_ENDPOINT") or _read(env, "CHAPERONE_TABLES_CONNECTION_STRING")):
+        if store == "tables" and not (
+            _read(env, "CHAPERONE_TABLES_ENDPOINT") or _read(env, "CHAPERONE_TABLES_CONNECTION_STRING")
+        ):
             raise ConfigError(setup_texts.TABLES_NEED_ADDRESS)
         try:
             port = int(_read(env, "PORT", "3978"))
@@ -365,7 +391,11 @@ class Settings:
             port=port,
             store=store,  # type: ignore[arg-type]
             tables_connection_string=_read(env, "CHAPERONE_TABLES_CONNECTION_STRING"),
-            graph_env=tuple((n, env[n]) for n in ENV_SETTINGS if n.startswith(("CHAPERONE_GRAPH_", "MICROSOFT_APP_", "AZURE_CLIENT_ID")) and env.get(n)),
+            graph_env=tuple(
+                (n, env[n])
+                for n in ENV_SETTINGS
+                if n.startswith(("CHAPERONE_GRAPH_", "MICROSOFT_APP_", "AZURE_CLIENT_ID")) and env.get(n)
+            ),
             tables_endpoint=_read(env, "CHAPERONE_TABLES_ENDPOINT"),
             azure_client_id=_read(env, "AZURE_CLIENT_ID"),
             config_toml=_read(env, "CHAPERONE_CONFIG_TOML"),

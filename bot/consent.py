@@ -45,7 +45,13 @@ class ConsentRecord(BaseModel):
         return key_of(self.pupil)
 
     def as_pupil(self) -> Pupil:
-        return Pupil(name=self.pupil, parent_email=self.parent_email, school_email=self.pupil_school_email, consent=self.consent, parent_name=self.parent_name)
+        return Pupil(
+            name=self.pupil,
+            parent_email=self.parent_email,
+            school_email=self.pupil_school_email,
+            consent=self.consent,
+            parent_name=self.parent_name,
+        )
 
 
 def key_of(pupil_name: str) -> str:
@@ -106,7 +112,9 @@ def parse_csv(text: str) -> list[ConsentRecord]:
         except ValidationError as exc:
             for e in exc.errors():
                 field = ".".join(str(x) for x in e["loc"])
-                problems.append(RowProblem(line, f"{field}: {e['msg']}" if field != "consent" else setup_texts.CONSENT_VALUE))
+                problems.append(
+                    RowProblem(line, f"{field}: {e['msg']}" if field != "consent" else setup_texts.CONSENT_VALUE)
+                )
             continue
         if record.key in seen:
             problems.append(RowProblem(line, setup_texts.consent_repeated(record.pupil, seen[record.key])))

@@ -25,7 +25,7 @@ async def update_quietly(messenger: Messenger, ref: CardRef, card: Card, *, reco
     """Replace a posted card in place; False (logged with the record's reference) when Teams refused."""
     try:
         await messenger.update(ref, card)
-    except Exception:  # noqa: BLE001 - a card we cannot update must not break the workflow
+    except Exception:
         log.warning("card update failed record=%s conversation=%s", record, ref.conversation_key, exc_info=True)
         return False
     return True

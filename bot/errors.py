@@ -1,16 +1,16 @@
 """The one error hierarchy of Chaperone; every message is one a teacher can read.
 
-    ChaperoneError
-    ├── UsageError            the input is malformed or incomplete (bad card submission, bad file)
-    ├── NotFound              the reference names nothing we hold
-    ├── NotPermitted          the actor's role does not allow this
-    ├── PolicyViolation       the booking breaks the school's protocol (carries the violations)
-    ├── Conflict              someone else changed the record first (e.g. a second adult already accepted)
-    ├── ExternalServiceError  a Microsoft service failed
-    │   ├── GraphError        Microsoft Graph (meetings, calendar, mail)
-    │   └── StoreError        the store could not read or write
-    │       └── StoreCorrupt  a store file is damaged; nothing was overwritten
-    └── ConfigError           the configuration is wrong (start-up only)
+ChaperoneError
+├── UsageError            the input is malformed or incomplete (bad card submission, bad file)
+├── NotFound              the reference names nothing we hold
+├── NotPermitted          the actor's role does not allow this
+├── PolicyViolation       the booking breaks the school's protocol (carries the violations)
+├── Conflict              someone else changed the record first (e.g. a second adult already accepted)
+├── ExternalServiceError  a Microsoft service failed
+│   ├── GraphError        Microsoft Graph (meetings, calendar, mail)
+│   └── StoreError        the store could not read or write
+│       └── StoreCorrupt  a store file is damaged; nothing was overwritten
+└── ConfigError           the configuration is wrong (start-up only)
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ class GraphError(ExternalServiceError):
         retryable: bool = False,
         fields: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["refused"]), hint=texts.GRAPH_HINTS.get(reason))
+        super().__init__(
+            texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["refused"]), hint=texts.GRAPH_HINTS.get(reason)
+        )
         self.reason = reason
         self.status = status
         self.code = code

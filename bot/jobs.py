@@ -10,9 +10,10 @@ find records with work; a record keeps it while any job is undone.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,7 +63,13 @@ class Owed(BaseModel):
         yet will show the latest state anyway)."""
         args = args or {}
         for job in self.jobs:
-            if job.kind == kind and job.args == args and job.done_at is None and job.lease_owner is None and job.attempts == 0:
+            if (
+                job.kind == kind
+                and job.args == args
+                and job.done_at is None
+                and job.lease_owner is None
+                and job.attempts == 0
+            ):
                 if due < job.due_at:
                     job.due_at = due
                 return job
@@ -121,7 +128,7 @@ class Kind:
     """The jobs of one table: how to reach its records and how to run each job kind."""
 
     table: str
-    repo: Callable[["Services"], "Records[Any]"]
+    repo: Callable[[Services], Records[Any]]
     handlers: dict[str, Handler]
     stuck: Stuck | None = None
     #: Leases longer than the default for job kinds that may wait a long time (meeting creation).

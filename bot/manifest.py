@@ -21,8 +21,9 @@ import re
 import sys
 import uuid
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from bot import PROJECT_ROOT, __version__
 from bot.errors import ConfigError
@@ -44,7 +45,10 @@ def command_lists() -> list[dict[str, Any]]:
 
     commands = build_router().commands
     return [
-        {"scopes": [scope], "commands": [{"title": name, "description": commands[name].summary[:4000]} for name in names]}
+        {
+            "scopes": [scope],
+            "commands": [{"title": name, "description": commands[name].summary[:4000]} for name in names],
+        }
         for scope, names in SCOPES.items()
     ]
 
@@ -108,9 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"chaperone: {exc}", file=sys.stderr)
         return 2
-    placeholders = [name for name in ("CHAPERONE_BOT_DOMAIN", "CHAPERONE_PUBLISHER_NAME", "CHAPERONE_PUBLISHER_URL") if not env.get(name)]
+    placeholders = [
+        name
+        for name in ("CHAPERONE_BOT_DOMAIN", "CHAPERONE_PUBLISHER_NAME", "CHAPERONE_PUBLISHER_URL")
+        if not env.get(name)
+    ]
     if placeholders:
-        print(f"chaperone: no {', '.join(placeholders)}: the package carries example values (fine for the simulator, not for a school).", file=sys.stderr)
+        print(
+            f"chaperone: no {', '.join(placeholders)}: the package carries example values (fine for the simulator, not for a school).",
+            file=sys.stderr,
+        )
     print(f"wrote {path}")
     return 0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -28,7 +28,7 @@ class TemplateError(Exception):
     """A template names data that was not given (a programming error, caught by the card tests)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> Any:
     return json.loads((TEMPLATES / f"{name}.json").read_text(encoding="utf-8"))
 
@@ -39,7 +39,7 @@ def template_names() -> list[str]:
 
 def _lookup(path: str, scopes: list[Any], root: Any) -> Any:
     if path.startswith("$root."):
-        candidates, path = [root], path[len("$root."):]
+        candidates, path = [root], path[len("$root.") :]
     else:
         candidates = list(reversed(scopes))
     for scope in candidates:

@@ -29,5 +29,11 @@ async def app() -> web.Application:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
-    log.info("Chaperone starting under gunicorn mode=%s meetings=%s store=%s config=%s", "local" if settings.local_mode else "azure", settings.meetings, settings.store, settings.config_source)
+    log.info(
+        "Chaperone starting under gunicorn mode=%s meetings=%s store=%s config=%s",
+        "local" if settings.local_mode else "azure",
+        settings.meetings,
+        settings.store,
+        settings.config_source,
+    )
     return create_app(settings, shutdown_grace=SHUTDOWN_GRACE)

@@ -21,11 +21,35 @@ import pytest
 BOT = Path(__file__).resolve().parents[1] / "bot"
 
 LAYERS: dict[str, int] = {
-    "chat": 0, "errors": 0, "texts": 0, "clock": 0, "tasks": 0, "render": 0, "delivery": 0, "templates": 0, "jobs": 0,
-    "policy": 1, "store": 1, "meetings": 1, "sessions": 1, "concerns": 1, "consent": 1, "audit": 1, "roles": 1,
-    "config": 2, "services": 2, "background": 2, "outbox": 2,
+    "chat": 0,
+    "errors": 0,
+    "texts": 0,
+    "clock": 0,
+    "tasks": 0,
+    "render": 0,
+    "delivery": 0,
+    "templates": 0,
+    "jobs": 0,
+    "policy": 1,
+    "store": 1,
+    "meetings": 1,
+    "sessions": 1,
+    "concerns": 1,
+    "consent": 1,
+    "audit": 1,
+    "roles": 1,
+    "config": 2,
+    "services": 2,
+    "background": 2,
+    "outbox": 2,
     "commands": 3,
-    "teams": 4, "cli": 4, "app": 4, "manifest": 4, "wsgi": 4, "__main__": 4, "__init__": 4,
+    "teams": 4,
+    "cli": 4,
+    "app": 4,
+    "manifest": 4,
+    "wsgi": 4,
+    "__main__": 4,
+    "__init__": 4,
 }
 #: Domain packages never import these, whatever their layer number says.
 FORBIDDEN_FOR_DOMAIN = {"commands", "teams", "config", "app", "cli", "services", "background", "outbox"}
@@ -68,8 +92,8 @@ def _imports(tree: ast.Module) -> list[tuple[str, int]]:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.stmt):
                     visit([child])
-                elif hasattr(child, "body") and isinstance(getattr(child, "body"), list):
-                    visit(getattr(child, "body"))
+                elif hasattr(child, "body") and isinstance(child.body, list):
+                    visit(child.body)
 
     visit(tree.body)
     return found
@@ -126,7 +150,9 @@ def test_an_upward_import_fails(tmp_path: Path, where: str, source: str, expecte
 
 def test_type_checking_imports_do_not_count(tmp_path: Path) -> None:
     (tmp_path / "sessions").mkdir()
-    (tmp_path / "sessions" / "x.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.services import Services\n", encoding="utf-8")
+    (tmp_path / "sessions" / "x.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.services import Services\n", encoding="utf-8"
+    )
     assert violations(tmp_path) == []
 
 

@@ -20,7 +20,9 @@ ENV = {"MICROSOFT_APP_ID": "11111111-2222-3333-4444-555555555555", "CHAPERONE_BO
 
 
 def test_manifest_validates_against_v1_22() -> None:
-    schema = json.loads((SCHEMAS / "teams-manifest" / "v1.22" / "MicrosoftTeams.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (SCHEMAS / "teams-manifest" / "v1.22" / "MicrosoftTeams.schema.json").read_text(encoding="utf-8")
+    )
     manifest = build_manifest(ENV)
     errors = sorted(Draft4Validator(schema).iter_errors(manifest), key=str)
     assert not errors, [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors]
@@ -51,7 +53,9 @@ def test_package_has_exactly_the_manifest_and_two_icons(tmp_path: Path) -> None:
         assert json.load(io.BytesIO(z.read("manifest.json")))["id"]
 
 
-@pytest.mark.parametrize("env", [{}, {"MICROSOFT_APP_ID": "not-a-guid"}, {**ENV, "CHAPERONE_BOT_DOMAIN": "https://x.example.org/"}])
+@pytest.mark.parametrize(
+    "env", [{}, {"MICROSOFT_APP_ID": "not-a-guid"}, {**ENV, "CHAPERONE_BOT_DOMAIN": "https://x.example.org/"}]
+)
 def test_bad_environment_is_a_clear_error(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         build_manifest(env)

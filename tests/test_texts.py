@@ -93,13 +93,7 @@ def _defines(node: ast.AST, named: set[str] | frozenset[str]) -> bool:
     """Whether ``node`` is a function, method or assignment of one of ``named``."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return node.name in named
-    targets = (
-        node.targets
-        if isinstance(node, ast.Assign)
-        else [node.target]
-        if isinstance(node, ast.AnnAssign)
-        else []
-    )
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
     return any(isinstance(t, ast.Name) and t.id in named for t in targets)
 
 
@@ -113,17 +107,9 @@ def _skipped(tree: ast.Module, named: set[str] | frozenset[str]) -> set[int]:
     for node in ast.walk(tree):
         if _defines(node, named):
             under(node)
-        elif (
-            isinstance(node, ast.Expr)
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-        ):
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             under(node)  # docstrings and bare string statements
-        elif (
-            isinstance(node, ast.Raise)
-            and node.exc is not None
-            and _name(node.exc) in PROGRAMMING_ERRORS
-        ):
+        elif isinstance(node, ast.Raise) and node.exc is not None and _name(node.exc) in PROGRAMMING_ERRORS:
             under(node)
         elif isinstance(node, ast.Assert) and node.msg is not None:
             under(node.msg)
@@ -139,9 +125,7 @@ def _skipped(tree: ast.Module, named: set[str] | frozenset[str]) -> set[int]:
     return skip
 
 
-def literals(
-    path: Path, named: set[str] | frozenset[str] = frozenset()
-) -> list[tuple[int, str]]:
+def literals(path: Path, named: set[str] | frozenset[str] = frozenset()) -> list[tuple[int, str]]:
     """(line, text) of every English sentence in one module; strings under ``named`` do not count."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     skip = _skipped(tree, named)
@@ -151,9 +135,7 @@ def literals(
             continue
         if isinstance(node, ast.JoinedStr):
             skip.update(id(v) for v in node.values)
-            text = "".join(
-                v.value if isinstance(v, ast.Constant) else "{}" for v in node.values
-            )
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         else:
@@ -169,10 +151,7 @@ def violations(root: Path = BOT) -> list[str]:
         rel = path.relative_to(root).as_posix()
         if rel.startswith(EXEMPT):
             continue
-        out.extend(
-            f"{rel}:{line}: {text!r}"
-            for line, text in literals(path, NAMED.get(rel, set()))
-        )
+        out.extend(f"{rel}:{line}: {text!r}" for line, text in literals(path, NAMED.get(rel, set())))
     return out
 
 
@@ -238,11 +217,10 @@ def test_the_catalogue_imports_nothing_else_of_chaperone() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert not (
-                    node.module == "bot" or node.module.startswith("bot.")
-                ) or node.module.startswith("bot.texts"), path
-            elif isinstance(node, ast.Import):
-                assert not any(
-                    a.name.startswith("bot.") and not a.name.startswith("bot.texts")
-                    for a in node.names
+                assert not (node.module == "bot" or node.module.startswith("bot.")) or node.module.startswith(
+                    "bot.texts"
                 ), path
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("bot.") and not a.name.startswith("bot.texts") for a in node.names), (
+                    path
+                )

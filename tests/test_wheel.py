@@ -39,22 +39,67 @@ def _build_and_install(tmp: Path) -> Path:
     shutil.copytree(ROOT / "bot", source / "bot", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(dist), str(source)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     [wheel] = dist.glob("chaperone-*.whl")
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True, capture_output=True, text=True).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (purelib / "zz-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--target", str(purelib), str(wheel)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(purelib),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return python
 
 
 async def test_the_built_wheel_serves_a_book_card(tmp_path: Path) -> None:
     python = await asyncio.to_thread(_build_and_install, tmp_path)
-    where = subprocess.run([str(python), "-c", "import bot, bot.render; print(bot.__file__)"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    where = subprocess.run(
+        [str(python), "-c", "import bot, bot.render; print(bot.__file__)"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert str(tmp_path / "venv") in where and str(ROOT) not in where
 
     connector = FakeConnector()
@@ -62,8 +107,25 @@ async def test_the_built_wheel_serves_a_book_card(tmp_path: Path) -> None:
     connector.url = url
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_APP", "CHAPERONE_"))}
-    env.update({"PORT": str(port), "CHAPERONE_LOCAL": "1", "MICROSOFT_APP_ID": "", "CHAPERONE_DATA_DIR": str(tmp_path / "data"), "CHAPERONE_MEETINGS": "local"})
-    proc = await asyncio.create_subprocess_exec(str(python), "-m", "bot", "serve", cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    env.update(
+        {
+            "PORT": str(port),
+            "CHAPERONE_LOCAL": "1",
+            "MICROSOFT_APP_ID": "",
+            "CHAPERONE_DATA_DIR": str(tmp_path / "data"),
+            "CHAPERONE_MEETINGS": "local",
+        }
+    )
+    proc = await asyncio.create_subprocess_exec(
+        str(python),
+        "-m",
+        "bot",
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
@@ -75,7 +137,9 @@ async def test_the_built_wheel_serves_a_book_card(tmp_path: Path) -> None:
                     await asyncio.sleep(0.05)
             else:
                 raise AssertionError("chaperone serve from the wheel did not answer /healthz")
-            async with http.post(f"http://127.0.0.1:{port}/api/messages", json=act.message("/book", service_url=url)) as r:
+            async with http.post(
+                f"http://127.0.0.1:{port}/api/messages", json=act.message("/book", service_url=url)
+            ) as r:
                 assert r.status in (200, 201, 202), await r.text()
         [sent] = connector.posts("a:personal-29:tara")
         assert sent.card is not None and any(i.get("id") == "date" for i in _inputs(sent.card))

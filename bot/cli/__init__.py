@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from bot.cli import policy as policy_cli
 from bot.errors import ChaperoneError
@@ -14,7 +14,9 @@ EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chaperone", description="Chaperone: safe live online sessions with pupils, from Teams.")
+    parser = argparse.ArgumentParser(
+        prog="chaperone", description="Chaperone: safe live online sessions with pupils, from Teams."
+    )
     sub = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the bot's HTTP server (/api/messages, /healthz)")
     serve.set_defaults(func=_serve)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-from datetime import date, datetime, timezone
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 from bot import texts
 from bot.audit import Audit
@@ -38,7 +39,9 @@ class PrivateFile:
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
-            raise UsageError(f"Cannot write {path}: {exc.strerror or exc} (an export never follows a symbolic link).") from None
+            raise UsageError(
+                f"Cannot write {path}: {exc.strerror or exc} (an export never follows a symbolic link)."
+            ) from None
         os.fchmod(self._fd, 0o600)  # owner-only even when the file already existed
 
     def write(self, text: str) -> None:
@@ -66,7 +69,7 @@ def school_timezone() -> str:
 def cli_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no user name in some containers
+    except Exception:
         return "cli:unknown"
 
 
@@ -82,6 +85,6 @@ def parse_date(value: str | None, flag: str) -> date | None:
 async def audit_export(store: Store, *, action: str, record: str, detail: str) -> None:
     """Record an export in the audit trail before anything is written: no audit entry, no export (fail closed)."""
     try:
-        await Audit(store).record(at=datetime.now(timezone.utc), who=cli_actor(), action=action, record=record, detail=detail)
+        await Audit(store).record(at=datetime.now(UTC), who=cli_actor(), action=action, record=record, detail=detail)
     except StoreError as exc:
         raise StoreError(texts.EXPORT_NOT_AUDITED.format(error=str(exc)), hint=texts.EXPORT_NOT_AUDITED_HINT) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.cli.common import cli_actor
@@ -61,7 +61,11 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             tz = ZoneInfo(services.timezone)
             today = services.clock.now().astimezone(tz).date()
-            refs = [s.ref for s in await services.sessions.open_sessions(State.SCHEDULED) if s.booking.start.astimezone(tz).date() == today]
+            refs = [
+                s.ref
+                for s in await services.sessions.open_sessions(State.SCHEDULED)
+                if s.booking.start.astimezone(tz).date() == today
+            ]
         drifted = 0
         for ref in refs:
             try:
@@ -72,7 +76,10 @@ def _verify(args: argparse.Namespace) -> int:
                 continue
             if drift:
                 drifted += 1
-                print(f"{session.ref}: put back " + ", ".join(f"{d.field} (was {d.found!r}, now {d.expected!r})" for d in drift))
+                print(
+                    f"{session.ref}: put back "
+                    + ", ".join(f"{d.field} (was {d.found!r}, now {d.expected!r})" for d in drift)
+                )
             else:
                 print(f"{session.ref}: settings as the protocol requires")
         print(f"{len(refs)} session(s) checked")
@@ -95,9 +102,14 @@ def _attendance(args: argparse.Namespace) -> int:
         await workflow.collect_attendance(args.ref, services)
         session, _ = await services.sessions.get(args.ref)
         if session.closure and session.closure.attendance:
-            print(f"{session.ref}: {len(session.closure.attendance)} participant(s); flags: {'; '.join(session.closure.flags) or 'none'}")
+            print(
+                f"{session.ref}: {len(session.closure.attendance)} participant(s); flags: {'; '.join(session.closure.flags) or 'none'}"
+            )
             return 0
-        print(f"{session.ref}: no attendance report yet (it appears after the meeting ends); try again later", file=sys.stderr)
+        print(
+            f"{session.ref}: no attendance report yet (it appears after the meeting ends); try again later",
+            file=sys.stderr,
+        )
         return 1
 
     return int(_with_services(go))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.cli.common import run_with_store
@@ -23,7 +23,7 @@ def _list(args: argparse.Namespace) -> int:
     box = default_outbox()
 
     async def go(store: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        return await box.backlog(store, datetime.now(timezone.utc)), await box.rows(store)
+        return await box.backlog(store, datetime.now(UTC)), await box.rows(store)
 
     summary, rows = run_with_store(go)
     if args.json:
@@ -33,6 +33,12 @@ def _list(args: argparse.Namespace) -> int:
         error = f"  failing: {r['last_error']} (since {r['first_failed_at']})" if r["last_error"] else ""
         print(f"{r['due_at']}  {r['record']:<10} {r['kind']:<16} attempts={r['attempts']}{error}")
     oldest = summary["oldest_failing"]
-    print(f"{summary['jobs']} job(s) owed, {summary['due']} due, {summary['failing']} failing"
-          + (f"; oldest failing: {oldest['record']} {oldest['kind']} since {oldest['first_failed_at']} ({oldest['last_error']})" if oldest else ""))
+    print(
+        f"{summary['jobs']} job(s) owed, {summary['due']} due, {summary['failing']} failing"
+        + (
+            f"; oldest failing: {oldest['record']} {oldest['kind']} since {oldest['first_failed_at']} ({oldest['last_error']})"
+            if oldest
+            else ""
+        )
+    )
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def _try(args: argparse.Namespace) -> int:
     profile = _profile(args.profile)
     school = load_school_config(args.config or EXAMPLE_CONFIG)
     try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     except ValueError as exc:
         raise UsageError(f"--now is not an ISO-8601 time: {args.now!r}.") from exc
     if now.tzinfo is None:

@@ -36,8 +36,12 @@ def _export(args: argparse.Namespace) -> int:
         text = to_csv(COLUMNS, table)
         out = PrivateFile(args.output) if args.output else None
         try:
-            await audit_export(store, action="register.exported", record="*",
-                               detail=f"rows={len(table)} to={'file' if args.output else 'stdout'} from={start or '-'} until={end or '-'}")
+            await audit_export(
+                store,
+                action="register.exported",
+                record="*",
+                detail=f"rows={len(table)} to={'file' if args.output else 'stdout'} from={start or '-'} until={end or '-'}",
+            )
             if out is not None:
                 out.write(text)
         finally:

@@ -16,7 +16,9 @@ from bot.store import open_store
 def register(sub: Any) -> None:
     p = sub.add_parser("store", help="the data store: check it for damage")
     ps = p.add_subparsers(dest="cmd", required=True, metavar="ACTION")
-    ps.add_parser("check", help="read every file; exit 0 when healthy, 1 when damaged (names each file and what to do)").set_defaults(func=_check)
+    ps.add_parser(
+        "check", help="read every file; exit 0 when healthy, 1 when damaged (names each file and what to do)"
+    ).set_defaults(func=_check)
 
 
 def inspect(settings: Settings) -> tuple[dict[str, int], list[ChaperoneError]]:

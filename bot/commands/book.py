@@ -5,22 +5,21 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime, time
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from bot import texts
-from bot.render import render
-from bot.commands.router import Router
 from bot.chat import Actor, CardAction, CardRef, Command, Reply, action_key
+from bot.commands.router import Router
 from bot.consent import ConsentRecord
 from bot.errors import NotPermitted, UsageError
 from bot.policy.booking import Booking, Consent, Pupil
 from bot.policy.eligibility import pupil_eligibility
 from bot.policy.engine import evaluate
-from bot.sessions import cards
-from bot.sessions import workflow
+from bot.render import render
+from bot.sessions import cards, workflow
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -42,7 +41,14 @@ def hidden_reason(services: Services, record: ConsentRecord) -> str | None:
     return pupil_eligibility(services.profile, services.school.policy_facts(), record).reason
 
 
-async def form_card(services: Services, values: dict[str, Any] | None = None, violations: list[dict[str, Any]] | None = None, problems: list[str] | None = None, *, token: str | None = None) -> dict[str, Any]:
+async def form_card(
+    services: Services,
+    values: dict[str, Any] | None = None,
+    violations: list[dict[str, Any]] | None = None,
+    problems: list[str] | None = None,
+    *,
+    token: str | None = None,
+) -> dict[str, Any]:
     """The booking form; ``token`` (new for each form, kept when it is shown again with problems)
     is the idempotency key of its submission."""
     records = await services.consents.all()
@@ -95,7 +101,9 @@ async def parse_form(actor: Actor, data: dict[str, Any], services: Services) -> 
     start = None
     try:
         if not missing:
-            start = datetime.combine(date.fromisoformat(str(data["date"])), time.fromisoformat(str(data["time"])), tzinfo=tz)
+            start = datetime.combine(
+                date.fromisoformat(str(data["date"])), time.fromisoformat(str(data["time"])), tzinfo=tz
+            )
     except ValueError:
         problems.append(texts.BOOK_BAD_WHEN)
     try:
@@ -150,7 +158,9 @@ def register(router: Router) -> None:
     async def book(actor: Actor, cmd: Command, services: Services) -> Reply:
         form = await form_card(services)
         if actor.where.kind != "personal":
-            return Reply(cards=(cards.notice_card(texts.BOOK_TITLE, texts.BOOK_SENT_PRIVATELY, shared=True),), private=(form,))
+            return Reply(
+                cards=(cards.notice_card(texts.BOOK_TITLE, texts.BOOK_SENT_PRIVATELY, shared=True),), private=(form,)
+            )
         return Reply(cards=(form,))
 
     @router.verb("book.submit", roles=("staff",))
@@ -159,15 +169,28 @@ def register(router: Router) -> None:
         try:
             booking = await parse_form(actor, action.data, services)
         except UsageError as exc:  # e.g. no pupils chosen: the same form again, in place, with everything kept
-            form = await form_card(services, values, problems=[str(exc)], token=str(action.data.get("token") or "") or None)
+            form = await form_card(
+                services, values, problems=[str(exc)], token=str(action.data.get("token") or "") or None
+            )
             return Reply(replace=form) if action.card_activity_id else Reply(cards=(form,))
         decision = evaluate(services.profile, services.school.policy_facts(), booking, services.clock.now())
         if not decision.allowed:
-            return Reply(replace=await form_card(services, values, [v.to_json() for v in decision.violations], token=str(action.data.get("token") or "") or None))
+            return Reply(
+                replace=await form_card(
+                    services,
+                    values,
+                    [v.to_json() for v in decision.violations],
+                    token=str(action.data.get("token") or "") or None,
+                )
+            )
         conv_key = f"conv:{actor.where.conversation_id}"
-        status_ref = CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
+        status_ref = (
+            CardRef(conversation_key=conv_key, activity_id=action.card_activity_id) if action.card_activity_id else None
+        )
         # one booking per form: the card's token, else the clicked message, else this activity
-        session, _ = await workflow.create_session(actor, booking, decision, services, submission_key=action_key("book", actor, action), status_card=status_ref)
+        session, _ = await workflow.create_session(
+            actor, booking, decision, services, submission_key=action_key("book", actor, action), status_card=status_ref
+        )
         slt = await services.messenger.has("channel:slt")
         card = cards.status_card(session, services.profile, services.timezone, slt_channel=slt)
         return Reply(replace=card) if status_ref else Reply(cards=(card,))
@@ -197,9 +220,25 @@ def register(router: Router) -> None:
         if not workflow.is_party(actor, session) and not actor.has("slt"):
             raise NotPermitted(texts.END_NOT_YOURS.format(ref=session.ref))
         session, drift = await workflow.verify_meeting(session.ref, services, by=actor.key)
-        verified, color = (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "warning") if drift else (texts.VERIFIED_OK, "good")
+        verified, color = (
+            (texts.VERIFIED_REPAIRED.format(n=len(drift), fields=", ".join(d.field for d in drift)), "warning")
+            if drift
+            else (texts.VERIFIED_OK, "good")
+        )
         sections = [
             {"title": texts.CHECKLIST_TITLES[w], "items": [c.text for c in services.profile.checklist if c.when == w]}
             for w in ("before", "during", "after")
         ]
-        return Reply(cards=(render("checklist", {"ref": session.ref, "verified": verified, "verified_style": color, "sections": [s for s in sections if s["items"]]}),))
+        return Reply(
+            cards=(
+                render(
+                    "checklist",
+                    {
+                        "ref": session.ref,
+                        "verified": verified,
+                        "verified_style": color,
+                        "sections": [s for s in sections if s["items"]],
+                    },
+                ),
+            )
+        )

@@ -32,7 +32,9 @@ MAX_LISTED = 150  # pupils listed on the form at most (Teams limits a card's siz
 
 async def _my_sessions(actor: Actor, services: Services) -> list[Session]:
     today = services.clock.now().date()
-    recent = await services.sessions.on_days((today - timedelta(days=RECENT_DAYS)).isoformat(), (today + timedelta(days=1)).isoformat())
+    recent = await services.sessions.on_days(
+        (today - timedelta(days=RECENT_DAYS)).isoformat(), (today + timedelta(days=1)).isoformat()
+    )
     candidates = {s.ref: s for s in [*recent, *await services.sessions.open_sessions()]}
     mine = [s for s in candidates.values() if is_party(actor, s)]
     mine.sort(key=lambda s: s.booking.start, reverse=True)
@@ -55,7 +57,10 @@ async def concern_form(actor: Actor, services: Services) -> dict[str, Any]:
     sessions = [{"ref": s.ref, "title": f"{s.ref} ({session_cards.when(s, services.timezone)})"} for s in mine]
     now = services.clock.now().astimezone(ZoneInfo(services.timezone))
     return cards.form_card(
-        categories=services.school.concerns.categories, pupils=pupils, sessions=sessions, tz=services.timezone,
+        categories=services.school.concerns.categories,
+        pupils=pupils,
+        sessions=sessions,
+        tz=services.timezone,
         values={"when_date": f"{now:%Y-%m-%d}", "when_time": f"{now:%H:%M}"},
     )
 
@@ -117,18 +122,33 @@ def parse_concern(actor: Actor, data: dict[str, Any], services: Services, ref: s
         raise UsageError(texts.CONCERN_CHOOSE_CATEGORY, hint=texts.CONCERN_NOT_SENT_HINT)
     tz = ZoneInfo(services.timezone)
     try:
-        when = datetime.combine(date.fromisoformat(str(data.get("when_date"))), time.fromisoformat(str(data.get("when_time"))), tzinfo=tz)
+        when = datetime.combine(
+            date.fromisoformat(str(data.get("when_date"))), time.fromisoformat(str(data.get("when_time"))), tzinfo=tz
+        )
     except ValueError:
         raise UsageError(texts.CONCERN_BAD_WHEN, hint=texts.CONCERN_NOT_SENT_HINT) from None
     now = services.clock.now()
     try:
         return Concern(
-            ref=ref, pupil=", ".join(pupils.names), pupil_keys=list(pupils.keys), unlinked=", ".join(pupils.unlinked), about=about,
-            session_ref=str(data.get("session") or "").strip().upper() or None, category=category,
-            what=str(data.get("what") or "").strip(), child_words=str(data.get("child_words") or "").strip(), when=when,
-            where=str(data.get("where") or "").strip(), action_taken=str(data.get("action_taken") or "").strip(),
-            session_ended=_flag(data, "session_ended"), immediate_risk=_flag(data, "immediate_risk"),
-            raised_by=actor.key, raised_by_name=actor.name, raised_by_email=actor.email, raised_at=now, day=now.date().isoformat(),
+            ref=ref,
+            pupil=", ".join(pupils.names),
+            pupil_keys=list(pupils.keys),
+            unlinked=", ".join(pupils.unlinked),
+            about=about,
+            session_ref=str(data.get("session") or "").strip().upper() or None,
+            category=category,
+            what=str(data.get("what") or "").strip(),
+            child_words=str(data.get("child_words") or "").strip(),
+            when=when,
+            where=str(data.get("where") or "").strip(),
+            action_taken=str(data.get("action_taken") or "").strip(),
+            session_ended=_flag(data, "session_ended"),
+            immediate_risk=_flag(data, "immediate_risk"),
+            raised_by=actor.key,
+            raised_by_name=actor.name,
+            raised_by_email=actor.email,
+            raised_at=now,
+            day=now.date().isoformat(),
         )
     except ValidationError as exc:
         fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()}))
@@ -148,7 +168,12 @@ def register(router: Router) -> None:
         pupils = await resolve_pupils(action.data, services)
         await check_session(actor, action.data, services)
         parse_concern(actor, action.data, services, "C-CHECK", pupils)  # validate before anything is stored
-        stored = await workflow.raise_concern(actor, lambda ref: parse_concern(actor, action.data, services, ref, pupils), services, key=action_key("concern", actor, action))
+        stored = await workflow.raise_concern(
+            actor,
+            lambda ref: parse_concern(actor, action.data, services, ref, pupils),
+            services,
+            key=action_key("concern", actor, action),
+        )
         card = cards.recorded_card(stored)
         return Reply(replace=card) if action.card_activity_id else Reply(cards=(card,))
 
@@ -178,9 +203,15 @@ def register(router: Router) -> None:
         await workflow.add_entry(actor, entry, services)
         concern, _ = await services.concerns.get(ref)
         detail = await case_card(concern, services)
-        return Reply(replace=detail) if actor.where.kind == "personal" else Reply(replace=cards.alert_card(concern, services.timezone), private=(detail,))
+        return (
+            Reply(replace=detail)
+            if actor.where.kind == "personal"
+            else Reply(replace=cards.alert_card(concern, services.timezone), private=(detail,))
+        )
 
-    @router.command("chronology", summary=texts.HELP_SUMMARIES["chronology"], usage="/chronology PUPIL", roles=("dsl", "dsl_deputy"))
+    @router.command(
+        "chronology", summary=texts.HELP_SUMMARIES["chronology"], usage="/chronology PUPIL", roles=("dsl", "dsl_deputy")
+    )
     async def chronology_cmd(actor: Actor, cmd: Command, services: Services) -> Reply:
         wanted = " ".join(cmd.args).strip()
         if not wanted:
@@ -189,7 +220,13 @@ def register(router: Router) -> None:
         if pupil is None:
             raise UsageError(texts.CHRONOLOGY_NO_PUPIL, hint=texts.CHRONOLOGY_USAGE)
         items = await chronology.chronology(pupil, services.store)
-        await services.audit.record(at=services.clock.now(), who=actor.key, action="pupil.chronology.viewed", record=pupil.pupil_key, detail=f"items={len(items)} {roles.audit_source(actor, 'dsl', 'dsl_deputy')}".strip())
+        await services.audit.record(
+            at=services.clock.now(),
+            who=actor.key,
+            action="pupil.chronology.viewed",
+            record=pupil.pupil_key,
+            detail=f"items={len(items)} {roles.audit_source(actor, 'dsl', 'dsl_deputy')}".strip(),
+        )
         card = cards.chronology_card(pupil.pupil, pupil.pupil_key, items, services.timezone)
         return Reply(cards=(card,)) if actor.where.kind == "personal" else Reply(private=(card,))
 
@@ -210,7 +247,11 @@ async def parse_entry(actor: Actor, ref: str, data: dict[str, Any], services: Se
         on = date.fromisoformat(on_raw) if on_raw else None
     except ValueError:
         raise UsageError(texts.CASE_BAD_DATE) from None
-    agency, system, pupil_key = str(data.get("agency") or "").strip(), str(data.get("system") or "").strip(), str(data.get("pupil_key") or "").strip().upper()
+    agency, system, pupil_key = (
+        str(data.get("agency") or "").strip(),
+        str(data.get("system") or "").strip(),
+        str(data.get("pupil_key") or "").strip().upper(),
+    )
     if kind in ("decision", "action", "outcome", "note") and not text:
         raise UsageError(texts.CASE_NEEDS_TEXT)
     if kind == "referral" and not (agency and on):
@@ -220,9 +261,19 @@ async def parse_entry(actor: Actor, ref: str, data: dict[str, Any], services: Se
     if kind == "linked" and (not pupil_key or await services.consents.by_key(pupil_key) is None):
         raise UsageError(texts.CASE_LINK_NEEDS)
     try:
-        return CaseEntry(ref=ref.strip().upper(), kind=kind, at=services.clock.now(), by=actor.key, by_name=actor.name, text=text,
-                         agency=agency if kind == "referral" else "", agency_ref=str(data.get("agency_ref") or "").strip() if kind == "referral" else "",
-                         on=on if kind in ("referral", "transferred") else None, system=system if kind == "transferred" else "", pupil_key=pupil_key if kind == "linked" else "")
+        return CaseEntry(
+            ref=ref.strip().upper(),
+            kind=kind,
+            at=services.clock.now(),
+            by=actor.key,
+            by_name=actor.name,
+            text=text,
+            agency=agency if kind == "referral" else "",
+            agency_ref=str(data.get("agency_ref") or "").strip() if kind == "referral" else "",
+            on=on if kind in ("referral", "transferred") else None,
+            system=system if kind == "transferred" else "",
+            pupil_key=pupil_key if kind == "linked" else "",
+        )
     except ValidationError as exc:
         fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()}))
         raise UsageError(texts.CONCERN_COMPLETE.format(fields=fields)) from exc

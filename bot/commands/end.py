@@ -29,7 +29,13 @@ def parse_closure(actor: Actor, s: Session, data: dict[str, Any], services: Serv
     outcome = str(data.get("outcome") or "")
     reason = str(data.get("early_reason") or "") or None
     if outcome == "did_not_take_place":  # records no attendance and no times
-        return Closure(outcome="did_not_take_place", pupils=[], note=str(data.get("note") or "")[:2000], closed_by=actor.key, closed_at=services.clock.now())
+        return Closure(
+            outcome="did_not_take_place",
+            pupils=[],
+            note=str(data.get("note") or "")[:2000],
+            closed_by=actor.key,
+            closed_at=services.clock.now(),
+        )
     if outcome not in ("completed", "ended_early"):
         raise UsageError(texts.END_CHOOSE_OUTCOME)
     if outcome == "ended_early" and reason is None:
@@ -46,13 +52,24 @@ def parse_closure(actor: Actor, s: Session, data: dict[str, Any], services: Serv
     if actual_end <= actual_start:
         raise UsageError(texts.END_TIMES)
     pupils = [
-        PupilAttendance(name=p.name, present=_flag(data, f"present_{i}"), parent_at_start=_flag(data, f"parent_start_{i}"), parent_at_end=_flag(data, f"parent_end_{i}"))
+        PupilAttendance(
+            name=p.name,
+            present=_flag(data, f"present_{i}"),
+            parent_at_start=_flag(data, f"parent_start_{i}"),
+            parent_at_end=_flag(data, f"parent_end_{i}"),
+        )
         for i, p in enumerate(s.booking.pupils)
     ]
     return Closure(
-        outcome=outcome, early_reason=reason if outcome == "ended_early" else None, actual_start=actual_start, actual_end=actual_end, pupils=pupils,
+        outcome=outcome,
+        early_reason=reason if outcome == "ended_early" else None,
+        actual_start=actual_start,
+        actual_end=actual_end,
+        pupils=pupils,
         second_adult_throughout=_flag(data, "second_throughout") if s.second_adult else None,
-        note=str(data.get("note") or "")[:2000], closed_by=actor.key, closed_at=services.clock.now(),
+        note=str(data.get("note") or "")[:2000],
+        closed_by=actor.key,
+        closed_at=services.clock.now(),
     )
 
 
@@ -64,7 +81,11 @@ def register(router: Router) -> None:
             s = await workflow.closable(actor, cmd.args[0], services)
             return Reply(cards=(cards.end_form(s, tz),))
         today = services.clock.now().astimezone(ZoneInfo(tz)).date()
-        mine = [s for s in await services.sessions.open_sessions(State.SCHEDULED) if workflow.is_party(actor, s) and s.booking.start.astimezone(ZoneInfo(tz)).date() == today]
+        mine = [
+            s
+            for s in await services.sessions.open_sessions(State.SCHEDULED)
+            if workflow.is_party(actor, s) and s.booking.start.astimezone(ZoneInfo(tz)).date() == today
+        ]
         mine.sort(key=lambda s: s.booking.start)
         return Reply(cards=(cards.end_list_card(mine, tz),))
 
@@ -87,10 +108,18 @@ def register(router: Router) -> None:
         if closure.early_reason in texts.CONCERN_REASONS:
             label = texts.EARLY_REASON_LABELS[closure.early_reason or ""]
             form = concern_cards.form_card(
-                categories=services.school.concerns.categories, pupils=[p.name for p in s.booking.pupils],
-                sessions=[{"ref": s.ref, "title": f"{s.ref} ({cards.when(s, services.timezone)})"}], tz=services.timezone,
-                values={"pupil": s.booking.pupils[0].name, "session": s.ref, "session_ended": "true", "where": texts.CONCERN_WHERE_ONLINE,
-                        "when_date": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%Y-%m-%d}", "when_time": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%H:%M}"},
+                categories=services.school.concerns.categories,
+                pupils=[p.name for p in s.booking.pupils],
+                sessions=[{"ref": s.ref, "title": f"{s.ref} ({cards.when(s, services.timezone)})"}],
+                tz=services.timezone,
+                values={
+                    "pupil": s.booking.pupils[0].name,
+                    "session": s.ref,
+                    "session_ended": "true",
+                    "where": texts.CONCERN_WHERE_ONLINE,
+                    "when_date": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%Y-%m-%d}",
+                    "when_time": f"{(closure.actual_end or closure.closed_at).astimezone(ZoneInfo(services.timezone)):%H:%M}",
+                },
                 notes=" ".join([texts.END_CONCERN_NEXT.format(reason=label), *notes]),
             )
             return Reply(replace=done, cards=(form,))

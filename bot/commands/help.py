@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import texts
-from bot.render import render
-from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
+from bot.commands.router import Router
 from bot.errors import ChaperoneError, Conflict, NotFound, NotPermitted, PolicyViolation, UsageError
+from bot.render import render
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -28,12 +28,22 @@ def error_card(exc: ChaperoneError, reference: str) -> dict[str, Any]:
     title = next(t for cls, t in TITLES if isinstance(exc, cls))
     # A form's refusal may repeat what was typed (a pupil's name): personal chat only. Others name no pupil.
     audience = "private" if isinstance(exc, (UsageError, PolicyViolation)) else "shared"
-    return render("error", {"title": title, "message": str(exc), "hint": exc.hint, "reference": reference, "audience": audience})
+    return render(
+        "error", {"title": title, "message": str(exc), "hint": exc.hint, "reference": reference, "audience": audience}
+    )
 
 
 def help_card(router: Router, actor: Actor, services: Services, unknown: str = "") -> dict[str, Any]:
     commands = [{"usage": c.usage, "summary": c.summary} for c in router.available(actor)]
-    return render("help", {"unknown": unknown, "school": services.school.school.name, "profile": services.profile.name, "commands": commands})
+    return render(
+        "help",
+        {
+            "unknown": unknown,
+            "school": services.school.school.name,
+            "profile": services.profile.name,
+            "commands": commands,
+        },
+    )
 
 
 def register(router: Router) -> None:

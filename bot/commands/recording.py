@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import texts
-from bot.commands.router import Router
 from bot.chat import Actor, CardAction, Reply
+from bot.commands.router import Router
 from bot.errors import UsageError
-from bot.sessions import cards
-from bot.sessions import workflow
+from bot.sessions import cards, workflow
 
 if TYPE_CHECKING:
     from bot.services import Services

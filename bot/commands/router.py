@@ -11,8 +11,9 @@ import asyncio
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import roles, texts
 from bot.chat import Actor, CardAction, Command, Reply
@@ -26,6 +27,7 @@ _REF = re.compile(r"[A-Z]-[A-Z0-9]{4,12}")
 
 CommandHandler = Callable[[Actor, Command, "Services"], Awaitable[Reply]]
 VerbHandler = Callable[[Actor, CardAction, "Services"], Awaitable[Reply]]
+
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -58,11 +60,21 @@ class Router:
     concurrency: int = 4
     _slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
-    def command(self, name: str, *, summary: str, usage: str = "", aliases: tuple[str, ...] = (), roles: tuple[str, ...] | None = None) -> Callable[[CommandHandler], CommandHandler]:
+    def command(
+        self,
+        name: str,
+        *,
+        summary: str,
+        usage: str = "",
+        aliases: tuple[str, ...] = (),
+        roles: tuple[str, ...] | None = None,
+    ) -> Callable[[CommandHandler], CommandHandler]:
         def register(fn: CommandHandler) -> CommandHandler:
             if name in self.commands:
                 raise ValueError(f"command {name} registered twice")
-            self.commands[name] = CommandSpec(name, fn, summary, usage or f"/{name}", frozenset(roles) if roles else None)
+            self.commands[name] = CommandSpec(
+                name, fn, summary, usage or f"/{name}", frozenset(roles) if roles else None
+            )
             for a in aliases:
                 self.aliases[a] = name
             return fn
@@ -100,17 +112,30 @@ class Router:
                     assert self.unknown is not None
                     return await self.unknown(actor, inp, services)
                 if not self.allowed(spec, actor):
-                    actor = await roles.recheck(actor, spec.roles or (), services, what=f"command.{spec.name}", record=" ".join(inp.args[:1]))
+                    actor = await roles.recheck(
+                        actor, spec.roles or (), services, what=f"command.{spec.name}", record=" ".join(inp.args[:1])
+                    )
                 if not self.allowed(spec, actor):
-                    raise roles.audited(NotPermitted(texts.COMMAND_ROLE.format(name=spec.name, roles=texts.role_words(spec.roles or ())), hint=texts.ROLE_HINT))
+                    raise roles.audited(
+                        NotPermitted(
+                            texts.COMMAND_ROLE.format(name=spec.name, roles=texts.role_words(spec.roles or ())),
+                            hint=texts.ROLE_HINT,
+                        )
+                    )
                 return await spec.handler(actor, inp, services)
             vspec = self.verbs.get(inp.verb)
             if vspec is None:
                 raise UsageError(texts.CARD_OUT_OF_DATE, hint=texts.CARD_OUT_OF_DATE_HINT)
             if not self.allowed(vspec, actor):
-                actor = await roles.recheck(actor, vspec.roles or (), services, what=vspec.verb, record=str(inp.data.get("ref") or ""))
+                actor = await roles.recheck(
+                    actor, vspec.roles or (), services, what=vspec.verb, record=str(inp.data.get("ref") or "")
+                )
             if not self.allowed(vspec, actor):
-                raise roles.audited(NotPermitted(texts.BUTTON_NOT_YOURS.format(roles=texts.role_words(vspec.roles or ())), hint=texts.ROLE_HINT))
+                raise roles.audited(
+                    NotPermitted(
+                        texts.BUTTON_NOT_YOURS.format(roles=texts.role_words(vspec.roles or ())), hint=texts.ROLE_HINT
+                    )
+                )
             return await vspec.handler(actor, inp, services)
         except ChaperoneError as exc:
             ref = uuid.uuid4().hex[:8]

@@ -6,8 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot import texts
-from bot.commands.router import Router
 from bot.chat import Actor, Command, Reply
+from bot.commands.router import Router
 from bot.errors import UsageError
 from bot.sessions import cards
 
@@ -26,5 +26,17 @@ def register(router: Router) -> None:
         if actor.where.kind != "channel" or not actor.where.channel_id:
             raise UsageError(texts.SETUP_NOT_CHANNEL)
         await services.messenger.remember(f"channel:{what}", actor.where)
-        log.info("channel set up what=%s team=%s channel=%s by=%s", what, actor.where.team_id, actor.where.channel_id, actor.key)
-        return Reply(cards=(cards.notice_card(texts.SETUP_DONE_TITLE, texts.SETUP_DONE.format(what=texts.SETUP_WHAT[what]), shared=True),))
+        log.info(
+            "channel set up what=%s team=%s channel=%s by=%s",
+            what,
+            actor.where.team_id,
+            actor.where.channel_id,
+            actor.key,
+        )
+        return Reply(
+            cards=(
+                cards.notice_card(
+                    texts.SETUP_DONE_TITLE, texts.SETUP_DONE.format(what=texts.SETUP_WHAT[what]), shared=True
+                ),
+            )
+        )

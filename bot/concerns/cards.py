@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.render import render
-from bot.texts import concerns as concern_texts
 from bot.concerns.case import CaseEntry
 from bot.concerns.chronology import Item
 from bot.concerns.model import Concern
+from bot.render import render
+from bot.texts import concerns as concern_texts
 
 Card = dict[str, Any]
-FORM_FIELDS = ("pupil", "pupil_other", "about", "session", "category", "what", "child_words", "when_date", "when_time", "where", "action_taken", "session_ended", "immediate_risk")
+FORM_FIELDS = (
+    "pupil",
+    "pupil_other",
+    "about",
+    "session",
+    "category",
+    "what",
+    "child_words",
+    "when_date",
+    "when_time",
+    "where",
+    "action_taken",
+    "session_ended",
+    "immediate_risk",
+)
 
 
-def form_card(*, categories: tuple[str, ...], pupils: Sequence[str | tuple[str, str]], sessions: list[dict[str, str]], tz: str, values: dict[str, Any] | None = None, notes: str = "", token: str | None = None) -> Card:
+def form_card(
+    *,
+    categories: tuple[str, ...],
+    pupils: Sequence[str | tuple[str, str]],
+    sessions: list[dict[str, str]],
+    tz: str,
+    values: dict[str, Any] | None = None,
+    notes: str = "",
+    token: str | None = None,
+) -> Card:
     """``pupils``: (name, registry key) pairs, or bare names (their value is the name, resolved on submit);
     ``token`` (new for each form) makes its submission idempotent."""
     vals: dict[str, Any] = {k: "" for k in FORM_FIELDS}
@@ -28,8 +52,17 @@ def form_card(*, categories: tuple[str, ...], pupils: Sequence[str | tuple[str, 
     abouts = [{"title": t, "value": v} for v, t in texts.CONCERN_ABOUT_CHOICES.items()]
     return render(
         "concern_form",
-        {"emergency": texts.EMERGENCY, "notes": notes, "pupils": choices, "abouts": abouts, "sessions": sessions, "categories": list(categories), "timezone": tz, "values": vals,
-         "token": token or uuid.uuid4().hex},
+        {
+            "emergency": texts.EMERGENCY,
+            "notes": notes,
+            "pupils": choices,
+            "abouts": abouts,
+            "sessions": sessions,
+            "categories": list(categories),
+            "timezone": tz,
+            "values": vals,
+            "token": token or uuid.uuid4().hex,
+        },
     )
 
 
@@ -40,11 +73,18 @@ def _told(c: Concern) -> str:
 def notice_card(c: Concern, tz: str, *, reminder: int = 0) -> Card:
     """The personal message to each person told: reference, category, urgency, who raised it. Never the narrative or the pupil."""
     urgency, color = _urgency(c)
-    acknowledged = texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz)) if c.acknowledged_at else ""
+    acknowledged = (
+        texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz))
+        if c.acknowledged_at
+        else ""
+    )
     return render(
         "concern_notice",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_style": color, "acknowledged": acknowledged,
+            "ref": c.ref,
+            "urgency": urgency,
+            "urgency_style": color,
+            "acknowledged": acknowledged,
             "reminder": texts.CONCERN_NOTICE_REPEAT.format(n=reminder) if reminder and not acknowledged else "",
             "why": texts.ROUTE_WHY.format(sentence=c.route_sentence) if c.route_sentence else "",
             "guidance": list(c.guidance),
@@ -60,8 +100,20 @@ def notice_card(c: Concern, tz: str, *, reminder: int = 0) -> Card:
 def chronology_card(pupil: str, key: str, items: list[Item], tz: str) -> Card:
     return render(
         "concern_chronology",
-        {"pupil": pupil, "key": key, "empty": "" if items else texts.CHRONOLOGY_EMPTY,
-         "items": [{"when": _local(i.at, tz), "kind": "Concern" if i.kind == "concern" else "Session", "ref": i.ref, "summary": i.summary} for i in items]},
+        {
+            "pupil": pupil,
+            "key": key,
+            "empty": "" if items else texts.CHRONOLOGY_EMPTY,
+            "items": [
+                {
+                    "when": _local(i.at, tz),
+                    "kind": "Concern" if i.kind == "concern" else "Session",
+                    "ref": i.ref,
+                    "summary": i.summary,
+                }
+                for i in items
+            ],
+        },
     )
 
 
@@ -87,7 +139,15 @@ def recorded_card(concern: Concern) -> Card:
         alert = texts.CONCERN_NOBODY_TO_TELL.format(who=_told(concern))
     else:
         alert = texts.CONCERN_ALERTED if concern.alert_posted else texts.CONCERN_ALERT_PENDING
-    return render("concern_recorded", {"ref": concern.ref, "immediate_risk": concern.immediate_risk, "emergency": texts.EMERGENCY, "alert_text": alert})
+    return render(
+        "concern_recorded",
+        {
+            "ref": concern.ref,
+            "immediate_risk": concern.immediate_risk,
+            "emergency": texts.EMERGENCY,
+            "alert_text": alert,
+        },
+    )
 
 
 def _urgency(c: Concern) -> tuple[str, str]:
@@ -97,11 +157,19 @@ def _urgency(c: Concern) -> tuple[str, str]:
 def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
     """What the safeguarding channel sees: reference, category, urgency, who raised it and when. Never the narrative or the pupil."""
     urgency, color = _urgency(c)
-    acknowledged = texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz)) if c.acknowledged_at else ""
+    acknowledged = (
+        texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz))
+        if c.acknowledged_at
+        else ""
+    )
     return render(
         "concern_alert",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_style": color, "acknowledged": acknowledged, "reminder": reminder,
+            "ref": c.ref,
+            "urgency": urgency,
+            "urgency_style": color,
+            "acknowledged": acknowledged,
+            "reminder": reminder,
             "facts": [
                 {"title": "Category", "value": c.category},
                 {"title": "Raised by", "value": c.raised_by_name},
@@ -112,16 +180,36 @@ def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
     )
 
 
-def detail_card(c: Concern, tz: str, *, entries: Sequence[CaseEntry] = (), pupils: Sequence[tuple[str, str]] = ()) -> Card:
+def detail_card(
+    c: Concern, tz: str, *, entries: Sequence[CaseEntry] = (), pupils: Sequence[tuple[str, str]] = ()
+) -> Card:
     """The full record and its case, for a person it was routed to, in their personal chat only."""
     urgency, color = _urgency(c)
     return render(
         "concern_detail",
         {
-            "ref": c.ref, "urgency": urgency, "urgency_style": color, "what": c.what, "child_words": c.child_words, "action_taken": c.action_taken,
+            "ref": c.ref,
+            "urgency": urgency,
+            "urgency_style": color,
+            "what": c.what,
+            "child_words": c.child_words,
+            "action_taken": c.action_taken,
             "guidance": list(c.guidance),
-            "entries": [{"number": e.seq, "title": texts.CASE_KINDS[e.kind], "line": _entry_line(e), "by": e.by_name, "at": _local(e.at, tz)} for e in entries],
-            "kinds": [{"title": t, "value": k} for k, t in texts.CASE_KINDS.items() if k != "acknowledged" and (k != "linked" or pupils)],
+            "entries": [
+                {
+                    "number": e.seq,
+                    "title": texts.CASE_KINDS[e.kind],
+                    "line": _entry_line(e),
+                    "by": e.by_name,
+                    "at": _local(e.at, tz),
+                }
+                for e in entries
+            ],
+            "kinds": [
+                {"title": t, "value": k}
+                for k, t in texts.CASE_KINDS.items()
+                if k != "acknowledged" and (k != "linked" or pupils)
+            ],
             "agencies": list(texts.CASE_AGENCIES),
             "pupils": [{"title": f"{name} ({key})", "value": key} for name, key in pupils],
             "facts": [
@@ -134,7 +222,12 @@ def detail_card(c: Concern, tz: str, *, entries: Sequence[CaseEntry] = (), pupil
                 {"title": "Session ended", "value": "yes" if c.session_ended else "no"},
                 {"title": "Raised by", "value": f"{c.raised_by_name} ({c.raised_by_email or 'no email'})"},
                 {"title": "Raised at", "value": _local(c.raised_at, tz)},
-                {"title": "Acknowledged", "value": f"{c.acknowledged_by_name} at {_local(c.acknowledged_at, tz)}" if c.acknowledged_at else "not yet"},
+                {
+                    "title": "Acknowledged",
+                    "value": f"{c.acknowledged_by_name} at {_local(c.acknowledged_at, tz)}"
+                    if c.acknowledged_at
+                    else "not yet",
+                },
             ],
         },
     )

@@ -31,16 +31,25 @@ def _concern_summary(c: Concern, entries: list[CaseEntry]) -> str:
     parts.append(f"acknowledged by {c.acknowledged_by_name}" if c.acknowledged_at else "not acknowledged")
     if entries:
         last = entries[-1]
-        parts.append(f"{len(entries)} case entr{'y' if len(entries) == 1 else 'ies'}, latest: {texts.CASE_KINDS[last.kind]}")
+        parts.append(
+            f"{len(entries)} case entr{'y' if len(entries) == 1 else 'ies'}, latest: {texts.CASE_KINDS[last.kind]}"
+        )
     if c.session_ref:
         parts.append(f"session {c.session_ref}")
     return "; ".join(parts)
 
 
 def _session_summary(s: Session, pupil: ConsentRecord) -> str:
-    parts = [s.booking.title or s.booking.reason.value, s.booking.type.value.replace("_", " "), s.state.value.replace("_", " ")]
+    parts = [
+        s.booking.title or s.booking.reason.value,
+        s.booking.type.value.replace("_", " "),
+        s.state.value.replace("_", " "),
+    ]
     if s.closure:
-        parts.append(s.closure.outcome.replace("_", " ") + (f" ({s.closure.early_reason.replace('_', ' ')})" if s.closure.early_reason else ""))
+        parts.append(
+            s.closure.outcome.replace("_", " ")
+            + (f" ({s.closure.early_reason.replace('_', ' ')})" if s.closure.early_reason else "")
+        )
         present = next((p.present for p in s.closure.pupils if key_of(p.name) == pupil.key), None)
         if present is not None:
             parts.append("present" if present else "absent")
@@ -60,6 +69,11 @@ async def sessions_of(pupil: ConsentRecord, store: Store) -> list[Session]:
 
 async def chronology(pupil: ConsentRecord, store: Store) -> list[Item]:
     case = Case(store)
-    items = [Item(c.raised_at, "concern", c.ref, _concern_summary(c, await case.entries(c.ref))) for c in await concerns_of(pupil, store)]
-    items += [Item(s.booking.start, "session", s.ref, _session_summary(s, pupil)) for s in await sessions_of(pupil, store)]
+    items = [
+        Item(c.raised_at, "concern", c.ref, _concern_summary(c, await case.entries(c.ref)))
+        for c in await concerns_of(pupil, store)
+    ]
+    items += [
+        Item(s.booking.start, "session", s.ref, _session_summary(s, pupil)) for s in await sessions_of(pupil, store)
+    ]
     return sorted(items, key=lambda i: (i.at, i.ref), reverse=True)

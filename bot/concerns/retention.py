@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Literal
 from bot.audit import Audit
 from bot.concerns.case import Case
 from bot.concerns.model import Concern
-from bot.concerns.repo import TABLE as CONCERNS, Concerns
+from bot.concerns.repo import TABLE as CONCERNS
+from bot.concerns.repo import Concerns
 from bot.consent import ConsentRegistry
 from bot.errors import Conflict, NotFound
 from bot.policy.model import Retention
@@ -87,7 +88,10 @@ async def plan(store: Store, rules: Retention, today: date) -> list[Due]:
     for s in await Sessions(store).all():
         if s.open:
             continue
-        until = add_years((s.closure.actual_end if s.closure and s.closure.actual_end else s.booking.start).date(), rules.register_years)
+        until = add_years(
+            (s.closure.actual_end if s.closure and s.closure.actual_end else s.booking.start).date(),
+            rules.register_years,
+        )
         if until <= today:
             due.append(Due("sessions", s.ref, until, s.ref in held))
     for c in await Concerns(store).all():
@@ -105,7 +109,13 @@ async def run(store: Store, rules: Retention, now: datetime, *, who: str = "chap
     done = []
     for d in await plan(store, rules, now.date()):
         if d.held:
-            await audit.record(at=now, who=who, action="retention.kept_on_hold", record=d.ref, detail=f"table={d.table} due={d.keep_until.isoformat()}")
+            await audit.record(
+                at=now,
+                who=who,
+                action="retention.kept_on_hold",
+                record=d.ref,
+                detail=f"table={d.table} due={d.keep_until.isoformat()}",
+            )
             continue
         if d.table == "concerns":
             entries = await Case(store).delete_all(d.ref)
@@ -152,4 +162,10 @@ async def hold(store: Store, ref: str, *, who: str, at: datetime, release: bool 
         await store.delete(HOLDS, ref)
     else:
         await store.upsert(HOLDS, ref, {"ref": ref, "by": who, "at": at.isoformat()})
-    await Audit(store).record(at=at, who=who, action="retention.hold_released" if release else "retention.hold", record=ref, detail=reason[:200])
+    await Audit(store).record(
+        at=at,
+        who=who,
+        action="retention.hold_released" if release else "retention.hold",
+        record=ref,
+        detail=reason[:200],
+    )

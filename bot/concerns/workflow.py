@@ -8,8 +8,9 @@ Detail opens only for the DSL, and every view and every refusal is audited.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from bot import roles, texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, CardRef, user_key
@@ -17,9 +18,9 @@ from bot.concerns import cards
 from bot.concerns.case import Case, CaseEntry
 from bot.concerns.model import Concern, Notice
 from bot.delivery import update_quietly
-from bot.policy.concerns import concern_route
 from bot.errors import ChaperoneError, NotPermitted
 from bot.jobs import Apply, Job, Kind
+from bot.policy.concerns import concern_route
 from bot.render import render
 from bot.roles import Person
 from bot.texts import concerns as concern_texts
@@ -51,9 +52,20 @@ async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services:
 
     stored, created = await services.concerns.add_once(key, make)
     if created:
-        await services.audit.record(at=stored.raised_at, who=actor.key, action="concern.raised", record=stored.ref,
-                                    detail=f"urgent={stored.immediate_risk} about={stored.about} route={stored.rule_id}")
-        log.info("concern raised ref=%s by=%s urgent=%s route=%s", stored.ref, actor.key, stored.immediate_risk, stored.rule_id)
+        await services.audit.record(
+            at=stored.raised_at,
+            who=actor.key,
+            action="concern.raised",
+            record=stored.ref,
+            detail=f"urgent={stored.immediate_risk} about={stored.about} route={stored.rule_id}",
+        )
+        log.info(
+            "concern raised ref=%s by=%s urgent=%s route=%s",
+            stored.ref,
+            actor.key,
+            stored.immediate_risk,
+            stored.rule_id,
+        )
     if stored.pending:
         await services.outbox.run_record(services, TABLE, stored.ref)
     concern, _ = await services.concerns.get(stored.ref)
@@ -67,8 +79,21 @@ def kick(concern: Concern, services: Services) -> None:
 
 def routed(concern: Concern, services: Services) -> Concern:
     """The concern with the route its profile gives it (who is told, whether the channel may be alerted)."""
-    route = concern_route(services.profile, about_adult=concern.about != "child", names_head=concern.about == "head", names_dsl=concern.about == "dsl")
-    return concern.model_copy(update={"tell": list(route.tell), "to_channel": route.channel, "rule_id": route.rule, "route_sentence": route.sentence, "guidance": list(route.guidance)})
+    route = concern_route(
+        services.profile,
+        about_adult=concern.about != "child",
+        names_head=concern.about == "head",
+        names_dsl=concern.about == "dsl",
+    )
+    return concern.model_copy(
+        update={
+            "tell": list(route.tell),
+            "to_channel": route.channel,
+            "rule_id": route.rule,
+            "route_sentence": route.sentence,
+            "guidance": list(route.guidance),
+        }
+    )
 
 
 async def recipients(concern: Concern, services: Services) -> list[Person]:
@@ -121,12 +146,19 @@ async def notify(concern: Concern, job: Job, services: Services) -> Apply | None
         try:
             posted = await services.messenger.post_personal(person.aad_id, card, contact=person.contact)
         except ChaperoneError as exc:
-            log.warning("personal notice not sent ref=%s to=%s error=%s", concern.ref, person.aad_id, type(exc).__name__)
+            log.warning(
+                "personal notice not sent ref=%s to=%s error=%s", concern.ref, person.aad_id, type(exc).__name__
+            )
             continue
         sent.append(Notice(aad_id=person.aad_id, at=now, card=posted))
     if sent or not missing_only:  # a retry that reached nobody again is logged, not audited every minute
-        await services.audit.record(at=now, who="chaperone", action="concern.notified", record=concern.ref,
-                                    detail=f"roles={'/'.join(concern.tell)} reached={len(sent)} reminder={reminder}")
+        await services.audit.record(
+            at=now,
+            who="chaperone",
+            action="concern.notified",
+            record=concern.ref,
+            detail=f"roles={'/'.join(concern.tell)} reached={len(sent)} reminder={reminder}",
+        )
     every = timedelta(minutes=services.school.concerns.repeat_urgent_every_minutes)
 
     def keep(c: Concern) -> None:
@@ -177,8 +209,12 @@ async def dsl_only(actor: Actor, ref: str, action: str, services: Services) -> C
     actor = await roles.resolve(actor, services, fresh=True) if not roles.no_role_reason(actor, services) else actor
     if may_handle(actor, concern):
         return concern
-    why = roles.no_role_reason(actor, services) or ("about them" if set(concern.tell) & actor.roles else f"needs {'/'.join(concern.tell)}")
-    await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{action}.refused", record=concern.ref, detail=why)
+    why = roles.no_role_reason(actor, services) or (
+        "about them" if set(concern.tell) & actor.roles else f"needs {'/'.join(concern.tell)}"
+    )
+    await services.audit.record(
+        at=services.clock.now(), who=actor.key, action=f"{action}.refused", record=concern.ref, detail=why
+    )
     log.warning("concern access refused ref=%s actor=%s action=%s", concern.ref, actor.key, action)
     raise roles.audited(NotPermitted(texts.CONCERN_NOT_DSL if "dsl" in concern.tell else texts.CONCERN_NOT_YOURS))
 
@@ -187,7 +223,13 @@ async def add_entry(actor: Actor, entry: CaseEntry, services: Services) -> CaseE
     """Append one entry to the case (never a change to the concern or an earlier entry); audited."""
     concern = await dsl_only(actor, entry.ref, f"case.{entry.kind}", services)
     added = await Case(services.store).add(entry)
-    await services.audit.record(at=added.at, who=actor.key, action=f"case.{added.kind}", record=added.ref, detail=f"entry={added.seq} {roles.audit_source(actor, *concern.tell)}".strip())
+    await services.audit.record(
+        at=added.at,
+        who=actor.key,
+        action=f"case.{added.kind}",
+        record=added.ref,
+        detail=f"entry={added.seq} {roles.audit_source(actor, *concern.tell)}".strip(),
+    )
     return added
 
 
@@ -210,7 +252,13 @@ async def acknowledge(actor: Actor, ref: str, services: Services) -> Concern:
 
     concern = await services.concerns.update(concern.ref, ack)
     if first:
-        await services.audit.record(at=now, who=actor.key, action="concern.acknowledged", record=concern.ref, detail=roles.audit_source(actor, *concern.tell))
+        await services.audit.record(
+            at=now,
+            who=actor.key,
+            action="concern.acknowledged",
+            record=concern.ref,
+            detail=roles.audit_source(actor, *concern.tell),
+        )
     kick(concern, services)
     return concern
 
@@ -220,8 +268,15 @@ async def case_acknowledged(concern: Concern, job: Job, services: Services) -> A
     if concern.acknowledged_at is None or concern.acknowledged_by is None:
         return None
     if not any(e.kind == "acknowledged" for e in await Case(services.store).entries(concern.ref)):
-        await Case(services.store).add(CaseEntry(ref=concern.ref, kind="acknowledged", at=concern.acknowledged_at, by=concern.acknowledged_by,
-                                                 by_name=concern.acknowledged_by_name or ""))
+        await Case(services.store).add(
+            CaseEntry(
+                ref=concern.ref,
+                kind="acknowledged",
+                at=concern.acknowledged_at,
+                by=concern.acknowledged_by,
+                by_name=concern.acknowledged_by_name or "",
+            )
+        )
     return None
 
 
@@ -229,15 +284,22 @@ async def refresh_notices(concern: Concern, job: Job, services: Services) -> App
     """Make every personal notice of the concern show its current state (acknowledged)."""
     for notice in concern.notices:
         if notice.card:
-            await update_quietly(services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref)
+            await update_quietly(
+                services.messenger, notice.card, cards.notice_card(concern, services.timezone), record=concern.ref
+            )
     return None
 
 
 async def open_detail(actor: Actor, ref: str, services: Services) -> Concern:
     """The full record for a DSL's personal chat; the view is audited."""
     concern = await dsl_only(actor, ref, "concern.open", services)
-    await services.audit.record(at=services.clock.now(), who=actor.key, action="concern.viewed", record=concern.ref,
-                                detail=concern_texts.viewed_in(roles.audit_source(actor, *concern.tell)))
+    await services.audit.record(
+        at=services.clock.now(),
+        who=actor.key,
+        action="concern.viewed",
+        record=concern.ref,
+        detail=concern_texts.viewed_in(roles.audit_source(actor, *concern.tell)),
+    )
     return concern
 
 
@@ -256,7 +318,9 @@ async def reraise(concern: Concern, job: Job, services: Services) -> Apply | Non
     card = cards.alert_card(concern, services.timezone, reminder=texts.CONCERN_NOT_ACKNOWLEDGED.format(minutes=minutes))
     now = services.clock.now()
     if job.attempts == 1:  # audited before the post: no store write between the post and "done"
-        await services.audit.record(at=now, who="chaperone", action="concern.escalated", record=concern.ref, detail=f"after={minutes}min")
+        await services.audit.record(
+            at=now, who="chaperone", action="concern.escalated", record=concern.ref, detail=f"after={minutes}min"
+        )
     await services.messenger.post(SAFEGUARDING_CHANNEL, card)
     log.warning("concern not acknowledged, raised again ref=%s", concern.ref)
 
@@ -268,7 +332,18 @@ async def reraise(concern: Concern, job: Job, services: Services) -> Apply | Non
 
 async def notice(concern: Concern, job: Job, services: Services) -> Apply | None:
     to = str(job.args["to"])
-    await services.messenger.post(to, render("notice", {"title": str(job.args["title"]), "lines": [str(job.args["text"])], "facts": [], "audience": "private" if to.startswith("user:") else "shared"}))
+    await services.messenger.post(
+        to,
+        render(
+            "notice",
+            {
+                "title": str(job.args["title"]),
+                "lines": [str(job.args["text"])],
+                "facts": [],
+                "audience": "private" if to.startswith("user:") else "shared",
+            },
+        ),
+    )
     return None
 
 
@@ -278,7 +353,11 @@ def stuck(concern: Concern, job: Job, services: Services, now: datetime) -> None
         return
     text = texts.CONCERN_UNDELIVERED.format(ref=concern.ref)
     concern.owe("notice", due=now, args={"to": SLT_CHANNEL, "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text})
-    concern.owe("notice", due=now, args={"to": user_key(concern.raised_by), "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text})
+    concern.owe(
+        "notice",
+        due=now,
+        args={"to": user_key(concern.raised_by), "title": texts.CONCERN_UNDELIVERED_TITLE, "text": text},
+    )
 
 
 def _repo(services: Services) -> Any:
@@ -310,4 +389,17 @@ async def adopt(services: Services) -> int:
     return adopted
 
 
-JOB_KIND = Kind(table=TABLE, repo=_repo, handlers={"notify": notify, "post_alert": post_alert, "case_acknowledged": case_acknowledged, "refresh_notices": refresh_notices, "refresh_alert": refresh_alert, "reraise": reraise, "notice": notice}, stuck=stuck)
+JOB_KIND = Kind(
+    table=TABLE,
+    repo=_repo,
+    handlers={
+        "notify": notify,
+        "post_alert": post_alert,
+        "case_acknowledged": case_acknowledged,
+        "refresh_notices": refresh_notices,
+        "refresh_alert": refresh_alert,
+        "reraise": reraise,
+        "notice": notice,
+    },
+    stuck=stuck,
+)

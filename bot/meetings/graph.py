@@ -22,8 +22,9 @@ import html
 import logging
 import os
 import re
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -54,19 +55,41 @@ from msgraph.generated.users.item.online_meetings.online_meetings_request_builde
 from msgraph_core import GraphClientFactory
 
 from bot.errors import ConfigError, GraphError
-from bot.texts import meetings as meeting_texts, setup as setup_texts
-from bot.meetings.provider import AttendanceInterval, Attendee, Drift, Invitation, Meeting, MeetingRequest, hides_attendees, invitations, open_meeting
+from bot.meetings.provider import (
+    AttendanceInterval,
+    Attendee,
+    Drift,
+    Invitation,
+    Meeting,
+    MeetingRequest,
+    hides_attendees,
+    invitations,
+    open_meeting,
+)
+from bot.texts import meetings as meeting_texts
+from bot.texts import setup as setup_texts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SCOPES = ["https://graph.microsoft.com/.default"]
 RETRYABLE = {408, 429, 500, 502, 503, 504}
-def graph_client(base_url: str, auth: AuthenticationProvider | None = None, *, timeout: float = 30.0, retry_delay: float = 3.0, max_retries: int = 3) -> tuple[GraphServiceClient, Callable[[], Awaitable[None]]]:
+
+
+def graph_client(
+    base_url: str,
+    auth: AuthenticationProvider | None = None,
+    *,
+    timeout: float = 30.0,
+    retry_delay: float = 3.0,
+    max_retries: int = 3,
+) -> tuple[GraphServiceClient, Callable[[], Awaitable[None]]]:
     """A GraphServiceClient with the SDK's middleware (retry honouring Retry-After) kept, and a
     function that closes its connections."""
     options = {RetryHandlerOption.get_key(): RetryHandlerOption(delay=retry_delay, max_retries=max_retries)}
     inner = httpx.AsyncHTTPTransport()
-    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(transport=inner, timeout=httpx.Timeout(timeout)), options=options)
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(transport=inner, timeout=httpx.Timeout(timeout)), options=options
+    )
     adapter = GraphRequestAdapter(auth or AnonymousAuthenticationProvider(), client=http)
     adapter.base_url = base_url.rstrip("/")
 
@@ -93,7 +116,9 @@ def meeting_body(settings: dict[str, Any]) -> OnlineMeeting:
     body = OnlineMeeting()
     for name, value in settings.items():
         if name == "lobbyBypassSettings":
-            body.lobby_bypass_settings = LobbyBypassSettings(scope=LobbyBypassScope(value["scope"]), is_dial_in_bypass_enabled=value.get("isDialInBypassEnabled"))
+            body.lobby_bypass_settings = LobbyBypassSettings(
+                scope=LobbyBypassScope(value["scope"]), is_dial_in_bypass_enabled=value.get("isDialInBypassEnabled")
+            )
         elif name in _ENUMS:
             setattr(body, _camel_to_snake(name), _ENUMS[name](value))
         else:
@@ -107,7 +132,10 @@ def settings_of(meeting: OnlineMeeting, names: list[str]) -> dict[str, Any]:
     for name in names:
         if name == "lobbyBypassSettings":
             lobby = meeting.lobby_bypass_settings
-            found[name] = {"scope": lobby.scope.value if lobby and lobby.scope else None, "isDialInBypassEnabled": lobby.is_dial_in_bypass_enabled if lobby else None}
+            found[name] = {
+                "scope": lobby.scope.value if lobby and lobby.scope else None,
+                "isDialInBypassEnabled": lobby.is_dial_in_bypass_enabled if lobby else None,
+            }
         else:
             value = getattr(meeting, _camel_to_snake(name), None)
             found[name] = getattr(value, "value", value)
@@ -128,12 +156,15 @@ def invitation_html(request: MeetingRequest) -> str:
 
 
 def _when(dt: datetime) -> DateTimeTimeZone:
-    return DateTimeTimeZone(date_time=dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
+    return DateTimeTimeZone(date_time=dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
 
 
 def _people(invited: list[Invitation]) -> list[GraphAttendee]:
     kinds = {"required": AttendeeType.Required, "optional": AttendeeType.Optional}
-    return [GraphAttendee(email_address=EmailAddress(address=i.invitee.email, name=i.invitee.name), type=kinds[i.role]) for i in invited]
+    return [
+        GraphAttendee(email_address=EmailAddress(address=i.invitee.email, name=i.invitee.name), type=kinds[i.role])
+        for i in invited
+    ]
 
 
 class GraphMeetings:
@@ -144,14 +175,16 @@ class GraphMeetings:
         self._close = close
 
     @classmethod
-    def at(cls, base_url: str, auth: AuthenticationProvider | None = None, **options: Any) -> "GraphMeetings":
+    def at(cls, base_url: str, auth: AuthenticationProvider | None = None, **options: Any) -> GraphMeetings:
         return cls(*graph_client(base_url, auth, **options))
 
     @classmethod
-    def with_credential(cls, base_url: str, credential: AsyncTokenCredential, **options: Any) -> "GraphMeetings":
+    def with_credential(cls, base_url: str, credential: AsyncTokenCredential, **options: Any) -> GraphMeetings:
         """Graph with tokens from an azure-identity credential, which ``close`` closes too (its own
         HTTP session: no "Unclosed client session" at shutdown)."""
-        client, close_http = graph_client(base_url, AzureIdentityAuthenticationProvider(credential, scopes=SCOPES), **options)
+        client, close_http = graph_client(
+            base_url, AzureIdentityAuthenticationProvider(credential, scopes=SCOPES), **options
+        )
 
         async def close() -> None:
             try:
@@ -167,7 +200,7 @@ class GraphMeetings:
             await close()
 
     @classmethod
-    def from_environment(cls, base_url: str, env: dict[str, str] | None = None) -> "GraphMeetings":
+    def from_environment(cls, base_url: str, env: dict[str, str] | None = None) -> GraphMeetings:
         """Graph with the credential :func:`graph_credential` chooses (never logged)."""
         credential = graph_credential(dict(os.environ if env is None else env))
         client, close_http = graph_client(base_url, AzureIdentityAuthenticationProvider(credential, scopes=SCOPES))
@@ -222,8 +255,15 @@ class GraphMeetings:
         log.info("graph event ready booking=%s event=%s staff=%d", request.booking_id, created.id, len(staff))
         meeting = await self._find_meeting(request.organiser_id, join_url)
         return Meeting(
-            booking_id=request.booking_id, join_url=join_url, event_id=created.id, meeting_id=meeting.id or "",
-            settings=dict(request.settings), options_url=meeting.meeting_options_web_url, local=False, locked=False, families_invited=False,
+            booking_id=request.booking_id,
+            join_url=join_url,
+            event_id=created.id,
+            meeting_id=meeting.id or "",
+            settings=dict(request.settings),
+            options_url=meeting.meeting_options_web_url,
+            local=False,
+            locked=False,
+            families_invited=False,
         )
 
     async def create(self, request: MeetingRequest) -> Meeting:
@@ -232,7 +272,9 @@ class GraphMeetings:
 
     async def lock(self, meeting: Meeting, request: MeetingRequest) -> Meeting:
         """Step 2: PATCH the protocol's settings, GET them back; locked only when they read back equal."""
-        item = self._graph.users.by_user_id(request.organiser_id).online_meetings.by_online_meeting_id(meeting.meeting_id)
+        item = self._graph.users.by_user_id(request.organiser_id).online_meetings.by_online_meeting_id(
+            meeting.meeting_id
+        )
         try:
             await self._call("apply settings", lambda: item.patch(meeting_body(request.settings)))
         except GraphError as exc:
@@ -254,21 +296,43 @@ class GraphMeetings:
             raise GraphError("not_locked", fields=tuple(request.settings))
         item = self._graph.users.by_user_id(request.organiser_id).events.by_event_id(meeting.event_id)
         wanted = invitations(request)
-        config = RequestConfiguration(query_parameters=EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(select=["attendees", "hideAttendees"]))
+        config = RequestConfiguration(
+            query_parameters=EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
+                select=["attendees", "hideAttendees"]
+            )
+        )
         current = await self._call("read attendees", lambda: item.get(request_configuration=config))
-        on_event = {(a.email_address.address or "").casefold(): a.type for a in (current.attendees if current else None) or [] if a.email_address}
+        on_event = {
+            (a.email_address.address or "").casefold(): a.type
+            for a in (current.attendees if current else None) or []
+            if a.email_address
+        }
         hide = hides_attendees(request)
         kinds = {"required": AttendeeType.Required, "optional": AttendeeType.Optional}
         complete = all(on_event.get(i.invitee.email.casefold()) == kinds[i.role] for i in wanted)
         if not complete or (hide and not (current and current.hide_attendees)):
-            await self._call("invite families", lambda: item.patch(Event(attendees=_people(wanted), hide_attendees=hide)))
-        log.info("graph families invited booking=%s families=%d hidden=%s", request.booking_id, sum(1 for i in wanted if i.family), hide)
+            await self._call(
+                "invite families", lambda: item.patch(Event(attendees=_people(wanted), hide_attendees=hide))
+            )
+        log.info(
+            "graph families invited booking=%s families=%d hidden=%s",
+            request.booking_id,
+            sum(1 for i in wanted if i.family),
+            hide,
+        )
         return meeting.model_copy(update={"families_invited": True})
 
     async def _find_meeting(self, organiser_id: str, join_url: str) -> OnlineMeeting:
         escaped = join_url.replace("'", "''")
-        config = RequestConfiguration(query_parameters=OnlineMeetingsRequestBuilder.OnlineMeetingsRequestBuilderGetQueryParameters(filter=f"JoinWebUrl eq '{escaped}'"))
-        found = await self._call("find meeting", lambda: self._graph.users.by_user_id(organiser_id).online_meetings.get(request_configuration=config))
+        config = RequestConfiguration(
+            query_parameters=OnlineMeetingsRequestBuilder.OnlineMeetingsRequestBuilderGetQueryParameters(
+                filter=f"JoinWebUrl eq '{escaped}'"
+            )
+        )
+        found = await self._call(
+            "find meeting",
+            lambda: self._graph.users.by_user_id(organiser_id).online_meetings.get(request_configuration=config),
+        )
         meetings = (found.value if found else None) or []
         if not meetings:
             raise GraphError("no_meeting_yet", retryable=True)
@@ -276,7 +340,10 @@ class GraphMeetings:
 
     async def cancel(self, meeting: Meeting, *, organiser_id: str, comment: str) -> None:
         events = self._graph.users.by_user_id(organiser_id).events
-        await self._call("cancel event", lambda: events.by_event_id(meeting.event_id).cancel.post(CancelPostRequestBody(comment=comment)))
+        await self._call(
+            "cancel event",
+            lambda: events.by_event_id(meeting.event_id).cancel.post(CancelPostRequestBody(comment=comment)),
+        )
 
     async def verify(self, meeting: Meeting, *, organiser_id: str, repair: bool = True) -> list[Drift]:
         item = self._graph.users.by_user_id(organiser_id).online_meetings.by_online_meeting_id(meeting.meeting_id)
@@ -284,7 +351,9 @@ class GraphMeetings:
         if current is None:
             raise GraphError("meeting_unreadable", retryable=True)
         found = settings_of(current, list(meeting.settings))
-        drift = [Drift(name, want, found.get(name)) for name, want in meeting.settings.items() if found.get(name) != want]
+        drift = [
+            Drift(name, want, found.get(name)) for name, want in meeting.settings.items() if found.get(name) != want
+        ]
         if drift and repair:
             await self._call("repair settings", lambda: item.patch(meeting_body({d.field: d.expected for d in drift})))
         return drift
@@ -300,11 +369,18 @@ class GraphMeetings:
         listed = (reports.value if reports else None) or []
         if not listed:
             return None
-        latest = max(listed, key=lambda r: r.meeting_end_date_time or datetime.min.replace(tzinfo=timezone.utc))
-        records = await self._call("attendance records", lambda: item.attendance_reports.by_meeting_attendance_report_id(latest.id or "").attendance_records.get())
+        latest = max(listed, key=lambda r: r.meeting_end_date_time or datetime.min.replace(tzinfo=UTC))
+        records = await self._call(
+            "attendance records",
+            lambda: item.attendance_reports.by_meeting_attendance_report_id(latest.id or "").attendance_records.get(),
+        )
         out = []
         for r in (records.value if records else None) or []:
-            intervals = tuple(AttendanceInterval(i.join_date_time, i.leave_date_time) for i in (r.attendance_intervals or []) if i.join_date_time and i.leave_date_time)
+            intervals = tuple(
+                AttendanceInterval(i.join_date_time, i.leave_date_time)
+                for i in (r.attendance_intervals or [])
+                if i.join_date_time and i.leave_date_time
+            )
             name = r.identity.display_name if r.identity else None
             out.append(Attendee(name=name or "", email=r.email_address, role=r.role, intervals=intervals))
         return out
@@ -322,7 +398,9 @@ def graph_credential(env: dict[str, str]) -> AsyncTokenCredential:
     secret = env.get("CHAPERONE_GRAPH_CLIENT_SECRET") or env.get("MICROSOFT_APP_PASSWORD", "")
     kind = kind or ("certificate" if cert else "secret")
     if kind == "managed-identity":
-        client_id = env.get("AZURE_CLIENT_ID") or env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
+        client_id = (
+            env.get("AZURE_CLIENT_ID") or env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
+        )
         if not client_id:
             raise ConfigError(setup_texts.GRAPH_IDENTITY_NEEDS_CLIENT)
         return ManagedIdentityCredential(client_id=client_id)
@@ -332,7 +410,11 @@ def graph_credential(env: dict[str, str]) -> AsyncTokenCredential:
     client_id = env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
     if not tenant or not client_id or not (cert if kind == "certificate" else secret):
         raise ConfigError(setup_texts.GRAPH_NEEDS_CREDENTIAL)
-    return CertificateCredential(tenant, client_id, cert) if kind == "certificate" else ClientSecretCredential(tenant, client_id, secret)
+    return (
+        CertificateCredential(tenant, client_id, cert)
+        if kind == "certificate"
+        else ClientSecretCredential(tenant, client_id, secret)
+    )
 
 
 def _graph_error(what: str, exc: ODataError) -> GraphError:
@@ -341,7 +423,9 @@ def _graph_error(what: str, exc: ODataError) -> GraphError:
     code = exc.error.code if exc.error else None
     request_id = None
     if exc.error and exc.error.inner_error:
-        request_id = getattr(exc.error.inner_error, "request_id", None) or getattr(exc.error.inner_error, "client_request_id", None)
+        request_id = getattr(exc.error.inner_error, "request_id", None) or getattr(
+            exc.error.inner_error, "client_request_id", None
+        )
     headers = getattr(exc, "response_headers", None) or {}
     request_id = request_id or (headers.get("request-id") if hasattr(headers, "get") else None)
     log.warning("graph %s failed status=%s code=%s request_id=%s", what, status, code, request_id)
@@ -356,7 +440,9 @@ def _graph_error(what: str, exc: ODataError) -> GraphError:
 
 def _unapplied(exc: GraphError, fields: tuple[str, ...]) -> GraphError:
     """The same failure, saying which settings it left unapplied."""
-    return GraphError(exc.reason, status=exc.status, code=exc.code, request_id=exc.request_id, retryable=exc.retryable, fields=fields)
+    return GraphError(
+        exc.reason, status=exc.status, code=exc.code, request_id=exc.request_id, retryable=exc.retryable, fields=fields
+    )
 
 
 #: Entra's AADSTS codes that say which setting is wrong (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).

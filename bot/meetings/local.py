@@ -39,7 +39,12 @@ class LocalMeetings:
             families_invited=False,
         )
         # the stored meeting's settings are those in force: none of the protocol's yet
-        doc = {"meeting": {**meeting.model_dump(mode="json"), "settings": {}}, "cancelled": False, "open": False, "day": request.start.date().isoformat()}
+        doc = {
+            "meeting": {**meeting.model_dump(mode="json"), "settings": {}},
+            "cancelled": False,
+            "open": False,
+            "day": request.start.date().isoformat(),
+        }
         try:
             await self._store.insert(TABLE, request.booking_id, doc)
         except Conflict:  # a concurrent create for the same booking won; return its meeting

@@ -68,7 +68,9 @@ def invitations(request: MeetingRequest) -> list[Invitation]:
     """Everyone the event invites, each once (by address, case-insensitively) with their strongest
     role: families and the second adult required, SLT copied optional. Anyone who is also a family
     invitee counts as family (invited only after the lock); the organiser is never an attendee."""
-    family = list(request.attendees) + ([request.second_adult] if request.second_adult and request.second_adult_is_family else [])
+    family = list(request.attendees) + (
+        [request.second_adult] if request.second_adult and request.second_adult_is_family else []
+    )
     candidates: list[tuple[Invitee, Role]] = [(i, "required") for i in family]
     if request.second_adult and not request.second_adult_is_family:
         candidates.append((request.second_adult, "required"))

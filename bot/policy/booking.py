@@ -80,7 +80,7 @@ class Booking(_Strict):
     id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
-    def _shape(self) -> "Booking":
+    def _shape(self) -> Booking:
         if self.type is SessionType.ONE_TO_ONE and len(self.pupils) != 1:
             raise ValueError(policy_texts.INVALID_ONE_TO_ONE)
         names = [p.name.casefold() for p in self.pupils]

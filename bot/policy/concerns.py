@@ -5,19 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.policy.findings import Source
-from bot.texts.policy import ALLEGATION_GUIDANCE, BASELINE, BASELINE_FILE, CONCERN_ROLE_NAMES
 from bot.policy.model import ConcernRouteRule, Profile
 from bot.policy.rules import ConcernRole
+from bot.texts.policy import ALLEGATION_GUIDANCE, BASELINE, BASELINE_FILE, CONCERN_ROLE_NAMES
 
 #: The routes Chaperone applies where a profile has no concern_route rule for that kind of concern.
 BASELINE_ROUTES: dict[str, ConcernRouteRule] = {
     "child": ConcernRouteRule(
-        id="chaperone.concern-child", kind="concern_route", about="child", tell=("dsl", "dsl_deputy"),
-        sentence=BASELINE["concern_child"], file=BASELINE_FILE,
+        id="chaperone.concern-child",
+        kind="concern_route",
+        about="child",
+        tell=("dsl", "dsl_deputy"),
+        sentence=BASELINE["concern_child"],
+        file=BASELINE_FILE,
     ),
     "adult": ConcernRouteRule(
-        id="chaperone.concern-adult", kind="concern_route", about="adult", tell=("head",),
-        sentence=BASELINE["concern_adult"], file=BASELINE_FILE,
+        id="chaperone.concern-adult",
+        kind="concern_route",
+        about="adult",
+        tell=("head",),
+        sentence=BASELINE["concern_adult"],
+        file=BASELINE_FILE,
     ),
 }
 
@@ -67,7 +75,9 @@ def route_rule(profile: Profile, about: str) -> ConcernRouteRule:
     return own or BASELINE_ROUTES[about]
 
 
-def concern_route(profile: Profile, *, about_adult: bool, names_head: bool = False, names_dsl: bool = False) -> ConcernRoute:
+def concern_route(
+    profile: Profile, *, about_adult: bool, names_head: bool = False, names_dsl: bool = False
+) -> ConcernRoute:
     """Who is told of a concern. Pure.
 
     A concern that names the headteacher or the DSL is a concern about an adult. A concern about

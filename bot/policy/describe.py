@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.policy import model as m
-from bot.policy.loader import bundled, bundled_ids
 from bot.policy.concerns import routing, tell_in_words
+from bot.policy.loader import bundled, bundled_ids
 from bot.policy.meeting import explain_settings, setting_in_words
 from bot.texts.policy import ALLEGATION_GUIDANCE, CONCERN_CASES
 
@@ -20,7 +20,13 @@ def summary(rule: m.RuleBase) -> str:
 
 
 def show(profile: m.Profile) -> str:
-    out = [f"{profile.id}: {profile.name}", f"protocol: {profile.protocol}", f"source: {profile.source}   time zone: {profile.timezone}", "", "Rules:"]
+    out = [
+        f"{profile.id}: {profile.name}",
+        f"protocol: {profile.protocol}",
+        f"source: {profile.source}   time zone: {profile.timezone}",
+        "",
+        "Rules:",
+    ]
     for r in profile.rules:
         out.append(f"  {r.id} [{r.kind}] {summary(r)}")
         out.append(f'      "{r.sentence}"')
@@ -94,9 +100,23 @@ def matrix() -> str:
     ]
     for p in profiles:
         for case, route in routing(p):
-            cells = [f"`{p.id}`", CONCERN_CASES[case], tell_in_words(route), "alerted" if route.channel else "never", f"`{route.rule}`", f"{route.sentence} ({route.source.name})" + (f"; {route.named.text} ({route.named.name})" if route.named else "")]
+            cells = [
+                f"`{p.id}`",
+                CONCERN_CASES[case],
+                tell_in_words(route),
+                "alerted" if route.channel else "never",
+                f"`{route.rule}`",
+                f"{route.sentence} ({route.source.name})"
+                + (f"; {route.named.text} ({route.named.name})" if route.named else ""),
+            ]
             out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    out += ["", "## Meeting settings applied (Graph onlineMeeting)", "", "| setting | " + " | ".join(f"`{p.id}`" for p in profiles) + " |", "|---" * (len(profiles) + 1) + "|"]
+    out += [
+        "",
+        "## Meeting settings applied (Graph onlineMeeting)",
+        "",
+        "| setting | " + " | ".join(f"`{p.id}`" for p in profiles) + " |",
+        "|---" * (len(profiles) + 1) + "|",
+    ]
     explained = [explain_settings(p) for p in profiles]
     for i, (name, _, _) in enumerate(explained[0]):
         cells = [f"{_fmt(e[i][1])} ({e[i][2]})" for e in explained]

@@ -53,7 +53,12 @@ def pupil_eligibility(profile: Profile, facts: PolicyFacts, record: ConsentFacts
     Only the rules about one pupil are asked (consent, who is invited, and the Chaperone baseline
     consent); a pupil accepted here can still be refused with others, e.g. by group size.
     """
-    pupil = Pupil(name=record.pupil, parent_email=record.parent_email, school_email=record.pupil_school_email, consent=record.consent)
+    pupil = Pupil(
+        name=record.pupil,
+        parent_email=record.parent_email,
+        school_email=record.pupil_school_email,
+        consent=record.consent,
+    )
     c = checker(profile, facts)
     findings = [*baseline_pupil(profile, pupil), *(f for rule in profile.rules for f in rule.check_pupil(c, pupil))]
     refusals = tuple(f for f in findings if isinstance(f, Violation))

@@ -13,12 +13,21 @@ from bot.policy.booking import Booking, Consent, Pupil
 from bot.policy.facts import PolicyFacts
 from bot.policy.findings import Checker, Context, Finding, Requirement, Violation, hhmm
 from bot.policy.meeting import meeting_settings
-from bot.texts.policy import BASELINE, BASELINE_FILE, fmt, school_hours
 from bot.policy.model import Profile, Source
+from bot.texts.policy import BASELINE, BASELINE_FILE, fmt, school_hours
 
 __all__ = [
-    "Decision", "Finding", "Requirement", "Violation", "baseline_pupil", "breach_notes", "checker",
-    "evaluate", "quiet_until", "school_hours_rule", "timezone_of",
+    "Decision",
+    "Finding",
+    "Requirement",
+    "Violation",
+    "baseline_pupil",
+    "breach_notes",
+    "checker",
+    "evaluate",
+    "quiet_until",
+    "school_hours_rule",
+    "timezone_of",
 ]
 
 
@@ -42,7 +51,9 @@ class Decision:
 
 
 def _baseline(rule: str, key: str, **values: object) -> Violation:
-    return Violation(f"chaperone.{rule}", fmt(key, **values), Source(file=BASELINE_FILE, text=BASELINE[rule], title=BASELINE_FILE))
+    return Violation(
+        f"chaperone.{rule}", fmt(key, **values), Source(file=BASELINE_FILE, text=BASELINE[rule], title=BASELINE_FILE)
+    )
 
 
 def quiet_until(profile: Profile, facts: PolicyFacts, now: datetime) -> datetime | None:
@@ -62,8 +73,12 @@ def school_hours_rule(facts: PolicyFacts) -> m.HoursRule | None:
     if h is None:
         return None
     return m.HoursRule(
-        id="school.hours", kind="hours", days=h.days, start=h.start, end=h.end,
-        sentence=school_hours(', '.join(d.value.title() for d in h.days), hhmm(h.start), hhmm(h.end)),
+        id="school.hours",
+        kind="hours",
+        days=h.days,
+        start=h.start,
+        end=h.end,
+        sentence=school_hours(", ".join(d.value.title() for d in h.days), hhmm(h.start), hhmm(h.end)),
         file=facts.source,
     )
 

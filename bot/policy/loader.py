@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -51,7 +52,9 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
     while i < len(path):
         part = path[i]
         nxt = path[i + 1] if i + 1 < len(path) else None
-        is_key = isinstance(part, str) and any(re.match(rf"^\s*{re.escape(part)}\s*=", lines[n]) for n in range(start, end))
+        is_key = isinstance(part, str) and any(
+            re.match(rf"^\s*{re.escape(part)}\s*=", lines[n]) for n in range(start, end)
+        )
         if isinstance(part, str) and isinstance(nxt, int) and not is_key:
             seen = -1
             found = None
@@ -65,7 +68,10 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
             if found is None:
                 return best
             best = found + 1
-            stop = next((n for n in range(found + 1, len(lines)) if _HEADER.match(lines[n]) or _TABLE.match(lines[n])), len(lines))
+            stop = next(
+                (n for n in range(found + 1, len(lines)) if _HEADER.match(lines[n]) or _TABLE.match(lines[n])),
+                len(lines),
+            )
             start, end = found + 1, stop
             i += 2
             continue
@@ -73,11 +79,16 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
             key = re.compile(rf"^\s*{re.escape(part)}\s*=")
             hit = next((n for n in range(start, end) if key.match(lines[n])), None)
             if hit is None:
-                table = next((n for n in range(start, end) if (m := _TABLE.match(lines[n])) and m.group(1) == part), None)
+                table = next(
+                    (n for n in range(start, end) if (m := _TABLE.match(lines[n])) and m.group(1) == part), None
+                )
                 if table is None:
                     return best
                 best = table + 1
-                stop = next((n for n in range(table + 1, len(lines)) if _HEADER.match(lines[n]) or _TABLE.match(lines[n])), len(lines))
+                stop = next(
+                    (n for n in range(table + 1, len(lines)) if _HEADER.match(lines[n]) or _TABLE.match(lines[n])),
+                    len(lines),
+                )
                 start, end = table + 1, stop
             else:
                 best = hit + 1
@@ -94,7 +105,9 @@ def problems_from(text: str, err: ValidationError) -> list[Problem]:
     errors = err.errors()
     for e in errors:
         loc = tuple(e["loc"])
-        if e["type"] == "too_short" and any(len(o["loc"]) > len(loc) and tuple(o["loc"][: len(loc)]) == loc for o in errors):
+        if e["type"] == "too_short" and any(
+            len(o["loc"]) > len(loc) and tuple(o["loc"][: len(loc)]) == loc for o in errors
+        ):
             continue  # the items under it already failed; this one is only their echo
         where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in _UNION_TAGS))
         msg = e["msg"]
@@ -135,7 +148,7 @@ def bundled_ids() -> list[str]:
     return sorted(p.stem for p in BUNDLED_DIR.glob("*.toml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def bundled(profile_id: str) -> Profile:
     path = BUNDLED_DIR / f"{profile_id}.toml"
     if not path.is_file():

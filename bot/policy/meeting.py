@@ -12,7 +12,9 @@ from bot.texts.policy import SETTING_UNKNOWN, SETTING_WORDS
 DEFAULT = "chaperone default"
 
 
-def explain_settings(profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False) -> list[tuple[str, Any, str]]:
+def explain_settings(
+    profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False
+) -> list[tuple[str, Any, str]]:
     """Each onlineMeeting field with its value and the rule id that set it (or 'chaperone default').
 
     Chaperone's defaults are the safe side of every option: lobby for everyone but the organiser,
@@ -27,7 +29,9 @@ def explain_settings(profile: m.Profile, booking: Booking | None = None, *, reco
     mic = profile.rule(m.MicrophoneRule)
     cam = profile.rule(m.CameraRule)
 
-    def src(rule: m.LobbyRule | m.PresentersRule | m.ChatRule | m.RecordingRule | m.MicrophoneRule | m.CameraRule | None) -> str:
+    def src(
+        rule: m.LobbyRule | m.PresentersRule | m.ChatRule | m.RecordingRule | m.MicrophoneRule | m.CameraRule | None,
+    ) -> str:
         return rule.id if rule is not None else DEFAULT
 
     chat_asked = bool(booking and booking.chat)
@@ -39,7 +43,11 @@ def explain_settings(profile: m.Profile, booking: Booking | None = None, *, reco
     else:
         allow_rec = bool(booking and booking.recording and recording_approved)
     return [
-        ("lobbyBypassSettings", {"scope": lobby.bypass if lobby else "organizer", "isDialInBypassEnabled": False}, src(lobby)),
+        (
+            "lobbyBypassSettings",
+            {"scope": lobby.bypass if lobby else "organizer", "isDialInBypassEnabled": False},
+            src(lobby),
+        ),
         ("allowedLobbyAdmitters", lobby.admitters if lobby else "organizerAndCoOrganizers", src(lobby)),
         ("allowedPresenters", presenters.who if presenters else "organizer", src(presenters)),
         ("allowMeetingChat", chat_mode, src(chat)),
@@ -73,7 +81,9 @@ def settings_in_words(settings: Mapping[str, Any]) -> list[str]:
     return [sentence for name, value in settings.items() for sentence in setting_in_words(name, value)]
 
 
-def explain_in_words(profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False) -> list[tuple[str, str]]:
+def explain_in_words(
+    profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False
+) -> list[tuple[str, str]]:
     """Each setting the session will have, in words, with the rule id that set it (or 'chaperone default')."""
     return [
         (sentence, src)
@@ -82,6 +92,8 @@ def explain_in_words(profile: m.Profile, booking: Booking | None = None, *, reco
     ]
 
 
-def meeting_settings(profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False) -> dict[str, Any]:
+def meeting_settings(
+    profile: m.Profile, booking: Booking | None = None, *, recording_approved: bool = False
+) -> dict[str, Any]:
     """The onlineMeeting PATCH body the session must have."""
     return {name: value for name, value, _ in explain_settings(profile, booking, recording_approved=recording_approved)}

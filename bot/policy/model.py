@@ -38,19 +38,45 @@ from bot.policy.rules import (
     QuietHoursRule,
     RecordingRule,
     Rule,
+    RuleBase,
     SecondAdultRule,
     StaffAccountRule,
     TellParentsRule,
-    RuleBase,
 )
 from bot.texts import policy as policy_texts
 
 __all__ = [
-    "KINDS", "RULE_CLASSES", "SINGLE_KINDS", "BreachRule", "CameraRule", "ChatRule", "ChecklistItem",
-    "ConcernRouteRule", "ConsentRule", "CopySltRule", "DurationRule", "GroupSizeRule", "HoursRule",
-    "InviteRule", "LobbyRule", "MicrophoneRule", "NoticeRule", "OneToOneRule", "PresentersRule",
-    "Profile", "QuietHoursRule", "RecordingRule", "Retention", "Rule", "RuleBase", "SecondAdultRule", "Source",
-    "StaffAccountRule", "TellParentsRule", "Weekday", "normalise_sentence",
+    "KINDS",
+    "RULE_CLASSES",
+    "SINGLE_KINDS",
+    "BreachRule",
+    "CameraRule",
+    "ChatRule",
+    "ChecklistItem",
+    "ConcernRouteRule",
+    "ConsentRule",
+    "CopySltRule",
+    "DurationRule",
+    "GroupSizeRule",
+    "HoursRule",
+    "InviteRule",
+    "LobbyRule",
+    "MicrophoneRule",
+    "NoticeRule",
+    "OneToOneRule",
+    "PresentersRule",
+    "Profile",
+    "QuietHoursRule",
+    "RecordingRule",
+    "Retention",
+    "Rule",
+    "RuleBase",
+    "SecondAdultRule",
+    "Source",
+    "StaffAccountRule",
+    "TellParentsRule",
+    "Weekday",
+    "normalise_sentence",
 ]
 
 R = TypeVar("R", bound=RuleBase)
@@ -104,7 +130,7 @@ class Profile(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _unique(self) -> "Profile":
+    def _unique(self) -> Profile:
         ids = [r.id for r in self.rules]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:

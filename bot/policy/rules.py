@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
-from typing import Annotated, ClassVar, Literal, Union, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -73,7 +73,7 @@ class HoursRule(RuleBase):
     end: time
 
     @model_validator(mode="after")
-    def _order(self) -> "HoursRule":
+    def _order(self) -> HoursRule:
         if self.end <= self.start:
             raise ValueError(policy_texts.INVALID_HOURS_ORDER)
         return self
@@ -83,10 +83,18 @@ class HoursRule(RuleBase):
         end = c.booking.end.astimezone(c.tz)
         day = list(Weekday)[start.weekday()]
         if day not in self.days:
-            yield c.v(self, "day", days=", ".join(d.value.title() for d in self.days), date=start.date().isoformat(), day=start.strftime("%A"))
+            yield c.v(
+                self,
+                "day",
+                days=", ".join(d.value.title() for d in self.days),
+                date=start.date().isoformat(),
+                day=start.strftime("%A"),
+            )
             return
         if start.time() < self.start or end.date() != start.date() or end.time() > self.end:
-            yield c.v(self, "hours", start=hhmm(self.start), end=hhmm(self.end), tz=c.tz.key, from_=hhmm(start), to=hhmm(end))
+            yield c.v(
+                self, "hours", start=hhmm(self.start), end=hhmm(self.end), tz=c.tz.key, from_=hhmm(start), to=hhmm(end)
+            )
 
     def summary(self) -> str:
         return f"{', '.join(d.value.title() for d in self.days)} {self.start:%H:%M}–{self.end:%H:%M}"
@@ -113,7 +121,12 @@ class QuietHoursRule(RuleBase):
 
     def check(self, c: Context) -> Iterator[Finding]:
         if self.until(c.now, c.tz) is not None:
-            yield Requirement("hold_messages", fmt("req_quiet_hours", start=hhmm(self.start), end=hhmm(self.end)), self.id, {"until": hhmm(self.end)})
+            yield Requirement(
+                "hold_messages",
+                fmt("req_quiet_hours", start=hhmm(self.start), end=hhmm(self.end)),
+                self.id,
+                {"until": hhmm(self.end)},
+            )
 
     def summary(self) -> str:
         return f"no messages {self.start:%H:%M}–{self.end:%H:%M}"
@@ -162,7 +175,12 @@ class OneToOneRule(RuleBase):
         if not self.allowed:
             yield c.v(self, "one_to_one_forbidden")
         elif self.reasons is not None and c.booking.reason not in self.reasons:
-            yield c.v(self, "one_to_one_reason", reasons=" or ".join(x.value for x in self.reasons), reason=c.booking.reason.value)
+            yield c.v(
+                self,
+                "one_to_one_reason",
+                reasons=" or ".join(x.value for x in self.reasons),
+                reason=c.booking.reason.value,
+            )
 
     def summary(self) -> str:
         if not self.allowed:
@@ -199,15 +217,22 @@ class SecondAdultRule(RuleBase):
 
     def needed(self, b: Booking) -> bool:
         kind = b.effective_type
-        return self.required == "always" or (self.required == "one_to_one" and kind is SessionType.ONE_TO_ONE) or (
-            self.required == "group" and kind is SessionType.GROUP
+        return (
+            self.required == "always"
+            or (self.required == "one_to_one" and kind is SessionType.ONE_TO_ONE)
+            or (self.required == "group" and kind is SessionType.GROUP)
         )
 
     def check(self, c: Context) -> Iterator[Finding]:
         adult = c.booking.second_adult
         if adult is None:
             if self.needed(c.booking):
-                yield Requirement("second_adult", fmt("req_second_adult", who=who(self.qualifies)), self.id, {"qualifies": [q.value for q in self.qualifies]})
+                yield Requirement(
+                    "second_adult",
+                    fmt("req_second_adult", who=who(self.qualifies)),
+                    self.id,
+                    {"qualifies": [q.value for q in self.qualifies]},
+                )
             return
         if adult.email.casefold() == c.booking.organiser.email.casefold():
             yield c.v(self, "second_adult_self")
@@ -248,7 +273,9 @@ class ConsentRule(RuleBase):
         elif pupil.consent not in self.accept:
             yield c.v(self, "consent_implied", pupil=pupil.name)
         elif pupil.consent is Consent.IMPLIED:
-            yield Requirement("consent_pending", fmt("req_consent_pending", pupil=pupil.name), self.id, {"pupil": pupil.name})
+            yield Requirement(
+                "consent_pending", fmt("req_consent_pending", pupil=pupil.name), self.id, {"pupil": pupil.name}
+            )
 
     def summary(self) -> str:
         return "accepted: " + ", ".join(c.value for c in self.accept)
@@ -284,7 +311,9 @@ class InviteRule(RuleBase):
         if self.to == "parent_email":
             if not p.parent_email:
                 yield c.v(self, "invite_parent_missing", pupil=p.name)
-            elif c.facts.is_pupil_email(p.parent_email) or (p.school_email and p.parent_email.casefold() == p.school_email.casefold()):
+            elif c.facts.is_pupil_email(p.parent_email) or (
+                p.school_email and p.parent_email.casefold() == p.school_email.casefold()
+            ):
                 yield c.v(self, "invite_parent_is_pupil", pupil=p.name, email=p.parent_email)
         elif not p.school_email:
             yield c.v(self, "invite_school_missing", pupil=p.name, domains=c.pupil_domains)
@@ -321,7 +350,11 @@ class TellParentsRule(RuleBase):
 
     def check(self, c: Context) -> Iterator[Finding]:
         kind = c.booking.effective_type
-        if self.when == "always" or (self.when == "group" and kind is SessionType.GROUP) or (self.when == "one_to_one" and kind is SessionType.ONE_TO_ONE):
+        if (
+            self.when == "always"
+            or (self.when == "group" and kind is SessionType.GROUP)
+            or (self.when == "one_to_one" and kind is SessionType.ONE_TO_ONE)
+        ):
             yield Requirement("tell_parents", self.note, self.id)
 
     def summary(self) -> str:
@@ -469,28 +502,26 @@ class ConcernRouteRule(RuleBase):
 
 #: Every rule kind; the order is the order `policy show` and the matrix present them.
 Rule = Annotated[
-    Union[
-        HoursRule,
-        QuietHoursRule,
-        NoticeRule,
-        DurationRule,
-        OneToOneRule,
-        GroupSizeRule,
-        SecondAdultRule,
-        ConsentRule,
-        StaffAccountRule,
-        InviteRule,
-        CopySltRule,
-        TellParentsRule,
-        RecordingRule,
-        ChatRule,
-        LobbyRule,
-        PresentersRule,
-        MicrophoneRule,
-        CameraRule,
-        BreachRule,
-        ConcernRouteRule,
-    ],
+    HoursRule
+    | QuietHoursRule
+    | NoticeRule
+    | DurationRule
+    | OneToOneRule
+    | GroupSizeRule
+    | SecondAdultRule
+    | ConsentRule
+    | StaffAccountRule
+    | InviteRule
+    | CopySltRule
+    | TellParentsRule
+    | RecordingRule
+    | ChatRule
+    | LobbyRule
+    | PresentersRule
+    | MicrophoneRule
+    | CameraRule
+    | BreachRule
+    | ConcernRouteRule,
     Field(discriminator="kind"),
 ]
 

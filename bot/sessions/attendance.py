@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from bot import texts
 from bot.meetings.provider import Attendee
@@ -50,9 +51,23 @@ def merge(session: Session, attendees: list[Attendee]) -> tuple[list[dict[str, A
     records, staff, second_iv, others = [], [], [], []
     for a in attendees:
         email = (a.email or "").casefold()
-        role = "organiser" if email == organiser else "second adult" if second and email == second else "family" if email in families else "other"
+        role = (
+            "organiser"
+            if email == organiser
+            else "second adult"
+            if second and email == second
+            else "family"
+            if email in families
+            else "other"
+        )
         ivs = [(i.join, i.leave) for i in a.intervals]
-        records.append({"role": role, "email": a.email, "intervals": [{"join": j.isoformat(), "leave": l.isoformat()} for j, l in ivs]})
+        records.append(
+            {
+                "role": role,
+                "email": a.email,
+                "intervals": [{"join": joined.isoformat(), "leave": left.isoformat()} for joined, left in ivs],
+            }
+        )
         if role in ("organiser", "second adult"):
             staff.extend(ivs)
         else:

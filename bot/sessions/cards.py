@@ -8,13 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from bot.render import render
 from bot.meetings.provider import Meeting
 from bot.policy.booking import Consent
 from bot.policy.meeting import settings_in_words
-from bot.texts.policy import who
 from bot.policy.model import Profile
+from bot.render import render
 from bot.sessions.model import Session, State
+from bot.texts.policy import who
 
 Card = dict[str, Any]
 
@@ -83,7 +83,9 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
     if session.state is State.CANCELLED:
         text = _cancelled_text(session)
     if session.state in (State.CONFIRMED, State.CANCELLED) and session.problem:
-        text = texts.meeting_problem(session.problem.code, until=_hhmm(session.problem.until, tz), error=session.problem.error, ref=session.ref)
+        text = texts.meeting_problem(
+            session.problem.code, until=_hhmm(session.problem.until, tz), error=session.problem.error, ref=session.ref
+        )
     if session.undelivered:
         text = f"{text} {texts.UNDELIVERED_TO_TEACHER}"
     meeting = session.meeting if session.state is State.SCHEDULED else None
@@ -102,7 +104,9 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
                 {"title": "Second adult", "value": _second(session)},
                 {"title": "Protocol", "value": profile.name},
             ],
-            "requirements": [recording_line(session) if r.kind == "recording_approval" else r.detail for r in session.requirements],
+            "requirements": [
+                recording_line(session) if r.kind == "recording_approval" else r.detail for r in session.requirements
+            ],
             "meeting": meeting.model_dump() if meeting else None,
             "settings": settings_facts(meeting),
             "join_title": texts.LOCAL_JOIN if meeting and meeting.local else texts.JOIN,
@@ -153,10 +157,30 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
     elif c is not None and c.actual_start and c.actual_end:
         present = sum(p.present for p in c.pupils)
         facts += [
-            {"title": "Outcome", "value": texts.OUTCOME_COMPLETED if c.outcome == "completed" else texts.OUTCOME_ENDED_EARLY.format(reason=texts.EARLY_REASON_LABELS.get(c.early_reason or '', ''))},
-            {"title": "Actual times", "value": f"{c.actual_start.astimezone(ZoneInfo(tz)):%H:%M}–{c.actual_end.astimezone(ZoneInfo(tz)):%H:%M}"},
-            {"title": "Attendance", "value": texts.ATTENDANCE_FACT.format(present=present, total=len(c.pupils), at_start=sum(p.parent_at_start for p in c.pupils), at_end=sum(p.parent_at_end for p in c.pupils))
-             + ("" if c.second_adult_throughout is None else texts.ATTENDANCE_SECOND_ADULT[c.second_adult_throughout])},
+            {
+                "title": "Outcome",
+                "value": texts.OUTCOME_COMPLETED
+                if c.outcome == "completed"
+                else texts.OUTCOME_ENDED_EARLY.format(reason=texts.EARLY_REASON_LABELS.get(c.early_reason or "", "")),
+            },
+            {
+                "title": "Actual times",
+                "value": f"{c.actual_start.astimezone(ZoneInfo(tz)):%H:%M}–{c.actual_end.astimezone(ZoneInfo(tz)):%H:%M}",
+            },
+            {
+                "title": "Attendance",
+                "value": texts.ATTENDANCE_FACT.format(
+                    present=present,
+                    total=len(c.pupils),
+                    at_start=sum(p.parent_at_start for p in c.pupils),
+                    at_end=sum(p.parent_at_end for p in c.pupils),
+                )
+                + (
+                    ""
+                    if c.second_adult_throughout is None
+                    else texts.ATTENDANCE_SECOND_ADULT[c.second_adult_throughout]
+                ),
+            },
         ]
         if c.flags:
             facts.append({"title": "Check", "value": "; ".join(c.flags)})
@@ -165,7 +189,13 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
     state = session.state.value
     return render(
         "register",
-        {"ref": session.ref, "state_label": texts.STATE_LABELS[state].capitalize(), "state_style": texts.STATE_STYLES[state], "state_icon": texts.STATE_ICONS[state], "facts": facts},
+        {
+            "ref": session.ref,
+            "state_label": texts.STATE_LABELS[state].capitalize(),
+            "state_style": texts.STATE_STYLES[state],
+            "state_icon": texts.STATE_ICONS[state],
+            "facts": facts,
+        },
     )
 
 
@@ -181,8 +211,17 @@ def recording_line(session: Session) -> str:
 def recording_card(session: Session, tz: str, sentence: str) -> Card:
     waiting = session.recording_decision is None and session.open
     headline = texts.RECORDING_ASKED.format(organiser=session.organiser.name) if waiting else recording_line(session)
-    return render("recording_request", {"ref": session.ref, "headline": headline, "headline_style": "warning" if waiting else "good",
-                                        "facts": request_facts(session, tz)[:3], "sentence": f"\u201c{sentence}\u201d", "open": waiting})
+    return render(
+        "recording_request",
+        {
+            "ref": session.ref,
+            "headline": headline,
+            "headline_style": "warning" if waiting else "good",
+            "facts": request_facts(session, tz)[:3],
+            "sentence": f"\u201c{sentence}\u201d",
+            "open": waiting,
+        },
+    )
 
 
 def request_facts(session: Session, tz: str) -> list[dict[str, str]]:
@@ -201,12 +240,24 @@ def request_card(session: Session, tz: str, *, headline: str | None = None) -> C
     if headline:
         pass
     elif waiting:
-        headline = f"{texts.STATE_ICONS['awaiting_second_adult']} " + texts.REQUEST_WAITING.format(organiser=session.organiser.name, who=who(session.qualifies))
+        headline = f"{texts.STATE_ICONS['awaiting_second_adult']} " + texts.REQUEST_WAITING.format(
+            organiser=session.organiser.name, who=who(session.qualifies)
+        )
     elif session.second_adult:
         headline = f"{texts.STATE_ICONS['scheduled']} " + texts.REQUEST_COVERED.format(name=session.second_adult.name)
     else:
         headline = texts.STATE_LABELS[session.state.value].capitalize() + "."
-    return render("request", {"ref": session.ref, "heading": heading, "headline": headline, "headline_style": style, "facts": request_facts(session, tz), "open": waiting})
+    return render(
+        "request",
+        {
+            "ref": session.ref,
+            "heading": heading,
+            "headline": headline,
+            "headline_style": style,
+            "facts": request_facts(session, tz),
+            "open": waiting,
+        },
+    )
 
 
 def request_list_card(sessions: list[Session], tz: str) -> Card:
@@ -222,7 +273,15 @@ def request_list_card(sessions: list[Session], tz: str) -> Card:
 
 def notice_card(title: str, *lines: str, facts: list[dict[str, str]] | None = None, shared: bool = False) -> Card:
     """A short message. Private (personal chat only) unless ``shared``: then it must name no pupil and carry no narrative."""
-    return render("notice", {"title": title, "lines": [l for l in lines if l], "facts": facts or [], "audience": "shared" if shared else "private"})
+    return render(
+        "notice",
+        {
+            "title": title,
+            "lines": [line for line in lines if line],
+            "facts": facts or [],
+            "audience": "shared" if shared else "private",
+        },
+    )
 
 
 def consent_label(c: Consent) -> str:
@@ -233,14 +292,34 @@ def end_form(s: Session, tz: str, values: dict[str, Any] | None = None, *, token
     """The end form: nothing chosen or ticked for the teacher (they state who was present); a
     separate button records that the session did not take place (no attendance)."""
     start, end = s.booking.start.astimezone(ZoneInfo(tz)), s.booking.end.astimezone(ZoneInfo(tz))
-    vals = {"outcome": "", "early_reason": "", "actual_start": f"{start:%H:%M}", "actual_end": f"{end:%H:%M}", "note": ""}
+    vals = {
+        "outcome": "",
+        "early_reason": "",
+        "actual_start": f"{start:%H:%M}",
+        "actual_end": f"{end:%H:%M}",
+        "note": "",
+    }
     vals.update({k: v for k, v in (values or {}).items() if k in vals and v is not None})
     return render(
         "end_form",
-        {"ref": s.ref, "summary": when(s, tz), "timezone": tz, "values": vals, "pupils": [{"name": p.name} for p in s.booking.pupils],
-         "second_adult": s.second_adult.name if s.second_adult else "", "token": token or uuid.uuid4().hex},
+        {
+            "ref": s.ref,
+            "summary": when(s, tz),
+            "timezone": tz,
+            "values": vals,
+            "pupils": [{"name": p.name} for p in s.booking.pupils],
+            "second_adult": s.second_adult.name if s.second_adult else "",
+            "token": token or uuid.uuid4().hex,
+        },
     )
 
 
 def end_list_card(sessions: list[Session], tz: str) -> Card:
-    return render("end_list", {"title": texts.END_LIST_TITLE, "empty": "" if sessions else texts.END_NONE_TODAY, "sessions": [{"ref": s.ref, "summary": when(s, tz)} for s in sessions]})
+    return render(
+        "end_list",
+        {
+            "title": texts.END_LIST_TITLE,
+            "empty": "" if sessions else texts.END_NONE_TODAY,
+            "sessions": [{"ref": s.ref, "summary": when(s, tz)} for s in sessions],
+        },
+    )

@@ -34,6 +34,7 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.CANCELLED: frozenset(),
 }
 
+
 class PersonRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -50,7 +51,13 @@ class Event(BaseModel):
 
 
 EarlyReason = Literal["behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical"]
-EARLY_REASONS: tuple[EarlyReason, ...] = ("behaviour", "inappropriate_content", "security_breach", "safeguarding", "technical")
+EARLY_REASONS: tuple[EarlyReason, ...] = (
+    "behaviour",
+    "inappropriate_content",
+    "security_breach",
+    "safeguarding",
+    "technical",
+)
 Outcome = Literal["completed", "ended_early", "did_not_take_place"]
 RecordingDecision = Literal["approved", "declined"]
 
@@ -80,8 +87,18 @@ class MeetingProblem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     code: Literal[
-        "quiet_hours", "retrying", "failed", "no_second_adult", "not_locked", "not_locked_safeguarding", "too_late",
-        "cancelled_families_told", "cancelled_none_invited", "cancelling", "cancel_pending", "cancel_pending_families",
+        "quiet_hours",
+        "retrying",
+        "failed",
+        "no_second_adult",
+        "not_locked",
+        "not_locked_safeguarding",
+        "too_late",
+        "cancelled_families_told",
+        "cancelled_none_invited",
+        "cancelling",
+        "cancel_pending",
+        "cancel_pending_families",
     ]
     until: datetime | None = None
     error: str | None = None
@@ -160,7 +177,11 @@ class Session(Owed):
 
     def move(self, to: State, *, at: datetime, by: str | None) -> None:
         if to not in TRANSITIONS[self.state]:
-            raise Conflict(texts.CANNOT_MOVE.format(ref=self.ref, state=self.state.value.replace('_', ' '), to=to.value.replace('_', ' ')))
+            raise Conflict(
+                texts.CANNOT_MOVE.format(
+                    ref=self.ref, state=self.state.value.replace("_", " "), to=to.value.replace("_", " ")
+                )
+            )
         self.state = to
         self.open = to in OPEN_STATES
         self.updated_at = at
@@ -174,5 +195,5 @@ class Session(Owed):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Session":
+    def from_doc(cls, doc: dict[str, Any]) -> Session:
         return cls.model_validate(doc)

@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from bot.sessions.model import Session
 from bot.texts import EARLY_REASON_LABELS
 
 COLUMNS = [
-    "reference", "date", "start", "end", "state", "organiser", "organiser_email", "second_adult", "second_adult_email",
-    "type", "reason", "pupils", "consent", "policy_profile", "meeting_settings", "outcome", "early_end_reason",
-    "actual_start", "actual_end", "pupils_present", "parent_at_start", "parent_at_end", "second_adult_throughout", "attendance_flags", "note",
+    "reference",
+    "date",
+    "start",
+    "end",
+    "state",
+    "organiser",
+    "organiser_email",
+    "second_adult",
+    "second_adult_email",
+    "type",
+    "reason",
+    "pupils",
+    "consent",
+    "policy_profile",
+    "meeting_settings",
+    "outcome",
+    "early_end_reason",
+    "actual_start",
+    "actual_end",
+    "pupils_present",
+    "parent_at_start",
+    "parent_at_end",
+    "second_adult_throughout",
+    "attendance_flags",
+    "note",
 ]
 
 
@@ -29,7 +51,9 @@ def _settings(s: Session) -> str:
     return "; ".join(parts)
 
 
-def rows(sessions: Iterable[Session], tz: str, *, start: date | None = None, end: date | None = None) -> list[list[str]]:
+def rows(
+    sessions: Iterable[Session], tz: str, *, start: date | None = None, end: date | None = None
+) -> list[list[str]]:
     zone = ZoneInfo(tz)
     out = []
     for s in sorted(sessions, key=lambda x: x.booking.start):
@@ -37,19 +61,35 @@ def rows(sessions: Iterable[Session], tz: str, *, start: date | None = None, end
         if (start and local.date() < start) or (end and local.date() > end):
             continue
         c = s.closure
-        out.append([
-            s.ref, local.date().isoformat(), f"{local:%H:%M}", f"{s.booking.end.astimezone(zone):%H:%M}", s.state.value,
-            s.organiser.name, s.organiser.email or "", s.second_adult.name if s.second_adult else "", (s.second_adult.email or "") if s.second_adult else "",
-            s.booking.type.value, s.booking.reason.value, "; ".join(p.name for p in s.booking.pupils),
-            "; ".join(f"{p.name}: {p.consent.value}" for p in s.booking.pupils), s.profile_id, _settings(s),
-            c.outcome if c else "", EARLY_REASON_LABELS.get(c.early_reason or "", "") if c else "",
-            f"{c.actual_start.astimezone(zone):%H:%M}" if c and c.actual_start else "", f"{c.actual_end.astimezone(zone):%H:%M}" if c and c.actual_end else "",
-            "; ".join(p.name for p in c.pupils if p.present) if c else "",
-            "; ".join(p.name for p in c.pupils if p.parent_at_start) if c else "",
-            "; ".join(p.name for p in c.pupils if p.parent_at_end) if c else "",
-            "" if not c or c.second_adult_throughout is None else ("yes" if c.second_adult_throughout else "no"),
-            "; ".join(c.flags) if c else "", c.note if c else "",
-        ])
+        out.append(
+            [
+                s.ref,
+                local.date().isoformat(),
+                f"{local:%H:%M}",
+                f"{s.booking.end.astimezone(zone):%H:%M}",
+                s.state.value,
+                s.organiser.name,
+                s.organiser.email or "",
+                s.second_adult.name if s.second_adult else "",
+                (s.second_adult.email or "") if s.second_adult else "",
+                s.booking.type.value,
+                s.booking.reason.value,
+                "; ".join(p.name for p in s.booking.pupils),
+                "; ".join(f"{p.name}: {p.consent.value}" for p in s.booking.pupils),
+                s.profile_id,
+                _settings(s),
+                c.outcome if c else "",
+                EARLY_REASON_LABELS.get(c.early_reason or "", "") if c else "",
+                f"{c.actual_start.astimezone(zone):%H:%M}" if c and c.actual_start else "",
+                f"{c.actual_end.astimezone(zone):%H:%M}" if c and c.actual_end else "",
+                "; ".join(p.name for p in c.pupils if p.present) if c else "",
+                "; ".join(p.name for p in c.pupils if p.parent_at_start) if c else "",
+                "; ".join(p.name for p in c.pupils if p.parent_at_end) if c else "",
+                "" if not c or c.second_adult_throughout is None else ("yes" if c.second_adult_throughout else "no"),
+                "; ".join(c.flags) if c else "",
+                c.note if c else "",
+            ]
+        )
     return out
 
 

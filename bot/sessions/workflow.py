@@ -9,25 +9,25 @@ outbox (bot/outbox.py) then runs the owed jobs (JOBS below), once each, retrying
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot import texts
+from bot.audit import describe
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
 from bot.delivery import update_quietly
 from bot.errors import Conflict, ExternalServiceError, NotPermitted, UsageError
-from bot.audit import describe
 from bot.jobs import Apply, Handler, Job, Kind
 from bot.meetings.provider import Invitee, Meeting, MeetingRequest, hides_attendees, invitations
 from bot.policy.booking import AdultRole, Booking
 from bot.policy.engine import Decision, breach_notes, quiet_until
 from bot.policy.meeting import meeting_settings
-from bot.texts.policy import who
 from bot.sessions import cards as views
 from bot.sessions.attendance import merge
 from bot.sessions.model import Closure, MeetingProblem, PersonRef, Requirement, Session, State
+from bot.texts.policy import who
 
 if TYPE_CHECKING:
     from bot.meetings.provider import Drift
@@ -53,7 +53,15 @@ def _now(services: Services) -> datetime:
     return services.clock.now()
 
 
-async def create_session(actor: Actor, booking: Booking, decision: Decision, services: Services, *, submission_key: str, status_card: CardRef | None) -> tuple[Session, bool]:
+async def create_session(
+    actor: Actor,
+    booking: Booking,
+    decision: Decision,
+    services: Services,
+    *,
+    submission_key: str,
+    status_card: CardRef | None,
+) -> tuple[Session, bool]:
     """Store the accepted booking once, with everything it owes. Returns (session, created); a
     repeated submission of the same form (a retry, a double click) returns the session it made."""
     now = _now(services)
@@ -94,7 +102,13 @@ async def create_session(actor: Actor, booking: Booking, decision: Decision, ser
 
     session, created = await services.sessions.add_once(submission_key, make)
     if created:
-        await services.audit.record(at=now, who=actor.key, action="session.booked", record=session.ref, detail=f"state={session.state.value} profile={session.profile_id}")
+        await services.audit.record(
+            at=now,
+            who=actor.key,
+            action="session.booked",
+            record=session.ref,
+            detail=f"state={session.state.value} profile={session.profile_id}",
+        )
         log.info("session booked ref=%s state=%s organiser=%s", session.ref, session.state.value, actor.key)
     kick(session, services)
     return session, created
@@ -133,7 +147,9 @@ async def _refresh_now(session: Session, services: Services) -> None:
         raise ExternalServiceError(texts.CARD_UPDATE_FAILED)
 
 
-def tell(s: Session, services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None) -> None:
+def tell(
+    s: Session, services: Services, person: PersonRef | None, title: str, line: str, *, unless: str | None = None
+) -> None:
     """Owe a short personal message to one person of a session (not to ``unless``, who acted);
     written with the change that owes it, posted by the outbox."""
     if person is None or not person.aad_id or person.aad_id == unless:
@@ -143,12 +159,20 @@ def tell(s: Session, services: Services, person: PersonRef | None, title: str, l
 
 def tell_accepted(s: Session, services: Services) -> None:
     name = s.second_adult.name if s.second_adult else ""
-    tell(s, services, s.organiser, texts.TOLD_ACCEPTED_TITLE, texts.TOLD_ACCEPTED.format(name=name, ref=s.ref, when=views.when(s, services.timezone)))
+    tell(
+        s,
+        services,
+        s.organiser,
+        texts.TOLD_ACCEPTED_TITLE,
+        texts.TOLD_ACCEPTED.format(name=name, ref=s.ref, when=views.when(s, services.timezone)),
+    )
 
 
 def tell_ready(s: Session, services: Services) -> None:
     line = texts.TOLD_READY_LOCAL if s.meeting and s.meeting.local else texts.TOLD_READY
-    tell(s, services, s.organiser, texts.TOLD_READY_TITLE, line.format(ref=s.ref, when=views.when(s, services.timezone)))
+    tell(
+        s, services, s.organiser, texts.TOLD_READY_TITLE, line.format(ref=s.ref, when=views.when(s, services.timezone))
+    )
 
 
 def tell_may_give_up(s: Session, services: Services) -> None:
@@ -164,7 +188,14 @@ def tell_cancelled(s: Session, services: Services, *, by: str | None) -> None:
 
 
 def tell_changed(s: Session, services: Services, what: str, *, by: str | None) -> None:
-    tell(s, services, s.second_adult, texts.TOLD_CHANGED_TITLE, texts.TOLD_CHANGED.format(ref=s.ref, what=what), unless=by)
+    tell(
+        s,
+        services,
+        s.second_adult,
+        texts.TOLD_CHANGED_TITLE,
+        texts.TOLD_CHANGED.format(ref=s.ref, what=what),
+        unless=by,
+    )
 
 
 def is_party(actor: Actor, s: Session) -> bool:
@@ -175,7 +206,9 @@ def is_party(actor: Actor, s: Session) -> bool:
 
 
 def eligible(actor: Actor, session: Session) -> bool:
-    return actor.key != session.organiser.aad_id and any(actor.has(q) for q in session.qualifies if q != AdultRole.PARENT.value)
+    return actor.key != session.organiser.aad_id and any(
+        actor.has(q) for q in session.qualifies if q != AdultRole.PARENT.value
+    )
 
 
 class _Applied(Exception):
@@ -215,7 +248,13 @@ async def accept_second(actor: Actor, ref: str, services: Services) -> Session:
         session, _ = await services.sessions.get(ref)
         kick(session, services)
         return session
-    await services.audit.record(at=_now(services), who=actor.key, action="session.second_adult", record=session.ref, detail="accepted; state=confirmed")
+    await services.audit.record(
+        at=_now(services),
+        who=actor.key,
+        action="session.second_adult",
+        record=session.ref,
+        detail="accepted; state=confirmed",
+    )
     log.info("second adult accepted ref=%s by=%s", session.ref, actor.key)
     kick(session, services)
     return session
@@ -234,7 +273,11 @@ def meeting_request(session: Session, services: Services) -> MeetingRequest:
     cc: tuple[Invitee, ...] = ()
     if any(r.kind == "copy_slt" for r in session.requirements):
         cc = tuple(Invitee(m, m) for m in school.roles.slt if "@" in m)
-    second = Invitee(session.second_adult.name, session.second_adult.email) if session.second_adult and session.second_adult.email else None
+    second = (
+        Invitee(session.second_adult.name, session.second_adult.email)
+        if session.second_adult and session.second_adult.email
+        else None
+    )
     notes = tuple(r.detail for r in session.requirements if r.kind == "tell_parents")
     return MeetingRequest(
         booking_id=session.ref,
@@ -255,10 +298,19 @@ def meeting_request(session: Session, services: Services) -> MeetingRequest:
 
 #: Meeting settings that keep a child safe (who gets in, who presents, chat, recording, camera and
 #: microphone): when one cannot be applied the DSL is told as well as SLT.
-SAFEGUARDING_SETTINGS = frozenset({
-    "lobbyBypassSettings", "allowedLobbyAdmitters", "allowedPresenters", "allowMeetingChat", "allowRecording",
-    "recordAutomatically", "allowTranscription", "allowAttendeeToEnableCamera", "allowAttendeeToEnableMic",
-})
+SAFEGUARDING_SETTINGS = frozenset(
+    {
+        "lobbyBypassSettings",
+        "allowedLobbyAdmitters",
+        "allowedPresenters",
+        "allowMeetingChat",
+        "allowRecording",
+        "recordAutomatically",
+        "allowTranscription",
+        "allowAttendeeToEnableCamera",
+        "allowAttendeeToEnableMic",
+    }
+)
 INVITING = "inviting families"
 
 
@@ -284,6 +336,7 @@ async def schedule(s: Session, services: Services, *, attempt: int = 0) -> Apply
     now = _now(services)
     until = quiet_until(services.profile, services.school.policy_facts(), now)
     if until is not None and until > now:  # the protocol's quiet hours: invitations to families wait
+
         def hold(x: Session) -> None:
             if x.state is State.CONFIRMED:
                 x.problem = MeetingProblem(code="quiet_hours", until=until)
@@ -300,7 +353,13 @@ async def schedule(s: Session, services: Services, *, attempt: int = 0) -> Apply
     if opened is None:
         return None  # cancelled while a step ran: the event was withdrawn
     meeting = opened.meeting
-    await services.audit.record(at=now, who="chaperone", action="session.scheduled", record=s.ref, detail=f"local={meeting.local if meeting else '-'}")
+    await services.audit.record(
+        at=now,
+        who="chaperone",
+        action="session.scheduled",
+        record=s.ref,
+        detail=f"local={meeting.local if meeting else '-'}",
+    )
     log.info("meeting ready ref=%s local=%s attempts=%d", s.ref, meeting.local if meeting else "-", attempt + 1)
 
     def ready(x: Session) -> None:
@@ -322,24 +381,45 @@ async def _open_meeting(session: Session, services: Services) -> Session | None:
     if meeting is None:
         meeting = await provider.create_event(request)
         staff = sum(1 for i in invitations(request) if not i.family)
-        kept = await _keep_meeting(ref, meeting, services, "meeting.event_created", f"event={meeting.event_id} meeting={meeting.meeting_id} staff={staff} families=0")
+        kept = await _keep_meeting(
+            ref,
+            meeting,
+            services,
+            "meeting.event_created",
+            f"event={meeting.event_id} meeting={meeting.meeting_id} staff={staff} families=0",
+        )
         if kept is None:
             return None
     if meeting.families_invited:
         return session
-    meeting = await provider.lock(meeting, request)  # again on every attempt: the settings must hold right before the invitations
-    kept = await _keep_meeting(ref, meeting, services, "meeting.locked", f"meeting={meeting.meeting_id} settings={len(meeting.settings)} read_back=equal")
+    meeting = await provider.lock(
+        meeting, request
+    )  # again on every attempt: the settings must hold right before the invitations
+    kept = await _keep_meeting(
+        ref,
+        meeting,
+        services,
+        "meeting.locked",
+        f"meeting={meeting.meeting_id} settings={len(meeting.settings)} read_back=equal",
+    )
     if kept is None:
         return None
     await services.sessions.update(ref, lambda s: s.note(INVITING, at=_now(services), by=None), attempts=KEEP_ATTEMPTS)
     meeting = await provider.invite_families(meeting, request)
     families = sum(1 for i in invitations(request) if i.family)
-    return await _keep_meeting(ref, meeting, services, "meeting.families_invited", f"event={meeting.event_id} families={families} hidden={hides_attendees(request)}")
+    return await _keep_meeting(
+        ref,
+        meeting,
+        services,
+        "meeting.families_invited",
+        f"event={meeting.event_id} families={families} hidden={hides_attendees(request)}",
+    )
 
 
 async def _keep_meeting(ref: str, meeting: Meeting, services: Services, action: str, detail: str) -> Session | None:
     """Store the meeting as it now is and audit the step; if the session was cancelled meanwhile,
     owe the withdrawal of the event in the same write and return None."""
+
     def keep(s: Session) -> None:
         s.meeting = meeting
         if s.state is not State.CONFIRMED:  # cancelled by a person meanwhile
@@ -364,23 +444,50 @@ async def _meeting_failed(s: Session, exc: ExternalServiceError, attempt: int, s
         problem = MeetingProblem(code="retrying")  # a passing blip alarms nobody; a lasting one is told below
     elif fields:
         safeguarding = bool(set(fields) & SAFEGUARDING_SETTINGS)
-        problem = MeetingProblem(code="not_locked_safeguarding" if safeguarding else "not_locked", error=reason, fields=fields)
+        problem = MeetingProblem(
+            code="not_locked_safeguarding" if safeguarding else "not_locked", error=reason, fields=fields
+        )
     else:  # lasting, or needs a person (credentials, access policy): IT are told now
         problem = MeetingProblem(code="failed", error=reason)
-    log.warning("meeting step failed ref=%s code=%s reason=%s status=%s request_id=%s attempt=%d", s.ref, problem.code, reason,
-                getattr(exc, "status", None), getattr(exc, "request_id", None), attempt + 1)
+    log.warning(
+        "meeting step failed ref=%s code=%s reason=%s status=%s request_id=%s attempt=%d",
+        s.ref,
+        problem.code,
+        reason,
+        getattr(exc, "status", None),
+        getattr(exc, "request_id", None),
+        attempt + 1,
+    )
     now = _now(services)
     new = s.problem != problem
     if new:
-        await services.audit.record(at=now, who="chaperone", action="meeting.failed", record=s.ref,
-                                    detail=describe({"code": problem.code, "reason": reason, "status": getattr(exc, "status", None),
-                                                     "request_id": getattr(exc, "request_id", None), "fields": ",".join(fields)}))
+        await services.audit.record(
+            at=now,
+            who="chaperone",
+            action="meeting.failed",
+            record=s.ref,
+            detail=describe(
+                {
+                    "code": problem.code,
+                    "reason": reason,
+                    "status": getattr(exc, "status", None),
+                    "request_id": getattr(exc, "request_id", None),
+                    "fields": ",".join(fields),
+                }
+            ),
+        )
     step = "lock" if fields else "create"
     dsl = problem.code == "not_locked_safeguarding"
     if new and problem.code != "retrying":
         log.error("meeting needs IT ref=%s step=%s reason=%s fields=%s", s.ref, step, reason, ",".join(fields))
         for channel in (SLT_CHANNEL, SAFEGUARDING_CHANNEL) if dsl else (SLT_CHANNEL,):
-            await services.audit.record(at=now, who="chaperone", action="meeting.told", record=s.ref, detail=f"channel={channel} step={step} reason={reason}")
+            await services.audit.record(
+                at=now,
+                who="chaperone",
+                action="meeting.told",
+                record=s.ref,
+                detail=f"channel={channel} step={step} reason={reason}",
+            )
     due = now + retry_delay(services, attempt)
 
     def flag(x: Session) -> None:
@@ -402,13 +509,22 @@ def _tell(s: Session, services: Services, step: str, reason: str, fields: tuple[
     labels = ", ".join(texts.SETTING_LABELS.get(f, f) for f in fields)
     what = texts.GRAPH_FAILURES.get(reason, texts.GRAPH_FAILURES["unknown"])
     hint = texts.GRAPH_HINTS.get(reason, texts.MEETING_NOTICE_HINT)
-    line = texts.MEETING_NOTICE.format(ref=s.ref, organiser=s.organiser.name, what=what, step=texts.MEETING_NOTICE_STEP[step].format(fields=labels), hint=hint)
+    line = texts.MEETING_NOTICE.format(
+        ref=s.ref,
+        organiser=s.organiser.name,
+        what=what,
+        step=texts.MEETING_NOTICE_STEP[step].format(fields=labels),
+        hint=hint,
+    )
     for channel in (SLT_CHANNEL, SAFEGUARDING_CHANNEL) if dsl else (SLT_CHANNEL,):
         s.owe("notice", due=_now(services), args={"to": channel, "title": texts.MEETING_NOTICE_TITLE, "text": line})
 
 
-async def _cancel_unless_moved(ref: str, services: Services, *, still: State, code: Literal["too_late", "no_second_adult"]) -> Session | None:
+async def _cancel_unless_moved(
+    ref: str, services: Services, *, still: State, code: Literal["too_late", "no_second_adult"]
+) -> Session | None:
     """Chaperone cancels a session that is still in ``still`` (with why, as a problem code); None if it moved on meanwhile."""
+
     def cancel(s: Session) -> None:
         if s.state is not still:
             raise Conflict("moved on")
@@ -426,14 +542,18 @@ async def _too_late(s: Session, services: Services) -> Apply | None:
     session = await _cancel_unless_moved(s.ref, services, still=State.CONFIRMED, code="too_late")
     if session is None:
         return None
-    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="reason=too_late")
+    await services.audit.record(
+        at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="reason=too_late"
+    )
     log.warning("session cannot go ahead: meeting not ready by the start ref=%s", s.ref)
 
     def tell_slt(x: Session) -> None:
         x.owe("withdraw", due=_now(services), args={"keep_problem": True})
         x.owe("refresh", due=_now(services))
         text = texts.MEETING_TOO_LATE_NOTICE.format(ref=x.ref, organiser=x.organiser.name)
-        x.owe("notice", due=_now(services), args={"to": SLT_CHANNEL, "title": texts.MEETING_TOO_LATE_TITLE, "text": text})
+        x.owe(
+            "notice", due=_now(services), args={"to": SLT_CHANNEL, "title": texts.MEETING_TOO_LATE_TITLE, "text": text}
+        )
         tell_cancelled(x, services, by=None)
 
     return tell_slt
@@ -461,6 +581,7 @@ async def cancel_session(ref: str, services: Services, *, by: str, comment: str 
     """Close the session in the register and owe, in the same write, the cancelling of its event
     whatever step the meeting reached (families on it are told by the calendar), the card updates
     and the people told; the card then says whether families were told."""
+
     def change(s: Session) -> None:
         if not s.open:
             raise Conflict(texts.NOT_OPEN.format(ref=s.ref, state=texts.STATE_LABELS[s.state.value]))
@@ -503,11 +624,26 @@ async def _withdraw(s: Session, job: Job, services: Services) -> Apply | None:
         except ExternalServiceError as exc:
             if getattr(exc, "code", None) != "ErrorItemNotFound":  # already gone: nothing left to withdraw
                 reason = str(getattr(exc, "reason", "unknown"))
-                log.warning("event cancel failed ref=%s reason=%s request_id=%s", s.ref, reason, getattr(exc, "request_id", None))
+                log.warning(
+                    "event cancel failed ref=%s reason=%s request_id=%s",
+                    s.ref,
+                    reason,
+                    getattr(exc, "request_id", None),
+                )
                 problem = MeetingProblem(code="cancel_pending_families" if told else "cancel_pending", error=reason)
         pending = problem.code.startswith("cancel_pending")
-        detail = f"event={meeting.event_id} pending reason={problem.error}" if pending else f"event={meeting.event_id} families_told={told} attempts={attempt + 1}"
-        await services.audit.record(at=now, who="chaperone", action="meeting.cancel_failed" if pending else "meeting.event_cancelled", record=s.ref, detail=detail)
+        detail = (
+            f"event={meeting.event_id} pending reason={problem.error}"
+            if pending
+            else f"event={meeting.event_id} families_told={told} attempts={attempt + 1}"
+        )
+        await services.audit.record(
+            at=now,
+            who="chaperone",
+            action="meeting.cancel_failed" if pending else "meeting.event_cancelled",
+            record=s.ref,
+            detail=detail,
+        )
     pending = problem.code.startswith("cancel_pending")
     keep = bool(job.args.get("keep_problem"))
 
@@ -544,7 +680,13 @@ async def collect_attendance(ref: str, services: Services) -> bool:
         s.owe("refresh", due=_now(services))
 
     session = await services.sessions.update(ref, keep)
-    await services.audit.record(at=_now(services), who="chaperone", action="session.attendance", record=ref, detail=f"flags={len(session.closure.flags) if session.closure else 0}")
+    await services.audit.record(
+        at=_now(services),
+        who="chaperone",
+        action="session.attendance",
+        record=ref,
+        detail=f"flags={len(session.closure.flags) if session.closure else 0}",
+    )
     kick(session, services)
     return True
 
@@ -556,12 +698,22 @@ async def verify_meeting(ref: str, services: Services, *, by: str) -> tuple[Sess
         raise Conflict(texts.END_NOT_SCHEDULED.format(ref=session.ref, state=texts.STATE_LABELS[session.state.value]))
     drift = await services.meetings.verify(session.meeting, organiser_id=session.organiser.aad_id or "", repair=True)
     fields = ", ".join(d.field for d in drift)
-    await services.audit.record(at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}")
+    await services.audit.record(
+        at=_now(services), who=by, action="meeting.verified", record=session.ref, detail=f"drift={fields or 'none'}"
+    )
     if drift:
         log.warning("meeting settings drifted ref=%s fields=%s", session.ref, fields)
 
         def tell(s: Session) -> None:
-            s.owe("notice", due=_now(services), args={"to": SLT_CHANNEL, "title": texts.DRIFT_TITLE, "text": texts.DRIFT_TO_SLT.format(ref=s.ref, organiser=s.organiser.name, fields=fields)})
+            s.owe(
+                "notice",
+                due=_now(services),
+                args={
+                    "to": SLT_CHANNEL,
+                    "title": texts.DRIFT_TITLE,
+                    "text": texts.DRIFT_TO_SLT.format(ref=s.ref, organiser=s.organiser.name, fields=fields),
+                },
+            )
 
         session = await services.sessions.update(ref, tell)
         kick(session, services)
@@ -608,7 +760,9 @@ async def decide_recording(actor: Actor, ref: str, approve: bool, services: Serv
     except _Applied:
         session, _ = await services.sessions.get(ref)
         return session
-    await services.audit.record(at=_now(services), who=actor.key, action=f"recording.{session.recording_decision}", record=session.ref)
+    await services.audit.record(
+        at=_now(services), who=actor.key, action=f"recording.{session.recording_decision}", record=session.ref
+    )
     kick(session, services)
     return session
 
@@ -643,7 +797,9 @@ async def closable(actor: Actor, ref: str, services: Services) -> Session:
     return s
 
 
-async def end_session(actor: Actor, ref: str, closure: Closure, services: Services, *, key: str | None = None) -> tuple[Session, list[str]]:
+async def end_session(
+    actor: Actor, ref: str, closure: Closure, services: Services, *, key: str | None = None
+) -> tuple[Session, list[str]]:
     """Close the register entry with what /end recorded; returns the session and the protocol's
     instructions for an early end (e.g. "inform the DSL"). A session that has not started can only
     be recorded as "did not take place" (no attendance). A retried submit (same ``key``) returns
@@ -672,7 +828,13 @@ async def end_session(actor: Actor, ref: str, closure: Closure, services: Servic
         s, _ = await services.sessions.get(ref)
         kick(s, services)
         return s, [note for note, _ in breach_notes(services.profile, s.closure.early_reason if s.closure else None)]
-    await services.audit.record(at=closure.closed_at, who=actor.key, action="session.ended", record=s.ref, detail=f"outcome={closure.outcome} reason={closure.early_reason or '-'}")
+    await services.audit.record(
+        at=closure.closed_at,
+        who=actor.key,
+        action="session.ended",
+        record=s.ref,
+        detail=f"outcome={closure.outcome} reason={closure.early_reason or '-'}",
+    )
     kick(s, services)
     return s, [note for note, _ in breach_notes(services.profile, closure.early_reason)]
 
@@ -704,13 +866,18 @@ async def _post_request(s: Session, job: Job, services: Services) -> Apply | Non
 async def _post_recording(s: Session, job: Job, services: Services) -> Apply | None:
     if s.recording_card or not needs_recording_decision(s):
         return None
-    posted = await _post(services, SLT_CHANNEL, views.recording_card(s, services.timezone, recording_sentence(services)))
+    posted = await _post(
+        services, SLT_CHANNEL, views.recording_card(s, services.timezone, recording_sentence(services))
+    )
     return _keep_card("recording_card", posted, job.kind, _shown(s))
 
 
 def _shown(s: Session) -> Any:
     """What the session's cards show (to tell whether a card posted from an older copy is stale)."""
-    return s.model_dump(mode="json", include={"state", "second_adult", "meeting", "problem", "closure", "recording_decision", "undelivered"})
+    return s.model_dump(
+        mode="json",
+        include={"state", "second_adult", "meeting", "problem", "closure", "recording_decision", "undelivered"},
+    )
 
 
 def _keep_card(field: str, posted: CardRef, kind: str, shown: Any) -> Apply:
@@ -741,7 +908,9 @@ async def _attendance(s: Session, job: Job, services: Services) -> Apply | None:
         return None
     attempt = int(job.args.get("attempt") or 0)
     if attempt >= len(services.meeting_retry_delays):
-        log.warning("attendance report not available ref=%s; run `chaperone meetings attendance %s` later", s.ref, s.ref)
+        log.warning(
+            "attendance report not available ref=%s; run `chaperone meetings attendance %s` later", s.ref, s.ref
+        )
         return None
     due = _now(services) + retry_delay(services, attempt)
     return lambda x: x.owe("attendance", due=due, args={"attempt": attempt + 1})
@@ -759,7 +928,11 @@ async def _cancel_meeting(s: Session, job: Job, services: Services) -> Apply | N
     """Cancel the meeting of a session recorded as "did not take place" before its start (the calendar tells families)."""
     if s.meeting is None:
         return None
-    await services.meetings.cancel(s.meeting, organiser_id=s.organiser.aad_id or s.organiser.email or "", comment=texts.CANCEL_COMMENT.format(ref=s.ref))
+    await services.meetings.cancel(
+        s.meeting,
+        organiser_id=s.organiser.aad_id or s.organiser.email or "",
+        comment=texts.CANCEL_COMMENT.format(ref=s.ref),
+    )
     return None
 
 
@@ -768,7 +941,11 @@ async def _notice(s: Session, job: Job, services: Services) -> Apply | None:
     if to.startswith("user:") and not await services.messenger.has(to):
         log.info("personal notice not sent ref=%s job=%s: no personal chat with the bot yet", s.ref, job.id)
         return None  # nobody to reach until they open a chat with the bot; the cards carry the news
-    await _post(services, to, views.notice_card(str(job.args["title"]), str(job.args["text"]), shared=not to.startswith("user:")))
+    await _post(
+        services,
+        to,
+        views.notice_card(str(job.args["title"]), str(job.args["text"]), shared=not to.startswith("user:")),
+    )
     return None
 
 
@@ -802,7 +979,9 @@ async def _give_up(s: Session, job: Job, services: Services) -> Apply | None:
         x.owe("refresh", due=_now(services))
         tell_cancelled(x, services, by=None)
 
-    await services.audit.record(at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="reason=no_second_adult")
+    await services.audit.record(
+        at=_now(services), who="chaperone", action="session.cancelled", record=s.ref, detail="reason=no_second_adult"
+    )
     log.info("session cancelled: no second adult ref=%s", s.ref)
     return cancel
 
@@ -815,13 +994,31 @@ def _stuck(s: Session, job: Job, services: Services, now: datetime) -> None:
     if job.kind not in s.undelivered:
         s.undelivered = [*s.undelivered, job.kind]
     s.owe("refresh", due=now)
-    s.owe("notice", due=now, args={"to": SLT_CHANNEL, "title": texts.UNDELIVERED_TITLE, "text": texts.UNDELIVERED_TO_SLT.format(ref=s.ref, organiser=s.organiser.name)})
+    s.owe(
+        "notice",
+        due=now,
+        args={
+            "to": SLT_CHANNEL,
+            "title": texts.UNDELIVERED_TITLE,
+            "text": texts.UNDELIVERED_TO_SLT.format(ref=s.ref, organiser=s.organiser.name),
+        },
+    )
 
 
 JOBS: dict[str, Handler] = {
-    "post_register": _post_register, "post_request": _post_request, "post_recording": _post_recording,
-    "refresh": _refresh, "schedule": _schedule, "attendance": _attendance, "meeting_check": _meeting_check,
-    "notice": _notice, "cancel_meeting": _cancel_meeting, "withdraw": _withdraw, "remind": _remind, "give_up": _give_up, "recording_settings": _recording_settings,
+    "post_register": _post_register,
+    "post_request": _post_request,
+    "post_recording": _post_recording,
+    "refresh": _refresh,
+    "schedule": _schedule,
+    "attendance": _attendance,
+    "meeting_check": _meeting_check,
+    "notice": _notice,
+    "cancel_meeting": _cancel_meeting,
+    "withdraw": _withdraw,
+    "remind": _remind,
+    "give_up": _give_up,
+    "recording_settings": _recording_settings,
 }
 
 
@@ -859,4 +1056,10 @@ async def adopt(services: Services) -> int:
     return adopted
 
 
-JOB_KIND = Kind(table=TABLE, repo=_repo, handlers=JOBS, stuck=_stuck, leases={"schedule": timedelta(minutes=15), "attendance": timedelta(hours=1)})
+JOB_KIND = Kind(
+    table=TABLE,
+    repo=_repo,
+    handlers=JOBS,
+    stuck=_stuck,
+    leases={"schedule": timedelta(minutes=15), "attendance": timedelta(hours=1)},
+)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["Record", "Store", "open_store"]
 
 
-def open_store(settings: "Settings") -> Store:
+def open_store(settings: Settings) -> Store:
     """The store CHAPERONE_STORE names: ``tinydb`` (default, in CHAPERONE_DATA_DIR) or ``tables``."""
     if settings.store == "tables":
         from bot.store.tables import AzureTableStore

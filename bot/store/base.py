@@ -20,8 +20,9 @@ before anything is written. A document with ``"pending": True`` stays hot, so th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot import texts
 from bot.errors import StoreError
@@ -38,7 +39,9 @@ def check_size(key: str, doc: Mapping[str, Any]) -> str:
     """The document's JSON, or StoreError when it is larger than both stores take."""
     text = doc_json(doc)
     if len(text) > MAX_DOC_CHARS:
-        raise StoreError(texts.STORE_TOO_LARGE.format(size=len(text), limit=MAX_DOC_CHARS), hint=texts.STORE_TOO_LARGE_HINT)
+        raise StoreError(
+            texts.STORE_TOO_LARGE.format(size=len(text), limit=MAX_DOC_CHARS), hint=texts.STORE_TOO_LARGE_HINT
+        )
     return text
 
 
@@ -70,7 +73,9 @@ class Store(Protocol):
     async def delete(self, table: str, key: str) -> None:
         """Remove if present."""
 
-    async def query(self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None) -> list[Record]:
+    async def query(
+        self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None
+    ) -> list[Record]:
         """Records whose top-level fields equal every item of ``where`` (all when None), in key order.
 
         ``days=(first, last)`` (ISO dates, inclusive) keeps records whose ``day`` lies in that range,

@@ -20,14 +20,15 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tinydb.storages import Storage
 
 from bot import texts
-from bot.texts import store as store_texts
 from bot.errors import StoreCorrupt
+from bot.texts import store as store_texts
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
 META = "_chaperone"  # the snapshot's own tinydb table: {"1": {"gen": n, "count": n}}
@@ -150,19 +151,28 @@ class AtomicJSONStorage(Storage):
             return 0, []
         docs = data.get("_default") or {}
         meta = (data.get(META) or {}).get("1")
-        if not isinstance(docs, dict) or (meta is None and not legacy) or (meta is not None and not isinstance(meta, dict)):
+        if (
+            not isinstance(docs, dict)
+            or (meta is None and not legacy)
+            or (meta is not None and not isinstance(meta, dict))
+        ):
             raise corrupt(store_texts.no_header(self.path))
         if meta is not None and meta.get("count") != len(docs):
-            raise corrupt(store_texts.count_mismatch(self.path, len(docs), meta.get('count')))
+            raise corrupt(store_texts.count_mismatch(self.path, len(docs), meta.get("count")))
         return (int(meta.get("gen", 0)) if meta else 0), [raw for raw in docs.values() if isinstance(raw, dict)]
 
     def save(self, gen: int, docs: list[dict[str, Any]]) -> None:
-        self.write({"_default": {str(i): raw for i, raw in enumerate(docs, start=1)}, META: {"1": {"gen": gen, "count": len(docs)}}})
+        self.write(
+            {
+                "_default": {str(i): raw for i, raw in enumerate(docs, start=1)},
+                META: {"1": {"gen": gen, "count": len(docs)}},
+            }
+        )
 
 
 def line_of(entry: dict[str, Any]) -> bytes:
     body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return f"{zlib.crc32(body.encode()):08x} {body}\n".encode("utf-8")
+    return f"{zlib.crc32(body.encode()):08x} {body}\n".encode()
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-
 import secrets
-from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot import texts
 from bot.errors import Conflict, NotFound
@@ -84,7 +84,11 @@ class Records(Generic[M]):
         rec = await self._store.get(self.table, ref.strip().upper())
         if rec is None:
             # echo only what looks like a reference: typed text can be a pupil's name, in a channel
-            shown = ref.strip().upper() if re.fullmatch(r"[A-Z]-[A-Z0-9]{4,12}", ref.strip().upper()) else texts.NO_RECORD_UNSHOWN
+            shown = (
+                ref.strip().upper()
+                if re.fullmatch(r"[A-Z]-[A-Z0-9]{4,12}", ref.strip().upper())
+                else texts.NO_RECORD_UNSHOWN
+            )
             raise NotFound(texts.NO_RECORD.format(noun=self.noun, ref=shown))
         return self._load(rec.doc), rec.etag
 
@@ -92,7 +96,9 @@ class Records(Generic[M]):
         """Read-modify-write, retried when someone else wrote first; ``change`` may raise to abort."""
         return (await self.change(ref, change, attempts=attempts))[0]
 
-    async def change(self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5, known: Record | None = None) -> tuple[M, Record]:
+    async def change(
+        self, ref: str, change: Callable[[M], Awaitable[None] | None], *, attempts: int = 5, known: Record | None = None
+    ) -> tuple[M, Record]:
         """:meth:`update`, also returning what was written (with its new etag). ``known`` is the
         record as the caller itself last wrote it: the first attempt starts from it instead of
         reading; if anyone wrote since, its etag is stale, the write is refused and the record is

@@ -37,18 +37,29 @@ import logging
 import os
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from bot import texts
-from bot.texts import store as store_texts
 from bot.errors import Conflict, NotFound, StoreCorrupt, StoreError
 from bot.store.base import Record, check_size
-from bot.store.journal import AtomicJSONStorage, corrupt, Journal, atomic_write, line_of, open_private, private_dir, read_json_file, write_all
+from bot.store.journal import (
+    AtomicJSONStorage,
+    Journal,
+    atomic_write,
+    corrupt,
+    line_of,
+    open_private,
+    private_dir,
+    read_json_file,
+    write_all,
+)
+from bot.texts import store as store_texts
 
 T = TypeVar("T")
 HOT = "hot"
@@ -77,7 +88,7 @@ def _corrupt_missing(path: Path, what: str = "file") -> StoreCorrupt:
 class _Partition:
     """One tinydb snapshot plus its journal, held in memory as key -> raw document."""
 
-    def __init__(self, table: "_Table", name: str) -> None:
+    def __init__(self, table: _Table, name: str) -> None:
         self.table = table
         self.name = name
         self.snapshot = AtomicJSONStorage(table.folder / f"{name}.json")
@@ -151,7 +162,11 @@ class _Partition:
         try:  # folding is housekeeping: the write is already durable in the journal
             self.snapshot.save(self.gen + 1, list(self.docs.values()))
         except OSError as exc:
-            log.warning("snapshot not written file=%s error=%s", self.snapshot.path, errno.errorcode.get(exc.errno or 0, type(exc).__name__))
+            log.warning(
+                "snapshot not written file=%s error=%s",
+                self.snapshot.path,
+                errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+            )
             return
         self.gen += 1
         try:
@@ -159,7 +174,11 @@ class _Partition:
             self.journal.create(self.gen)
             self.table.note_tail(self.journal)
         except OSError as exc:  # the next write starts the new journal first
-            log.warning("journal not restarted file=%s error=%s", self.journal.path, errno.errorcode.get(exc.errno or 0, type(exc).__name__))
+            log.warning(
+                "journal not restarted file=%s error=%s",
+                self.journal.path,
+                errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+            )
         self._signature = self.signature()
 
     def replace_all(self, docs: dict[str, dict[str, Any]], gen: int) -> None:
@@ -208,7 +227,9 @@ class _Table:
             if listed:
                 raise _corrupt_missing(self.folder / MANIFEST, "manifest")
             self.manifest = set()
-            self.legacy = self.folder.is_dir() and any(f.suffix in (".json", ".log") and f.name != TAILS for f in self.folder.iterdir())
+            self.legacy = self.folder.is_dir() and any(
+                f.suffix in (".json", ".log") and f.name != TAILS for f in self.folder.iterdir()
+            )
         else:
             files = manifest.get("files") if isinstance(manifest, dict) else None
             if not isinstance(files, list):
@@ -220,7 +241,9 @@ class _Table:
         except StoreCorrupt:
             tails = None  # advisory (written without fsync): a damaged copy only skips the length check
             log.warning("journal lengths unreadable file=%s", self.folder / TAILS)
-        self.tails = {k: v for k, v in tails.items() if isinstance(v, list) and len(v) == 2} if isinstance(tails, dict) else {}
+        self.tails = (
+            {k: v for k, v in tails.items() if isinstance(v, list) and len(v) == 2} if isinstance(tails, dict) else {}
+        )
         self._meta_sig = sig
 
     def manifest_add(self, name: str) -> None:
@@ -294,11 +317,15 @@ class _Table:
         return part
 
     def months(self) -> list[str]:
-        found = {p.stem for p in self.folder.glob("????-??.*")} | {Path(f).stem for f in self.manifest if f[:1].isdigit()}
+        found = {p.stem for p in self.folder.glob("????-??.*")} | {
+            Path(f).stem for f in self.manifest if f[:1].isdigit()
+        }
         return sorted(m for m in found if len(m) == 7 and m[4] == "-")
 
     def appended(self) -> list[Path]:
-        names = {p.name for p in self.folder.glob("append-*.log")} | {f for f in self.manifest if f.startswith("append-")}
+        names = {p.name for p in self.folder.glob("append-*.log")} | {
+            f for f in self.manifest if f.startswith("append-")
+        }
         return [self.folder / n for n in sorted(names)]
 
     # --- writing ------------------------------------------------------------------------
@@ -384,7 +411,11 @@ class _Table:
             part.gen = 1
         for journal_path, entries in [(self.keys.path, keys)] * bool(keys) + list(appended.items()):
             atomic_write(journal_path, line_of({"op": "begin", "gen": 0}) + b"".join(line_of(e) for e in entries))
-        files = [f.name for p in parts for f in (p.snapshot.path, p.journal.path)] + [p.name for p in appended] + ["keys.log"] * bool(keys)
+        files = (
+            [f.name for p in parts for f in (p.snapshot.path, p.journal.path)]
+            + [p.name for p in appended]
+            + ["keys.log"] * bool(keys)
+        )
         self.legacy = False
         for name in files:
             self.manifest_add(name)
@@ -520,7 +551,11 @@ class TinyStore:
             try:
                 return fn()
             except OSError as exc:
-                log.warning("store %s failed error=%s", "write" if write else "read", errno.errorcode.get(exc.errno or 0, type(exc).__name__))
+                log.warning(
+                    "store %s failed error=%s",
+                    "write" if write else "read",
+                    errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+                )
                 raise store_error(exc, write=write) from exc
 
         return await asyncio.get_running_loop().run_in_executor(self._pool, guarded)
@@ -603,7 +638,9 @@ class TinyStore:
 
         await self._run(op, write=True)
 
-    async def query(self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None) -> list[Record]:
+    async def query(
+        self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None
+    ) -> list[Record]:
         def op() -> list[Record]:
             with self._locked(table) as t:
                 found = [self._record(raw) for raw in t.scan(where, days)]
@@ -613,7 +650,7 @@ class TinyStore:
         return await self._run(op)
 
     async def append(self, table: str, doc: dict[str, Any]) -> str:
-        key = f"{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        key = f"{datetime.now(UTC):%Y%m%d%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         raw = self._raw(key, doc)
 
         def op() -> str:
@@ -634,9 +671,11 @@ class TinyStore:
 
         return await self._run(op, write=True)
 
-    def _scan_appended(self, t: _Table, where: Mapping[str, Any] | None, days: tuple[str, str] | None) -> Iterator[dict[str, Any]]:
+    def _scan_appended(
+        self, t: _Table, where: Mapping[str, Any] | None, days: tuple[str, str] | None
+    ) -> Iterator[dict[str, Any]]:
         for path in t.appended():
-            month = path.stem[len("append-"):]
+            month = path.stem[len("append-") :]
             if days and not (days[0][:7] <= month <= days[1][:7]):
                 continue
             for entry in t.read_appended(path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
@@ -73,7 +74,9 @@ class ChaperoneAdapter(BotAdapter):  # type: ignore[misc]
 
         async def on_error(context: TurnContext, error: Exception) -> None:
             # Errors inside our handler are turned into cards by the router; this is the last resort.
-            log.error("unhandled turn error activity=%s", safe_id(getattr(context.activity, "id", None)), exc_info=error)
+            log.error(
+                "unhandled turn error activity=%s", safe_id(getattr(context.activity, "id", None)), exc_info=error
+            )
 
         self.on_turn_error = on_error
 
@@ -90,7 +93,9 @@ class ChaperoneAdapter(BotAdapter):  # type: ignore[misc]
                 responses.append(ResourceResponse(id=""))
             else:
                 activity.id = None
-                sent = await self.connector.send(activity.service_url, activity.conversation.id, wire(activity), reply_to=activity.reply_to_id)
+                sent = await self.connector.send(
+                    activity.service_url, activity.conversation.id, wire(activity), reply_to=activity.reply_to_id
+                )
                 responses.append(ResourceResponse(id=sent))
         return responses
 
@@ -101,7 +106,9 @@ class ChaperoneAdapter(BotAdapter):  # type: ignore[misc]
     async def delete_activity(self, context: TurnContext, reference: ConversationReference) -> None:
         await self.connector.delete(reference.service_url, reference.conversation.id, reference.activity_id)
 
-    async def process(self, activity: Activity, logic: Callable[[TurnContext], Awaitable[None]]) -> InvokeResponse | None:
+    async def process(
+        self, activity: Activity, logic: Callable[[TurnContext], Awaitable[None]]
+    ) -> InvokeResponse | None:
         """Run one authenticated turn; an invoke's answer is returned as it is (501 if none)."""
         context = TurnContext(self, activity)
         await self.run_pipeline(context, logic)

@@ -61,7 +61,9 @@ class Connector:
     def session(self) -> aiohttp.ClientSession:
         """The shared pooled session (created on first use, inside the running loop)."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, ttl_dns_cache=300))
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, ttl_dns_cache=300)
+            )
         return self._session
 
     async def close(self) -> None:
@@ -76,7 +78,7 @@ class Connector:
     async def _call(self, method: str, url: str, what: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One call; a 429 or 503 (the service did not take it) is tried again after Retry-After
         (at most 2 s) up to twice, as botbuilder's msrest client did."""
-        for attempt, pause in enumerate(RETRY_PAUSES + (None,)):
+        for pause in (*RETRY_PAUSES, None):
             try:
                 return await self._once(method, url, what, body)
             except ConnectorError as exc:
@@ -104,7 +106,9 @@ class Connector:
     def _base(service_url: str) -> str:
         return service_url.rstrip("/") + "/v3/conversations"
 
-    async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any], *, reply_to: str | None = None) -> str:
+    async def send(
+        self, service_url: str, conversation_id: str, activity: dict[str, Any], *, reply_to: str | None = None
+    ) -> str:
         url = f"{self._base(service_url)}/{_seg(conversation_id)}/activities"
         if reply_to:
             url += f"/{_seg(reply_to)}"
@@ -126,7 +130,9 @@ class Connector:
         url = f"{self._base(service_url)}/{_seg(conversation_id)}/members/{_seg(member_id)}"
         return await self._call("GET", url, "member")
 
-    async def paged_members(self, service_url: str, conversation_id: str, *, continuation: str | None = None, page_size: int = 500) -> dict[str, Any]:
+    async def paged_members(
+        self, service_url: str, conversation_id: str, *, continuation: str | None = None, page_size: int = 500
+    ) -> dict[str, Any]:
         """One page of a conversation's (a team's) members: ``{"members": [...], "continuationToken": ...}``."""
         url = f"{self._base(service_url)}/{_seg(conversation_id)}/pagedmembers?pageSize={page_size}"
         if continuation:

@@ -6,14 +6,14 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from bot import roles, texts
-from bot.commands.router import Router
 from bot.chat import Actor, Card, CardAction, Reply, may_show
+from bot.commands.router import Router
 from bot.errors import ChaperoneError
 from bot.render import render
 from bot.teams.identity import safe_id
@@ -57,7 +57,9 @@ class ChaperoneBot:
             return
         inp = input_of(activity)
         if activity.type == ActivityTypes.invoke and activity.name != INVOKE_CARD_ACTION:
-            await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body={})))
+            await ctx.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body={}))
+            )
             return
         if inp is None:
             return
@@ -68,10 +70,16 @@ class ChaperoneBot:
 
     async def _on_membership(self, activity: Activity, where: Any) -> None:
         bot_id = activity.recipient.id if activity.recipient else None
-        await self.messenger.refresh_service_url(service_url=activity.service_url, conversation_id=where.channel_id or where.conversation_id, team_id=where.team_id)
+        await self.messenger.refresh_service_url(
+            service_url=activity.service_url,
+            conversation_id=where.channel_id or where.conversation_id,
+            team_id=where.team_id,
+        )
         await self.messenger.remember(f"conv:{where.conversation_id}", where, bot_id=bot_id)
         if where.kind == "personal" and activity.from_property and activity.from_property.aad_object_id:
-            await self.messenger.remember(f"user:{activity.from_property.aad_object_id}", where, user_id=activity.from_property.id, bot_id=bot_id)
+            await self.messenger.remember(
+                f"user:{activity.from_property.aad_object_id}", where, user_id=activity.from_property.id, bot_id=bot_id
+            )
 
     async def _learn_roster(self, ctx: TurnContext, where: Any) -> None:
         """The team's roster: each member of the school's staff becomes reachable (mention, proactive 1:1) before they message the bot."""
@@ -81,13 +89,22 @@ class ChaperoneBot:
                 page = await self.messenger.roster_page(ctx.activity.service_url, where.team_id, token)
                 for m in page.get("members") or []:
                     if m.get("aadObjectId"):
-                        await roles.resolve(Actor(user_id=m.get("id") or "", aad_id=m["aadObjectId"], name=m.get("name") or "", email=m.get("email"),
-                                                  upn=m.get("userPrincipalName"), where=replace(where, kind="personal", conversation_id=""),
-                                                  user_role=m.get("userRole")), self.services)
+                        await roles.resolve(
+                            Actor(
+                                user_id=m.get("id") or "",
+                                aad_id=m["aadObjectId"],
+                                name=m.get("name") or "",
+                                email=m.get("email"),
+                                upn=m.get("userPrincipalName"),
+                                where=replace(where, kind="personal", conversation_id=""),
+                                user_role=m.get("userRole"),
+                            ),
+                            self.services,
+                        )
                 token = page.get("continuationToken")
                 if not token:
                     break
-        except Exception as exc:  # noqa: BLE001 - people are still learnt when they message the bot
+        except Exception as exc:
             log.warning("roster not read team=%s error=%s", where.team_id, type(exc).__name__)
 
     async def _remember(self, actor: Actor, activity: Activity) -> None:
@@ -96,7 +113,9 @@ class ChaperoneBot:
         itself cannot write."""
         bot_id = activity.recipient.id if activity.recipient else None
         try:
-            await self.messenger.remember(f"conv:{actor.where.conversation_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
+            await self.messenger.remember(
+                f"conv:{actor.where.conversation_id}", actor.where, user_id=actor.user_id, bot_id=bot_id
+            )
             if actor.where.kind == "personal" and actor.aad_id:
                 await self.messenger.remember(f"user:{actor.aad_id}", actor.where, user_id=actor.user_id, bot_id=bot_id)
         except ChaperoneError as exc:
@@ -127,10 +146,18 @@ class ChaperoneBot:
         self._lookups[user_id] = future
         try:
             try:
-                m = await self.messenger.member(ctx.activity.service_url, where.team_id or where.conversation_id, user_id)
-                member = _Member(m.get("email"), m.get("userPrincipalName"), m.get("aadObjectId"), time.monotonic(), m.get("userRole"))
+                m = await self.messenger.member(
+                    ctx.activity.service_url, where.team_id or where.conversation_id, user_id
+                )
+                member = _Member(
+                    m.get("email"),
+                    m.get("userPrincipalName"),
+                    m.get("aadObjectId"),
+                    time.monotonic(),
+                    m.get("userRole"),
+                )
                 self._members[user_id] = member
-            except Exception as exc:  # noqa: BLE001 - carry on without an email; commands that need one say so
+            except Exception as exc:
                 log.warning("member lookup failed user=%s error=%s", safe_id(user_id), type(exc).__name__)
                 member = _Member(None, None, None, 0.0)
             future.set_result(member)
@@ -157,15 +184,21 @@ class ChaperoneBot:
         reply = Reply(cards=tuple(here), replace=replacing, private=(*private, *reply.private))
         execute = isinstance(inp, CardAction) and inp.kind == "execute"
         if execute:
-            body = invoke_body(reply.replace) if reply.replace is not None or not pointer else invoke_message(texts.SENT_PRIVATELY)
-            await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
+            body = (
+                invoke_body(reply.replace)
+                if reply.replace is not None or not pointer
+                else invoke_message(texts.SENT_PRIVATELY)
+            )
+            await ctx.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
+            )
         elif reply.replace is not None:
             updated = False
             if isinstance(inp, CardAction) and inp.card_activity_id:
                 try:
                     await ctx.update_activity(card_activity(reply.replace, activity_id=inp.card_activity_id))
                     updated = True
-                except Exception as exc:  # noqa: BLE001 - the answer must still reach the user
+                except Exception as exc:
                     log.warning("in-place update failed activity=%s error=%s", inp.card_activity_id, type(exc).__name__)
             if not updated:
                 await ctx.send_activity(card_activity(reply.replace))
@@ -176,9 +209,14 @@ class ChaperoneBot:
         if reply.private:
             bot_id = ctx.activity.recipient.id if ctx.activity.recipient else None
             for card in reply.private:
-                await self.messenger.send_private(f"user:{actor.key}", user_id=actor.user_id, where=actor.where, bot_id=bot_id, card=card)
+                await self.messenger.send_private(
+                    f"user:{actor.key}", user_id=actor.user_id, where=actor.where, bot_id=bot_id, card=card
+                )
 
 
 def _pointer() -> Card:
     """The one line left in a shared conversation when a reply went to personal chat instead."""
-    return render("notice", {"title": texts.SENT_PRIVATELY_TITLE, "lines": [texts.SENT_PRIVATELY], "facts": [], "audience": "shared"})
+    return render(
+        "notice",
+        {"title": texts.SENT_PRIVATELY_TITLE, "lines": [texts.SENT_PRIVATELY], "facts": [], "audience": "shared"},
+    )

@@ -16,8 +16,9 @@ import random
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 import jwt
@@ -100,7 +101,7 @@ class KeySet:
             try:
                 await self.refresh()
                 delay = self._ttl or self.lifetime
-            except Exception as exc:  # noqa: BLE001 - logged; retried later; known keys stay usable
+            except Exception as exc:
                 log.warning("signing keys not refreshed url=%s error=%s", self.metadata_url, type(exc).__name__)
                 delay = self.retry
             await asyncio.sleep(delay * random.uniform(0.9, 1.0))
@@ -147,8 +148,10 @@ class KeySet:
             return None  # refreshed recently: an unknown kid does not buy another fetch
         task = self.refresh()
         try:
-            await asyncio.wait_for(asyncio.shield(task), min(self.timeout, self.known_wait) if self.keys else self.timeout)
-        except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - the fetch's own failure
+            await asyncio.wait_for(
+                asyncio.shield(task), min(self.timeout, self.known_wait) if self.keys else self.timeout
+            )
+        except (TimeoutError, Exception) as exc:
             if not self.keys:
                 raise IdentityUnavailable("signing_keys_unavailable") from exc
             return None
@@ -188,7 +191,11 @@ class TokenValidator:
         self._seen: OrderedDict[str, tuple[Claims, KeySet, str, float]] = OrderedDict()
         self.channel_keys = channel_keys
         self.tenant_keys = tenant_keys
-        self.tenant_issuers = frozenset({f"https://sts.windows.net/{tenant_id}/", f"https://login.microsoftonline.com/{tenant_id}/v2.0"}) if tenant_id else frozenset()
+        self.tenant_issuers = (
+            frozenset({f"https://sts.windows.net/{tenant_id}/", f"https://login.microsoftonline.com/{tenant_id}/v2.0"})
+            if tenant_id
+            else frozenset()
+        )
 
     async def validate(self, header: str, *, channel_id: str, service_url: str | None) -> Claims:
         scheme, _, token = header.partition(" ")
@@ -241,7 +248,12 @@ class TokenValidator:
             raise AuthError("unknown_signing_key")
         try:
             claims = jwt.decode(
-                token, key.key, algorithms=["RS256"], audience=self.app_id, issuer=issuer, leeway=CLOCK_SKEW,
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self.app_id,
+                issuer=issuer,
+                leeway=CLOCK_SKEW,
                 options={"require": ["exp", "iss", "aud"], "verify_exp": True, "verify_nbf": True},
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
@@ -293,7 +305,7 @@ class AppToken:
         task = self._refresh()
         try:
             await asyncio.wait_for(asyncio.shield(task), self.timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise IdentityUnavailable("bot_token_timeout") from exc
         return self.token
 
@@ -309,7 +321,7 @@ class AppToken:
                     await self._refresh()
                 left = self.expires_at - time.monotonic()
                 delay = max(30.0, min(left - 300.0, left / 2))
-            except Exception as exc:  # noqa: BLE001 - logged, retried; the old token stays in use while valid
+            except Exception as exc:
                 log.warning("bot token not refreshed app=%s error=%s", self.app_id, type(exc).__name__)
                 delay = 15.0
             await asyncio.sleep(delay)
@@ -324,10 +336,22 @@ class AppToken:
                 request = http.get(endpoint, params=params, headers={"X-IDENTITY-HEADER": header}, timeout=timeout)
             else:
                 params = {"api-version": "2018-02-01", "resource": BOTFRAMEWORK_RESOURCE, "client_id": self.app_id}
-                request = http.get("http://169.254.169.254/metadata/identity/oauth2/token", params=params, headers={"Metadata": "true"}, timeout=timeout)
+                request = http.get(
+                    "http://169.254.169.254/metadata/identity/oauth2/token",
+                    params=params,
+                    headers={"Metadata": "true"},
+                    timeout=timeout,
+                )
         else:
-            form = {"grant_type": "client_credentials", "client_id": self.app_id, "client_secret": self.secret, "scope": BOTFRAMEWORK_SCOPE}
-            request = http.post(f"{self.login_url.rstrip('/')}/{self.tenant_id}/oauth2/v2.0/token", data=form, timeout=timeout)
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": self.app_id,
+                "client_secret": self.secret,
+                "scope": BOTFRAMEWORK_SCOPE,
+            }
+            request = http.post(
+                f"{self.login_url.rstrip('/')}/{self.tenant_id}/oauth2/v2.0/token", data=form, timeout=timeout
+            )
         async with request as r:
             if r.status != 200:
                 raise IdentityUnavailable(f"token_endpoint_status={r.status}")
@@ -348,5 +372,5 @@ async def _cancel(*tasks: asyncio.Task[None] | None) -> None:
     for task in running:
         try:
             await task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing
+        except (asyncio.CancelledError, Exception):
             pass

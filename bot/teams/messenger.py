@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, Mention as TeamsMention
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
+from botbuilder.schema import Mention as TeamsMention
 
 from bot import texts
 from bot.audit import Audit
@@ -68,7 +69,7 @@ class TeamsMessenger:
 
     async def _doc(self, key: str) -> dict[str, Any]:
         if key.startswith(THREAD) and "|" in key:
-            channel_key, _, thread = key[len(THREAD):].partition("|")
+            channel_key, _, thread = key[len(THREAD) :].partition("|")
             return {**await self._doc(channel_key), "conversation_id": thread}
         doc = await self._read(key)
         if doc is None:
@@ -78,7 +79,9 @@ class TeamsMessenger:
     async def has(self, conversation_key: str) -> bool:
         return await self._read(conversation_key) is not None
 
-    async def remember(self, conversation_key: str, where: Where, *, user_id: str | None = None, bot_id: str | None = None) -> None:
+    async def remember(
+        self, conversation_key: str, where: Where, *, user_id: str | None = None, bot_id: str | None = None
+    ) -> None:
         existing = await self._read(conversation_key)
         bot = bot_id or self.bot_id or (existing.get("bot_id") if existing else None)
         doc = reference_doc(where, bot_id=bot, user_id=user_id)
@@ -96,14 +99,18 @@ class TeamsMessenger:
     async def remember_doc(self, conversation_key: str, doc: dict[str, Any]) -> None:
         await self._write(conversation_key, doc)
 
-    async def refresh_service_url(self, *, service_url: str, conversation_id: str | None = None, team_id: str | None = None) -> int:
+    async def refresh_service_url(
+        self, *, service_url: str, conversation_id: str | None = None, team_id: str | None = None
+    ) -> int:
         """Installation and conversation-update events carry the current serviceUrl: keep stored references current."""
         changed = 0
         for rec in await self._store.query(TABLE):
             doc = rec.doc
             if doc.get("service_url") == service_url:
                 continue
-            if (conversation_id and doc.get("conversation_id") == conversation_id) or (team_id and doc.get("team_id") == team_id):
+            if (conversation_id and doc.get("conversation_id") == conversation_id) or (
+                team_id and doc.get("team_id") == team_id
+            ):
                 await self._write(rec.key, {**doc, "service_url": service_url})
                 changed += 1
         return changed
@@ -111,10 +118,17 @@ class TeamsMessenger:
     async def _guard(self, conversation_key: str, doc: dict[str, Any], card: Card) -> None:
         """Refuse (and audit) a private card for a channel or group chat."""
         kind = doc.get("kind")
-        if may_show(card, "personal" if kind == "personal" else "channel"):  # an unknown kind counts as shared: fail closed
+        if may_show(
+            card, "personal" if kind == "personal" else "channel"
+        ):  # an unknown kind counts as shared: fail closed
             return
-        await Audit(self._store).record(at=datetime.now(timezone.utc), who="chaperone", action="refused.private_card", record=conversation_key,
-                                        detail=f"kind={kind} audience={audience_of(card)}")
+        await Audit(self._store).record(
+            at=datetime.now(UTC),
+            who="chaperone",
+            action="refused.private_card",
+            record=conversation_key,
+            detail=f"kind={kind} audience={audience_of(card)}",
+        )
         log.warning("private card refused conversation=%s kind=%s", conversation_key, kind)
         raise NotPermitted(texts.PRIVATE_CARD_REFUSED)
 
@@ -155,27 +169,39 @@ class TeamsMessenger:
         params = ConversationParameters(
             is_group=True,
             bot=ChannelAccount(id=doc.get("bot_id")) if doc.get("bot_id") else None,
-            channel_data={"channel": {"id": doc["channel_id"] or doc["conversation_id"]}, "tenant": {"id": doc.get("tenant_id")}},
+            channel_data={
+                "channel": {"id": doc["channel_id"] or doc["conversation_id"]},
+                "tenant": {"id": doc.get("tenant_id")},
+            },
             activity=activity,
             tenant_id=doc.get("tenant_id"),
         )
         created = await self._connector.create(doc["service_url"], wire(params))
         if key.startswith(THREAD):
-            key = key[len(THREAD):].partition("|")[0]
+            key = key[len(THREAD) :].partition("|")[0]
         return CardRef(conversation_key=f"{THREAD}{key}|{created.conversation_id}", activity_id=created.activity_id)
 
     async def update(self, posted: CardRef, card: Card) -> None:
         doc = await self._doc(posted.conversation_key)
         await self._guard(posted.conversation_key, doc, card)
-        activity = TurnContext.apply_conversation_reference(card_activity(card, activity_id=posted.activity_id), reference_of(doc))
+        activity = TurnContext.apply_conversation_reference(
+            card_activity(card, activity_id=posted.activity_id), reference_of(doc)
+        )
         activity.id = posted.activity_id
         try:
             await self._connector.update(doc["service_url"], doc["conversation_id"], posted.activity_id, wire(activity))
         except Exception as exc:
-            log.warning("update failed conversation=%s activity=%s error=%s", posted.conversation_key, posted.activity_id, type(exc).__name__)
+            log.warning(
+                "update failed conversation=%s activity=%s error=%s",
+                posted.conversation_key,
+                posted.activity_id,
+                type(exc).__name__,
+            )
             raise ExternalServiceError(texts.TEAMS_UPDATE_REFUSED) from exc
 
-    async def send_private(self, user_key: str, *, user_id: str, where: Where, bot_id: str | None, card: Card) -> CardRef:
+    async def send_private(
+        self, user_key: str, *, user_id: str, where: Where, bot_id: str | None, card: Card
+    ) -> CardRef:
         """To a user's personal chat: the stored one, or a new 1:1 conversation created now."""
         if await self.has(user_key):
             return await self.post(user_key, card)
@@ -203,5 +229,8 @@ def mentioning(card: Card, mentions: tuple[Mention, ...]) -> Activity:
     activity = card_activity(card)
     tags = [f"<at>{m.name}</at>" for m in mentions]
     activity.text = " ".join(tags)
-    activity.entities = [TeamsMention(mentioned=ChannelAccount(id=m.id, name=m.name), text=tag, type="mention") for m, tag in zip(mentions, tags)]
+    activity.entities = [
+        TeamsMention(mentioned=ChannelAccount(id=m.id, name=m.name), text=tag, type="mention")
+        for m, tag in zip(mentions, tags, strict=True)
+    ]
     return activity

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import TurnContext
@@ -57,7 +58,7 @@ def parse_activity(raw: bytes) -> Activity:
         raise _Malformed("not_an_activity")
     try:
         activity = Activity().deserialize(body)
-    except Exception as exc:  # noqa: BLE001 - msrest raises many kinds for hostile shapes: all mean 400
+    except Exception as exc:
         raise _Malformed("not_an_activity") from exc
     if not isinstance(activity.type, str) or not activity.type:
         raise _Malformed("no_activity_type")
@@ -102,23 +103,37 @@ def messages_route(
             return web.json_response({"error": "malformed activity"}, status=400)
         if validator is not None:
             try:
-                await validator.validate(request.headers.get("Authorization", ""), channel_id=str(activity.channel_id or ""), service_url=activity.service_url)
+                await validator.validate(
+                    request.headers.get("Authorization", ""),
+                    channel_id=str(activity.channel_id or ""),
+                    service_url=activity.service_url,
+                )
             except IdentityUnavailable:
                 log.warning("identity unavailable: request refused for now activity=%s", safe_id(activity.id))
                 return web.json_response({"error": "try again"}, status=503, headers={"Retry-After": RETRY_AFTER})
             except AuthError as exc:
                 log.info("unauthenticated request activity=%s reason=%s", safe_id(activity.id), safe_id(str(exc)))
                 return web.json_response({"error": "unauthorized"}, status=401)
-            except Exception as exc:  # noqa: BLE001 - any other failure to authenticate is still a 401
+            except Exception as exc:
                 log.info("unauthenticated request activity=%s reason=%s", safe_id(activity.id), type(exc).__name__)
                 return web.json_response({"error": "unauthorized"}, status=401)
         tenant = tenant_of(activity)
         if not tenant or tenant.strip().lower() not in tenants:
             who = getattr(activity.from_property, "aad_object_id", None) or getattr(activity.from_property, "id", None)
-            log.warning("activity from a tenant that is not the school's refused tenant=%s activity=%s", safe_id(tenant), safe_id(activity.id))
+            log.warning(
+                "activity from a tenant that is not the school's refused tenant=%s activity=%s",
+                safe_id(tenant),
+                safe_id(activity.id),
+            )
             try:
-                await audit.record(at=clock.now(), who=safe_id(who or "unknown"), action="turn.refused.tenant", record="-", detail=f"tenant={safe_id(tenant or 'none')}")
-            except Exception as exc:  # noqa: BLE001 - the refusal stands even if the audit write fails
+                await audit.record(
+                    at=clock.now(),
+                    who=safe_id(who or "unknown"),
+                    action="turn.refused.tenant",
+                    record="-",
+                    detail=f"tenant={safe_id(tenant or 'none')}",
+                )
+            except Exception as exc:
                 log.error("audit of a refused tenant failed error=%s", type(exc).__name__)
             return web.json_response({"error": "forbidden"}, status=403)
         response = await adapter.process(activity, logic)

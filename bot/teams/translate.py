@@ -26,7 +26,9 @@ def where_of(activity: Activity) -> Where:
     conv = activity.conversation or ConversationAccount(id="")
     data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     team = (data.get("team") or {}).get("id") if isinstance(data.get("team"), dict) else data.get("teamsTeamId")
-    channel = (data.get("channel") or {}).get("id") if isinstance(data.get("channel"), dict) else data.get("teamsChannelId")
+    channel = (
+        (data.get("channel") or {}).get("id") if isinstance(data.get("channel"), dict) else data.get("teamsChannelId")
+    )
     kind: ConversationKind
     raw = (conv.conversation_type or "").lower()
     if raw == "channel" or (channel and raw != "personal" and raw != "groupchat"):
@@ -35,7 +37,14 @@ def where_of(activity: Activity) -> Where:
         kind = "groupChat"
     else:
         kind = "personal"
-    return Where(kind=kind, conversation_id=conv.id or "", tenant_id=tenant_of(activity), team_id=team, channel_id=channel, service_url=activity.service_url)
+    return Where(
+        kind=kind,
+        conversation_id=conv.id or "",
+        tenant_id=tenant_of(activity),
+        team_id=team,
+        channel_id=channel,
+        service_url=activity.service_url,
+    )
 
 
 def input_of(activity: Activity) -> Command | CardAction | None:
@@ -44,11 +53,23 @@ def input_of(activity: Activity) -> Command | CardAction | None:
         value = _obj(activity.value)
         action = _obj(value.get("action"))
         data = _obj(action.get("data"))
-        return CardAction(verb=str(action.get("verb") or data.get("verb") or ""), data=dict(data), kind="execute", card_activity_id=activity.reply_to_id, activity_id=activity.id)
+        return CardAction(
+            verb=str(action.get("verb") or data.get("verb") or ""),
+            data=dict(data),
+            kind="execute",
+            card_activity_id=activity.reply_to_id,
+            activity_id=activity.id,
+        )
     if activity.type == "message":
         if activity.value is not None and not (activity.text or "").strip():
             data = activity.value if isinstance(activity.value, dict) else {}
-            return CardAction(verb=str(data.get("verb") or ""), data=dict(data), kind="submit", card_activity_id=activity.reply_to_id, activity_id=activity.id)
+            return CardAction(
+                verb=str(data.get("verb") or ""),
+                data=dict(data),
+                kind="submit",
+                card_activity_id=activity.reply_to_id,
+                activity_id=activity.id,
+            )
         return parse_command(activity.text)
     return None
 
@@ -96,7 +117,10 @@ def reference_of(doc: dict[str, Any]) -> ConversationReference:
         channel_id="msteams",
         service_url=doc["service_url"],
         conversation=ConversationAccount(
-            id=doc["conversation_id"], is_group=doc.get("kind") != "personal", conversation_type=doc.get("kind"), tenant_id=doc.get("tenant_id")
+            id=doc["conversation_id"],
+            is_group=doc.get("kind") != "personal",
+            conversation_type=doc.get("kind"),
+            tenant_id=doc.get("tenant_id"),
         ),
         bot=ChannelAccount(id=doc.get("bot_id")) if doc.get("bot_id") else None,
         user=ChannelAccount(id=doc["user_id"]) if doc.get("user_id") else None,

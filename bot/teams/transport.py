@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -11,13 +12,13 @@ from bot.commands.router import Router
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.store.base import Store
-from bot.texts import setup as setup_texts
 from bot.teams.adapter import ChaperoneAdapter
 from bot.teams.connector import Connector
 from bot.teams.handler import ChaperoneBot
 from bot.teams.identity import AppToken, KeySet, TokenValidator
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.route import messages_route
+from bot.texts import setup as setup_texts
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -37,10 +38,24 @@ class TeamsTransport:
         if not settings.local_mode:
             timeout = settings.identity_timeout
             channel = KeySet(self._identity, settings.botframework_openid_url, timeout=timeout)
-            tenant = KeySet(self._identity, f"{settings.entra_login_url.rstrip('/')}/{settings.app_tenant_id}/v2.0/.well-known/openid-configuration", timeout=timeout)
+            tenant = KeySet(
+                self._identity,
+                f"{settings.entra_login_url.rstrip('/')}/{settings.app_tenant_id}/v2.0/.well-known/openid-configuration",
+                timeout=timeout,
+            )
             self.keys = [channel, tenant]
-            self.validator = TokenValidator(app_id=settings.app_id, tenant_id=settings.app_tenant_id, channel_keys=channel, tenant_keys=tenant)
-            self.token = AppToken(self._identity, settings.app_id, settings.app_password, settings.app_tenant_id, settings.app_type, settings.entra_login_url, timeout=timeout)
+            self.validator = TokenValidator(
+                app_id=settings.app_id, tenant_id=settings.app_tenant_id, channel_keys=channel, tenant_keys=tenant
+            )
+            self.token = AppToken(
+                self._identity,
+                settings.app_id,
+                settings.app_password,
+                settings.app_tenant_id,
+                settings.app_type,
+                settings.entra_login_url,
+                timeout=timeout,
+            )
         self.connector = Connector(self.token)
         self.adapter = ChaperoneAdapter(self.connector)
         self.messenger = TeamsMessenger(self.connector, store, settings.app_id)
@@ -56,7 +71,15 @@ class TeamsTransport:
         if not tenants:
             raise ConfigError(setup_texts.config_no_tenant(services.school.path))
         bot = ChaperoneBot(router, services, self.messenger)
-        return messages_route(self.adapter, bot.on_turn, validator=self.validator, tenants=tenants, store=self._store, clock=services.clock, max_turns=self.settings.max_turns)
+        return messages_route(
+            self.adapter,
+            bot.on_turn,
+            validator=self.validator,
+            tenants=tenants,
+            store=self._store,
+            clock=services.clock,
+            max_turns=self.settings.max_turns,
+        )
 
     async def start(self) -> None:
         """Start the background refresh of keys and token (nothing waits for them here)."""

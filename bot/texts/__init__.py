@@ -69,8 +69,12 @@ HELP_SUMMARIES = {
 UNKNOWN_COMMAND = "I don't know \u201c{name}\u201d. Here is what you can do:"
 PRIVATE_CARD_REFUSED = "Chaperone kept this out of a shared conversation because it may name pupils."
 SENT_PRIVATELY_TITLE = "Sent to your personal chat"
-SENT_PRIVATELY = "I've sent this to your personal chat with Chaperone, so pupils' details stay out of this conversation."
-BOOK_SENT_PRIVATELY = "I've sent the booking form to our personal chat, so pupils' details stay out of this conversation."
+SENT_PRIVATELY = (
+    "I've sent this to your personal chat with Chaperone, so pupils' details stay out of this conversation."
+)
+BOOK_SENT_PRIVATELY = (
+    "I've sent the booking form to our personal chat, so pupils' details stay out of this conversation."
+)
 BOOK_TITLE = "Book a session"
 BOOK_RECORDING_NOTE = " (needs SLT approval)"
 BOOK_MISSING = "Missing: {fields}."
@@ -84,7 +88,9 @@ NO_EMAIL_HINT = "Try again in a minute; if it keeps happening, tell your IT team
 SETUP_DONE = "This channel is now Chaperone's {what} channel."
 SETUP_DONE_TITLE = "Chaperone is set up"
 SETUP_WHAT = {"safeguarding": "safeguarding (the register and concern alerts)", "slt": "SLT (second-adult requests)"}
-SETUP_NOT_CHANNEL = "Type /setup in the channel you want to use (a standard channel of a team where Chaperone is installed)."
+SETUP_NOT_CHANNEL = (
+    "Type /setup in the channel you want to use (a standard channel of a team where Chaperone is installed)."
+)
 SETUP_USAGE = "Say which channel this is: /setup safeguarding or /setup slt."
 ALREADY_COVERED = "Session {ref} is already covered by {name}. Thank you for offering."
 NOT_ELIGIBLE = "Session {ref} needs {who}; your role in the school config does not qualify."
@@ -93,7 +99,11 @@ NOT_WAITING = "Session {ref} is no longer waiting for a second adult ({state})."
 ACCEPTED = "You are the second adult for {ref}. The organiser has been told and the meeting is being created."
 ACCEPTED_TITLE = "Thank you"
 NO_OPEN_REQUESTS = "No sessions are waiting for a second adult you could be."
-REQUEST_HEADINGS = {"waiting": "Second adult needed", "covered": "Second adult found", "closed": "Second adult request closed"}
+REQUEST_HEADINGS = {
+    "waiting": "Second adult needed",
+    "covered": "Second adult found",
+    "closed": "Second adult request closed",
+}
 REQUEST_WAITING = "{organiser} needs {who} to join this session. Nobody has accepted yet."
 REQUEST_COVERED = "Covered by {name}. No one else is needed."
 OPEN_REQUESTS_TITLE = "Sessions waiting for a second adult"
@@ -149,7 +159,9 @@ CONCERN_UNDELIVERED_TITLE = "A concern alert could not be posted"
 CONCERN_UNDELIVERED = "Chaperone could not post the alert for concern {ref} to the safeguarding channel; it keeps trying. The concern is stored: a DSL can open it with its reference."
 END_EARLY_NEEDS_REASON = "You chose 'Ended early': say why, so the register and the DSL know."
 END_TIMES = "The actual end must be after the actual start."
-END_CONCERN_NEXT = "Because the session ended for a {reason}, the concern form below is ready with the session and pupils filled in."
+END_CONCERN_NEXT = (
+    "Because the session ended for a {reason}, the concern form below is ready with the session and pupils filled in."
+)
 EARLY_REASON_LABELS = {
     "behaviour": "behaviour",
     "inappropriate_content": "inappropriate content",
@@ -206,27 +218,32 @@ ERROR_TITLES = {
     "conflict": "Already done",
     "error": "Something went wrong",
 }
-FORM_FLAG = 'The form sent {value!r} where yes or no was expected.'
+FORM_FLAG = "The form sent {value!r} where yes or no was expected."
 FORM_FIX_HINT = "Correct the form and press 'Check and book' again; what you entered is still there."
-BOOKING_INCOMPLETE = 'The booking is not complete: {msgs}.'
-CARD_NO_SESSION = 'This card does not say which session it is for.'
-END_FORM_INCOMPLETE = 'The end form is incomplete; open it again with /end.'
-END_FORM_INCOMPLETE_HINT = 'Type /end and choose the session again.'
+BOOKING_INCOMPLETE = "The booking is not complete: {msgs}."
+CARD_NO_SESSION = "This card does not say which session it is for."
+END_FORM_INCOMPLETE = "The end form is incomplete; open it again with /end."
+END_FORM_INCOMPLETE_HINT = "Type /end and choose the session again."
 END_CHOOSE_OUTCOME = 'Choose an outcome: completed or ended early (or press "It did not take place").'
-END_CHOOSE_REASON = 'Choose one of the listed reasons for ending early.'
-END_TIMES_FORMAT = 'Enter the actual start and end as HH:MM.'
-CARD_OUT_OF_DATE = 'This card is out of date or was not made by Chaperone.'
-CARD_OUT_OF_DATE_HINT = 'Type /help to start again.'
+END_CHOOSE_REASON = "Choose one of the listed reasons for ending early."
+END_TIMES_FORMAT = "Enter the actual start and end as HH:MM."
+CARD_OUT_OF_DATE = "This card is out of date or was not made by Chaperone."
+CARD_OUT_OF_DATE_HINT = "Type /help to start again."
 BUTTON_NOT_YOURS = "This button is only for {roles}, and Chaperone does not list you as one."
-UNEXPECTED = 'Something went wrong on our side; nothing you entered was lost.'
-UNEXPECTED_HINT = 'If it happens again, give your IT team this reference: {ref}.'
-CONCERN_CHOOSE_CATEGORY = 'Choose one of the listed categories.'
-CONCERN_COMPLETE = 'Please complete: {fields}.'
-CONCERN_NOT_SENT_HINT = 'Nothing was sent yet; your text is still in the form.'
-RECORDING_SLT_ONLY = 'Only SLT can approve or decline recording.'
+UNEXPECTED = "Something went wrong on our side; nothing you entered was lost."
+UNEXPECTED_HINT = "If it happens again, give your IT team this reference: {ref}."
+CONCERN_CHOOSE_CATEGORY = "Choose one of the listed categories."
+CONCERN_COMPLETE = "Please complete: {fields}."
+CONCERN_NOT_SENT_HINT = "Nothing was sent yet; your text is still in the form."
+RECORDING_SLT_ONLY = "Only SLT can approve or decline recording."
 COMMAND_ROLE = "/{name} is only for {roles}, and Chaperone does not list you as one."
 ROLE_HINT = "Roles come from your school's Chaperone settings. If you should have this role, ask your Chaperone admin to add you; type /help to see what you can do now."
-ROLE_WORDS = {"staff": "school staff", "slt": "senior leaders (SLT)", "dsl": "the DSL and deputies", "admin": "Chaperone admins"}
+ROLE_WORDS = {
+    "staff": "school staff",
+    "slt": "senior leaders (SLT)",
+    "dsl": "the DSL and deputies",
+    "admin": "Chaperone admins",
+}
 
 
 def role_words(roles: "frozenset[str] | tuple[str, ...]") -> str:
@@ -246,7 +263,9 @@ INVOKE_DONE = "Done."
 NO_CONVERSATION = "Chaperone has no conversation stored for {key}."
 TEAMS_MESSAGE_REFUSED = "Teams did not accept the message."
 TEAMS_UPDATE_REFUSED = "Teams did not accept the card update."
-TEAMS_NO_PERSONAL_CHAT = "Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again."
+TEAMS_NO_PERSONAL_CHAT = (
+    "Teams did not let Chaperone open a personal chat with you; message Chaperone directly once, then try again."
+)
 
 # Microsoft Graph failures, by GraphError.reason (sessions store the code, never the sentence).
 GRAPH_FAILURES = {
@@ -281,14 +300,22 @@ GRAPH_HINTS = {
 }
 MEETING_RETRYING = "Microsoft Teams did not answer in time. Your booking is safe; Chaperone keeps trying until the start time and will update this card. No family has been invited yet; you can cancel."
 MEETING_FAILED = "The meeting could not be created: {error} IT have been told (in the SLT channel). Chaperone keeps trying until the start time and will update this card; no family has been invited. You can cancel."
-MEETING_NOT_LOCKED = ("The Teams meeting exists, but the protocol's settings could not be applied: {error} No family has been invited, and none will be "
-                      "until the settings are in place. SLT{dsl} and IT have been told. Chaperone keeps trying until the start time; you can cancel.")
+MEETING_NOT_LOCKED = (
+    "The Teams meeting exists, but the protocol's settings could not be applied: {error} No family has been invited, and none will be "
+    "until the settings are in place. SLT{dsl} and IT have been told. Chaperone keeps trying until the start time; you can cancel."
+)
 MEETING_TOO_LATE = "The meeting could not be set up before the start time, so session {ref} cannot go ahead and has been cancelled. No invitation reached families; SLT have been told."
-CANCELLED_FAMILIES_TOLD = "This session was cancelled. The Teams invitation was withdrawn and the families were told by email."
+CANCELLED_FAMILIES_TOLD = (
+    "This session was cancelled. The Teams invitation was withdrawn and the families were told by email."
+)
 CANCELLED_NONE_INVITED = "This session was cancelled before any family was invited, so no family needed telling."
-CANCELLING = "This session is cancelled. Chaperone is withdrawing its Teams meeting now; this card says when that is done."
-CANCEL_PENDING = ("This session is cancelled in Chaperone, but the Teams invitation could not be withdrawn yet: {error} {families} "
-                  "Chaperone keeps trying; IT have been told.")
+CANCELLING = (
+    "This session is cancelled. Chaperone is withdrawing its Teams meeting now; this card says when that is done."
+)
+CANCEL_PENDING = (
+    "This session is cancelled in Chaperone, but the Teams invitation could not be withdrawn yet: {error} {families} "
+    "Chaperone keeps trying; IT have been told."
+)
 CANCEL_PENDING_FAMILIES = "The families still hold the invitation."
 CANCEL_PENDING_NO_FAMILIES = "No family had been invited."
 
@@ -322,13 +349,17 @@ def meeting_problem(code: str, *, until: str, error: str | None, ref: str) -> st
     if code == "cancelling":
         return CANCELLING
     reason = error or "unknown"
-    detail = " ".join(x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x)
+    detail = " ".join(
+        x for x in (GRAPH_FAILURES.get(reason, GRAPH_FAILURES["unknown"]), GRAPH_HINTS.get(reason, "")) if x
+    )
     if code in ("not_locked", "not_locked_safeguarding"):
         return MEETING_NOT_LOCKED.format(error=detail, dsl=", the DSL" if code == "not_locked_safeguarding" else "")
     if code in ("cancel_pending", "cancel_pending_families"):
         families = CANCEL_PENDING_FAMILIES if code == "cancel_pending_families" else CANCEL_PENDING_NO_FAMILIES
         return CANCEL_PENDING.format(error=detail, families=families)
     return MEETING_FAILED.format(error=detail)
+
+
 # The store (bot/store/): what a teacher reads when a write or read failed, and what an admin reads about damage.
 STORE_DISK_FULL = "Chaperone could not save this because the server's disk is full. Nothing was stored."
 STORE_READ_ONLY = "Chaperone could not save this because its data folder is read-only. Nothing was stored."
@@ -338,12 +369,23 @@ STORE_FAILED_HINT = "Try again in a few minutes. If it keeps happening, tell you
 STORE_CLOSED = "Chaperone is shutting down and did not store this. Nothing was stored; try again in a minute."
 STORE_TOO_LARGE = "This record is too large to store ({size} characters; the most is {limit}). Nothing was stored."
 STORE_TOO_LARGE_HINT = "Shorten the longest text you entered and try again."
-STORE_CORRUPT_HINT = ("Stop Chaperone, restore that file (or the whole data folder) from the latest backup, "
-                      "then run `chaperone store check` until it reports the store healthy. Chaperone does not start on a damaged store.")
-STORE_REIMPORTED = "The consent registry was re-imported while this was being saved. Nothing was stored; please try again."
+STORE_CORRUPT_HINT = (
+    "Stop Chaperone, restore that file (or the whole data folder) from the latest backup, "
+    "then run `chaperone store check` until it reports the store healthy. Chaperone does not start on a damaged store."
+)
+STORE_REIMPORTED = (
+    "The consent registry was re-imported while this was being saved. Nothing was stored; please try again."
+)
 STORE_NOT_STARTING = "The store is damaged, so Chaperone does not start (it never starts with records missing)."
 
-ROLE_TITLES = {"dsl": "DSL", "dsl_deputy": "Deputy DSL", "head": "Headteacher", "chair": "Chair of governors", "slt": "SLT", "admin": "Admin"}
+ROLE_TITLES = {
+    "dsl": "DSL",
+    "dsl_deputy": "Deputy DSL",
+    "head": "Headteacher",
+    "chair": "Chair of governors",
+    "slt": "SLT",
+    "admin": "Admin",
+}
 
 # --- concern routing, personal notices, cases, chronology, retention -------------------------------
 ROUTE_WHY = "Your protocol says: \u201c{sentence}\u201d"
@@ -354,7 +396,9 @@ CONCERN_ABOUT_CHOICES = {
     "dsl": "The DSL or a deputy DSL",
 }
 CONCERN_TOLD_PERSONALLY = "The {who} has been told personally (reference only; the details stay private)."
-CONCERN_NOBODY_TO_TELL = "Chaperone knows nobody to tell for this concern yet; it will keep trying. Tell the {who} in person now."
+CONCERN_NOBODY_TO_TELL = (
+    "Chaperone knows nobody to tell for this concern yet; it will keep trying. Tell the {who} in person now."
+)
 CONCERN_NOTICE_REPEAT = "Reminder {n}: not yet acknowledged. Please acknowledge."
 CONCERN_NOT_YOURS = "This concern is not routed to you. Your attempt has been recorded."
 CONCERN_BAD_ABOUT = "Say who the concern is about."
@@ -385,5 +429,9 @@ CONCERN_BAD_SESSION = "That session is not one of yours; choose it from the list
 #: Where a concern raised from /end happened (the form's prefilled answer).
 CONCERN_WHERE_ONLINE = "In the online session"
 
-EXPORT_NOT_AUDITED = "Nothing was exported: every export is recorded in the audit trail first, and that failed ({error})."
-EXPORT_NOT_AUDITED_HINT = "Run the export where the data folder is writable (the same account as Chaperone), or fix the folder's permissions."
+EXPORT_NOT_AUDITED = (
+    "Nothing was exported: every export is recorded in the audit trail first, and that failed ({error})."
+)
+EXPORT_NOT_AUDITED_HINT = (
+    "Run the export where the data folder is writable (the same account as Chaperone), or fix the folder's permissions."
+)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-INVITATION_DO_NOT_FORWARD = (
-    "Please do not forward this invitation: the link is for the people invited only."
-)
+INVITATION_DO_NOT_FORWARD = "Please do not forward this invitation: the link is for the people invited only."
 
 
 def invitation_when(when: str) -> str:

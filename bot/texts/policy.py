@@ -39,7 +39,12 @@ MESSAGES: dict[str, str] = {
     "req_quiet_hours": "It is quiet hours ({start}–{end}): invitations to families wait until {end}.",
 }
 
-CONCERN_ROLE_NAMES = {"dsl": "the DSL", "dsl_deputy": "the deputy DSLs", "head": "the headteacher", "chair": "the chair of governors"}
+CONCERN_ROLE_NAMES = {
+    "dsl": "the DSL",
+    "dsl_deputy": "the deputy DSLs",
+    "head": "the headteacher",
+    "chair": "the chair of governors",
+}
 CONCERN_CASES = {
     "child": "A concern about a child or family",
     "staff": "A concern about a member of staff",
@@ -109,12 +114,27 @@ SETTING_WORDS: dict[str, dict[str, str]] = {
         "enabled": "Meeting chat is on, before, during and after the meeting",
     },
     "allowRecording": {"true": "The meeting can be recorded", "false": "Nobody can record the meeting"},
-    "recordAutomatically": {"true": "Recording starts automatically when the meeting starts", "false": "Recording does not start by itself"},
+    "recordAutomatically": {
+        "true": "Recording starts automatically when the meeting starts",
+        "false": "Recording does not start by itself",
+    },
     "allowTranscription": {"true": "The meeting can be transcribed", "false": "Nobody can transcribe the meeting"},
-    "allowAttendeeToEnableCamera": {"true": "Pupils can turn their cameras on", "false": "Pupils cannot turn their cameras on until you allow it"},
-    "allowAttendeeToEnableMic": {"true": "Pupils can unmute themselves", "false": "Pupils cannot unmute until you allow it"},
-    "allowParticipantsToChangeName": {"true": "People can change the name they show in the meeting", "false": "Nobody can change the name they show in the meeting"},
-    "isEntryExitAnnounced": {"true": "Teams announces when someone joins or leaves", "false": "Teams does not announce who joins or leaves"},
+    "allowAttendeeToEnableCamera": {
+        "true": "Pupils can turn their cameras on",
+        "false": "Pupils cannot turn their cameras on until you allow it",
+    },
+    "allowAttendeeToEnableMic": {
+        "true": "Pupils can unmute themselves",
+        "false": "Pupils cannot unmute until you allow it",
+    },
+    "allowParticipantsToChangeName": {
+        "true": "People can change the name they show in the meeting",
+        "false": "Nobody can change the name they show in the meeting",
+    },
+    "isEntryExitAnnounced": {
+        "true": "Teams announces when someone joins or leaves",
+        "false": "Teams does not announce who joins or leaves",
+    },
 }
 #: For a setting or value Chaperone has no words for (a newer Teams option).
 SETTING_UNKNOWN = "Teams option {name}: {value}"

@@ -20,10 +20,10 @@ def config_invalid(origin: str, problems: str) -> str:
     return f"{origin} is not a valid school config: {problems}."
 
 
-
 def config_no_tenant(path: Path | str) -> str:
     """``path``: the school config's file, or "" when it came from the environment."""
     return f"{path or 'The school config'} names no tenant: set [school] tenant_id (or tenant_ids) to the school's Microsoft 365 tenant id."
+
 
 CONFIG_TOML_NOT_BASE64 = "CHAPERONE_CONFIG_TOML starts with base64: but the rest is not base64 of UTF-8 text."
 
@@ -36,15 +36,17 @@ def store_setting(value: str) -> str:
     return f"CHAPERONE_STORE must be 'tinydb' or 'tables', not {value!r}."
 
 
-TABLES_NEED_ADDRESS = "CHAPERONE_STORE=tables needs CHAPERONE_TABLES_ENDPOINT (managed identity) or CHAPERONE_TABLES_CONNECTION_STRING."
+TABLES_NEED_ADDRESS = (
+    "CHAPERONE_STORE=tables needs CHAPERONE_TABLES_ENDPOINT (managed identity) or CHAPERONE_TABLES_CONNECTION_STRING."
+)
 PORT_NOT_NUMBER = "PORT must be a number."
 
 # Microsoft Graph credentials (bot/meetings/)
 
-GRAPH_NOT_LOADED = (
-    "CHAPERONE_MEETINGS=graph, but the Graph provider could not be loaded."
+GRAPH_NOT_LOADED = "CHAPERONE_MEETINGS=graph, but the Graph provider could not be loaded."
+GRAPH_IDENTITY_NEEDS_CLIENT = (
+    "CHAPERONE_GRAPH_CREDENTIAL=managed-identity needs AZURE_CLIENT_ID, the user-assigned identity's client id."
 )
-GRAPH_IDENTITY_NEEDS_CLIENT = "CHAPERONE_GRAPH_CREDENTIAL=managed-identity needs AZURE_CLIENT_ID, the user-assigned identity's client id."
 GRAPH_NEEDS_CREDENTIAL = (
     "CHAPERONE_MEETINGS=graph needs CHAPERONE_GRAPH_CREDENTIAL=managed-identity, or CHAPERONE_GRAPH_TENANT_ID, "
     "CHAPERONE_GRAPH_CLIENT_ID and a CHAPERONE_GRAPH_CLIENT_SECRET or CHAPERONE_GRAPH_CERTIFICATE_PATH."
@@ -96,6 +98,8 @@ CONSENT_VALUE = "consent must be 'signed' or 'implied' (use 'none' to record a r
 
 def consent_repeated(pupil: str, line: int) -> str:
     return f"{pupil} is already on line {line}"
+
+
 MAX_TURNS_NOT_NUMBER = "CHAPERONE_MAX_TURNS must be a number."
 NO_APP_ID = "MICROSOFT_APP_ID is empty: set it (production), or set CHAPERONE_LOCAL=1 to run locally without authentication on 127.0.0.1"
 LOCAL_AND_APP_ID = "CHAPERONE_LOCAL=1 and MICROSOFT_APP_ID are both set: unset one of them"

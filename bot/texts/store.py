@@ -58,9 +58,7 @@ def manifest_damaged(path: Path | str) -> str:
     return f"The store manifest {path} is damaged; {UNCHANGED}"
 
 
-def journal_cut(
-    path: Path | str, size: int, acknowledged: int, tails: Path | str
-) -> str:
+def journal_cut(path: Path | str, size: int, acknowledged: int, tails: Path | str) -> str:
     return (
         f"The journal {path} ends early: {size} bytes where {acknowledged} were acknowledged, so it was cut or replaced; "
         f"{UNCHANGED} (If you restored it from a backup on purpose, restore the whole folder, or delete {tails}.)"
@@ -72,9 +70,7 @@ def store_file_missing(path: Path | str, tables: list[str]) -> str:
 
 
 def folder_missing(path: Path | str, listed_in: str) -> str:
-    return (
-        f"The store folder {path} is missing ({listed_in} lists it); {NOTHING_CHANGED}"
-    )
+    return f"The store folder {path} is missing ({listed_in} lists it); {NOTHING_CHANGED}"
 
 
 def folder_unreadable(path: Path | str, error: object) -> str:
@@ -94,9 +90,7 @@ def azure(error: str) -> str:
     return f"Azure Table Storage: {error}"
 
 
-TABLES_UNCONFIGURED = (
-    "Azure Table Storage needs an endpoint and identity, or a connection string."
-)
+TABLES_UNCONFIGURED = "Azure Table Storage needs an endpoint and identity, or a connection string."
 TABLES_NOT_HTTPS = "CHAPERONE_TABLES_ENDPOINT must be an https:// address (tokens are never sent in clear)."
 
 

@@ -65,7 +65,9 @@ def test_headings_and_labels_read_sensibly(name: str, card: dict[str, Any]) -> N
     blocks = [n for n in nodes(card.get("body", [])) if n.get("type") == "TextBlock"]
     headings = [b for b in blocks if b.get("style") == "heading"]
     assert headings, f"{name} has no heading"
-    assert not [b for b in blocks if b.get("size") in ("Medium", "Large") and b.get("style") != "heading"], f"{name}: a big bold line that is not a heading"
+    assert not [b for b in blocks if b.get("size") in ("Medium", "Large") and b.get("style") != "heading"], (
+        f"{name}: a big bold line that is not a heading"
+    )
     for n in nodes(card):
         t = str(n.get("type", ""))
         if t.startswith("Input."):

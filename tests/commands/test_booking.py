@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.chat import Where
-
 import asyncio
+from datetime import UTC
 from typing import Any
 
 import pytest
 
+from bot.chat import Where
 from bot.sessions.cards import status_card
 from bot.sessions.model import State
 from tests.support.forms import FORM
@@ -129,7 +129,9 @@ async def test_no_second_adult_needed_goes_straight_to_the_meeting(harness: Harn
 
 @pytest.mark.parametrize("profile_id", ["004-tces"])
 async def test_other_profile_refuses_on_its_own_sentence(harness: Harness) -> None:
-    reply = await harness.act("tara", "book.submit", {**FORM, "date": "2026-11-23", "time": "12:00", "pupils": "Pip Example,Robin Example"})
+    reply = await harness.act(
+        "tara", "book.submit", {**FORM, "date": "2026-11-23", "time": "12:00", "pupils": "Pip Example,Robin Example"}
+    )
     text = card_text(reply.replace)
     assert "according to the timetable shared with and agreed" in text  # notice
     assert "Robin Example" in text and "after receiving consent" in text  # implied consent not enough
@@ -148,7 +150,9 @@ async def test_other_profile_refuses_on_its_own_sentence(harness: Harness) -> No
         ({**FORM, "recording": "maybe"}, "yes or no"),
     ],
 )
-async def test_malformed_submission_is_refused_in_place_with_everything_kept(harness: Harness, data: dict[str, Any], expect: str) -> None:
+async def test_malformed_submission_is_refused_in_place_with_everything_kept(
+    harness: Harness, data: dict[str, Any], expect: str
+) -> None:
     reply = await harness.act("tara", "book.submit", data)
     assert not reply.cards and reply.replace is not None
     text = card_text(reply.replace)
@@ -163,7 +167,12 @@ async def test_malformed_submission_is_refused_in_place_with_everything_kept(har
 async def test_no_pupils_chosen_keeps_date_and_time(harness: Harness) -> None:
     reply = await harness.act("tara", "book.submit", {**FORM, "pupils": ""})
     kept = {n["id"]: n.get("value") for n in inputs(reply.replace)}
-    assert "Choose at least one pupil." in card_text(reply.replace) and kept["date"] == FORM["date"] and kept["time"] == FORM["time"] and kept["title"] == FORM["title"]
+    assert (
+        "Choose at least one pupil." in card_text(reply.replace)
+        and kept["date"] == FORM["date"]
+        and kept["time"] == FORM["time"]
+        and kept["title"] == FORM["title"]
+    )
 
 
 async def test_unknown_verb_and_unknown_command(harness: Harness) -> None:
@@ -183,7 +192,9 @@ async def test_people_outside_the_school_cannot_book(harness: Harness) -> None:
 async def test_setup_needs_an_admin_in_a_channel(harness: Harness) -> None:
     assert "Not allowed" in card_text((await harness.say("tara", "/setup safeguarding", kind="channel")).cards[0])
     assert "in the channel" in card_text((await harness.say("ivy", "/setup safeguarding")).cards[0])
-    assert "/setup safeguarding or /setup slt" in card_text((await harness.say("ivy", "/setup", kind="channel")).cards[0])
+    assert "/setup safeguarding or /setup slt" in card_text(
+        (await harness.say("ivy", "/setup", kind="channel")).cards[0]
+    )
     reply = await harness.say("ivy", "/setup safeguarding", kind="channel")
     assert "safeguarding" in card_text(reply.cards[0])
     assert harness.messenger.refs["channel:safeguarding"].channel_id == "chan-1"
@@ -208,8 +219,6 @@ async def test_cancel_by_the_organiser(harness: Harness) -> None:
     assert s.state is State.CANCELLED and not s.open
     again = await harness.act("tara", "session.cancel", {"ref": s.ref})
     assert "already cancelled" in card_text(again.cards[0])
-
-
 
 
 async def test_unanswered_request_reminds_slt_then_tells_the_teacher(harness: Harness) -> None:
@@ -248,11 +257,11 @@ async def test_today_lists_sessions_for_slt_only(harness: Harness) -> None:
 
 @pytest.mark.parametrize("profile_id", ["001-recorded"])
 async def test_quiet_hours_hold_the_invitations(harness: Harness) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.policy.engine import quiet_until
 
-    harness.services.clock.at = datetime(2026, 11, 23, 19, 30, tzinfo=timezone.utc)  # 19:30 in London
+    harness.services.clock.at = datetime(2026, 11, 23, 19, 30, tzinfo=UTC)  # 19:30 in London
     until = quiet_until(harness.services.profile, harness.services.school.policy_facts(), harness.services.clock.now())
     assert until is not None and until.isoformat() == "2026-11-24T07:00:00+00:00"
     reply = await harness.act("tara", "book.submit", {**FORM, "time": "10:00"}, settle=False)

@@ -15,6 +15,7 @@ from tests.support.harness import Harness, scheduled, setup_channels
 from tests.support.outbox import settle
 from tests.support.schemas import card_text, inputs, nodes
 
+
 async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) -> None:
     s = await scheduled(harness)
     harness.services.clock.at = s.booking.start  # the day of the session
@@ -26,19 +27,36 @@ async def test_end_lists_todays_sessions_then_closes_in_place(harness: Harness) 
     reply = await harness.act("sam", "end.submit", {"ref": s.ref, **END})  # the second adult may close it too
     assert "closed in the register" in card_text(reply.replace)
     s, _ = await harness.services.sessions.get(s.ref)
-    assert s.state is State.ENDED and s.closure.outcome == "completed" and [p.present for p in s.closure.pupils] == [True, False]
+    assert (
+        s.state is State.ENDED
+        and s.closure.outcome == "completed"
+        and [p.present for p in s.closure.pupils] == [True, False]
+    )
     register = harness.messenger.updated(s.register_card.activity_id)[-1]
     assert "Completed" in card_text(register) and "1 of 2 pupils" in card_text(register)
     assert len(harness.messenger.posted_to("channel:safeguarding")) == 1  # updated in place, never duplicated
     again = await harness.act("tara", "end.submit", {"ref": s.ref, **END})
     assert "ended" in card_text(again.cards[0])
-    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == ["session.booked", "session.second_adult", "meeting.event_created", "meeting.locked", "meeting.families_invited", "session.scheduled", "meeting.verified", "session.ended"]
+    assert [e.action for e in await Audit(harness.services.store).entries(s.ref)] == [
+        "session.booked",
+        "session.second_adult",
+        "meeting.event_created",
+        "meeting.locked",
+        "meeting.families_invited",
+        "session.scheduled",
+        "meeting.verified",
+        "session.ended",
+    ]
 
 
 async def test_end_early_for_safeguarding_opens_a_prefilled_concern(harness: Harness) -> None:
     s = await scheduled(harness)
-    reply = await harness.act("tara", "end.submit", {"ref": s.ref, **END, "outcome": "ended_early", "early_reason": "safeguarding"})
-    assert "Speak to a member of SLT and the child's parent immediately" in card_text(reply.replace)  # 000's own instruction
+    reply = await harness.act(
+        "tara", "end.submit", {"ref": s.ref, **END, "outcome": "ended_early", "early_reason": "safeguarding"}
+    )
+    assert "Speak to a member of SLT and the child's parent immediately" in card_text(
+        reply.replace
+    )  # 000's own instruction
     [form] = reply.cards
     values = {n["id"]: n.get("value") for n in inputs(form)}
     assert values["session"] == s.ref and values["pupil"] == "Pip Example" and values["session_ended"] == "true"
@@ -49,7 +67,12 @@ async def test_end_early_for_safeguarding_opens_a_prefilled_concern(harness: Har
 
 @pytest.mark.parametrize(
     ("change", "expect"),
-    [({"outcome": "ended_early"}, "say why"), ({"actual_end": "09:00"}, "after the actual start"), ({"present_0": None}, "incomplete"), ({"outcome": "sideways"}, "Choose an outcome")],
+    [
+        ({"outcome": "ended_early"}, "say why"),
+        ({"actual_end": "09:00"}, "after the actual start"),
+        ({"present_0": None}, "incomplete"),
+        ({"outcome": "sideways"}, "Choose an outcome"),
+    ],
 )
 async def test_bad_end_submission_changes_nothing(harness: Harness, change: dict[str, Any], expect: str) -> None:
     s = await scheduled(harness)
@@ -90,7 +113,9 @@ async def test_concern_typed_in_a_channel_goes_to_personal_chat_only(harness: Ha
 
 async def test_immediate_risk_puts_the_emergency_instruction_first(harness: Harness) -> None:
     reply = await harness.act("tara", "concern.submit", {**CONCERN, "immediate_risk": "true"})
-    assert card_text(reply.replace).startswith("If a child is at immediate risk of harm, follow the school's emergency procedure now and call 999")
+    assert card_text(reply.replace).startswith(
+        "If a child is at immediate risk of harm, follow the school's emergency procedure now and call 999"
+    )
 
 
 async def test_concern_is_kept_when_the_channel_is_unreachable_and_retried(harness: Harness) -> None:
@@ -131,13 +156,19 @@ async def test_dsl_acknowledges_and_opens_others_are_refused_and_audited(harness
     ]
 
 
-@pytest.mark.parametrize(("change", "expect"), [({"pupil": ""}, "which pupil"), ({"what": ""}, "what"), ({"category": "Gossip"}, "categories"), ({"when_time": "25:00"}, "not valid")])
+@pytest.mark.parametrize(
+    ("change", "expect"),
+    [
+        ({"pupil": ""}, "which pupil"),
+        ({"what": ""}, "what"),
+        ({"category": "Gossip"}, "categories"),
+        ({"when_time": "25:00"}, "not valid"),
+    ],
+)
 async def test_incomplete_concern_is_not_stored(harness: Harness, change: dict[str, Any], expect: str) -> None:
     reply = await harness.act("tara", "concern.submit", {**CONCERN, **change})
     assert expect in card_text(reply.cards[0]) and "still in the form" in card_text(reply.cards[0])
     assert await harness.services.concerns.all() == []
-
-
 
 
 async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness: Harness) -> None:
@@ -146,7 +177,13 @@ async def test_checklist_verifies_settings_and_repairs_drift_telling_slt(harness
     text = card_text(reply.cards[0])
     assert "they are as your protocol requires" in text and "Before the session" in text and "After the session" in text
     rec = await harness.services.store.get("meetings", s.ref)  # the organiser turns chat on behind our back
-    doc = {**rec.doc, "meeting": {**rec.doc["meeting"], "settings": {**rec.doc["meeting"]["settings"], "allowMeetingChat": "enabled"}}}
+    doc = {
+        **rec.doc,
+        "meeting": {
+            **rec.doc["meeting"],
+            "settings": {**rec.doc["meeting"]["settings"], "allowMeetingChat": "enabled"},
+        },
+    }
     await harness.services.store.replace("meetings", s.ref, doc, etag=rec.etag)
     reply = await harness.act("sam", "session.checklist", {"ref": s.ref})
     assert "allowMeetingChat" in card_text(reply.cards[0]) and "put back" in card_text(reply.cards[0])
@@ -175,8 +212,14 @@ async def test_end_form_ticks_nothing_for_the_teacher(harness: Harness) -> None:
     s = await scheduled(harness)
     form = (await harness.act("tara", "end.open", {"ref": s.ref})).cards[0]
     chosen = {n["id"]: n.get("value") for n in inputs(form) if n["type"] in ("Input.ChoiceSet", "Input.Toggle")}
-    assert chosen and all(not v for v in chosen.values()), chosen  # outcome, presence, parents, second adult: all unstated
-    assert all(n.get("isRequired") for n in inputs(form) if n["id"].startswith(("present_", "parent_", "second_throughout", "outcome")))
+    assert chosen and all(not v for v in chosen.values()), (
+        chosen
+    )  # outcome, presence, parents, second adult: all unstated
+    assert all(
+        n.get("isRequired")
+        for n in inputs(form)
+        if n["id"].startswith(("present_", "parent_", "second_throughout", "outcome"))
+    )
 
 
 async def test_end_before_the_start_is_refused_unless_it_did_not_take_place(harness: Harness) -> None:
@@ -188,8 +231,15 @@ async def test_end_before_the_start_is_refused_unless_it_did_not_take_place(harn
     reply = await harness.act("tara", "end.submit", {"ref": s.ref, "outcome": "did_not_take_place"}, card_id="form-2")
     assert "closed in the register" in card_text(reply.replace)
     s, _ = await harness.services.sessions.get(s.ref)
-    assert s.state is State.ENDED and s.closure.outcome == "did_not_take_place" and s.closure.pupils == [] and s.closure.actual_start is None
+    assert (
+        s.state is State.ENDED
+        and s.closure.outcome == "did_not_take_place"
+        and s.closure.pupils == []
+        and s.closure.actual_start is None
+    )
     assert "Did not take place" in card_text(harness.messenger.updated(s.register_card.activity_id)[-1])
-    assert (await harness.services.store.get("meetings", s.ref)).doc["cancelled"] is True  # families are told by the calendar
+    assert (await harness.services.store.get("meetings", s.ref)).doc[
+        "cancelled"
+    ] is True  # families are told by the calendar
     again = await harness.act("tara", "end.submit", {"ref": s.ref, "outcome": "did_not_take_place"}, card_id="form-2")
     assert "closed in the register" in card_text(again.replace)  # the same form again (a retry): the same answer

@@ -19,7 +19,7 @@ import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -125,14 +125,29 @@ class FakeGraph:
             return self._error(400, "BadRequest", "select id only: Chaperone reads object ids, nothing else")
         members = self._transitive(group, {group})
         skip = int(request.query.get("$skiptoken") or 0)
-        body: dict[str, Any] = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)", "value": members[skip:skip + self.page_size]}
+        body: dict[str, Any] = {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)",
+            "value": members[skip : skip + self.page_size],
+        }
         if skip + self.page_size < len(members):
-            body["@odata.nextLink"] = str(request.url.with_query({"$select": "id", "$skiptoken": str(skip + self.page_size)}))
+            body["@odata.nextLink"] = str(
+                request.url.with_query({"$select": "id", "$skiptoken": str(skip + self.page_size)})
+            )
         return web.json_response(body)
 
     def _error(self, status: int, code: str, message: str, **headers: str) -> web.Response:
         request_id = str(uuid.uuid4())
-        body = {"error": {"code": code, "message": message, "innerError": {"request-id": request_id, "client-request-id": request_id, "date": datetime.now(timezone.utc).isoformat()}}}
+        body = {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {
+                    "request-id": request_id,
+                    "client-request-id": request_id,
+                    "date": datetime.now(UTC).isoformat(),
+                },
+            }
+        }
         return web.json_response(body, status=status, headers={"request-id": request_id, **headers})
 
     def _validate(self, schema: str, body: Any) -> web.Response | None:
@@ -221,14 +236,26 @@ class FakeGraph:
             if request.method == "PATCH":
                 if (bad := self._validate("microsoft.graph.onlineMeeting", body)) is not None:
                     return bad
-                meeting.update({k: v for k, v in body.items() if not k.startswith("@") and k not in self.ignore_settings})
+                meeting.update(
+                    {k: v for k, v in body.items() if not k.startswith("@") and k not in self.ignore_settings}
+                )
                 return web.json_response(meeting)
         if len(rest) >= 3 and rest[0] == "onlineMeetings" and rest[2] == "attendanceReports":
             records = self.reports.get(rest[1])
             if len(rest) == 3:
                 if records is None:
                     return web.json_response({"value": []})
-                return web.json_response({"value": [{"id": f"report-{rest[1]}", "meetingEndDateTime": datetime.now(timezone.utc).isoformat(), "totalParticipantCount": len(records)}]})
+                return web.json_response(
+                    {
+                        "value": [
+                            {
+                                "id": f"report-{rest[1]}",
+                                "meetingEndDateTime": datetime.now(UTC).isoformat(),
+                                "totalParticipantCount": len(records),
+                            }
+                        ]
+                    }
+                )
             if len(rest) == 5 and rest[4] == "attendanceRecords":
                 return web.json_response({"value": records or []})
         return self._error(400, "BadRequest", f"the fake does not serve {request.method} {path}")
@@ -242,5 +269,11 @@ class FakeGraph:
         join = f"https://teams.example.org/l/meetup-join/{meeting_id}?ctx=fake"
         event = {**body, "id": event_id, "_organizer": user, "onlineMeeting": {"joinUrl": join}, "isCancelled": False}
         self.events[event_id] = event
-        self.meetings[meeting_id] = {"id": meeting_id, "_organizer": user, "joinWebUrl": join, "meetingOptionsWebUrl": f"https://teams.example.org/options/{meeting_id}", **json.loads(json.dumps(TEAMS_DEFAULTS))}
+        self.meetings[meeting_id] = {
+            "id": meeting_id,
+            "_organizer": user,
+            "joinWebUrl": join,
+            "meetingOptionsWebUrl": f"https://teams.example.org/options/{meeting_id}",
+            **json.loads(json.dumps(TEAMS_DEFAULTS)),
+        }
         return event

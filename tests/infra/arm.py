@@ -8,9 +8,10 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -31,7 +32,7 @@ def load(path: Path) -> Any:
 def _retrieve(uri: str) -> Resource[Any]:
     if not uri.startswith(ARM_URL):
         raise LookupError(f"not an ARM schema: {uri}")
-    path = ARM / uri[len(ARM_URL):].split("#", 1)[0]
+    path = ARM / uri[len(ARM_URL) :].split("#", 1)[0]
     return Resource.from_contents(load(path), default_specification=DRAFT4)
 
 
@@ -53,7 +54,9 @@ def schema_url(resource_type: str, api_version: str) -> str:
 SUBSCRIPTION = "00000000-aaaa-bbbb-cccc-000000000000"
 CLIENT_ID = "44444444-4444-4444-4444-444444444444"
 PRINCIPAL_ID = "55555555-5555-5555-5555-555555555555"
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))"
+)
 
 
 def _unique_string(*parts: str) -> str:
@@ -102,12 +105,22 @@ class Template:
         self.template = template
         rg = "/subscriptions/" + SUBSCRIPTION + "/resourceGroups/rg-chaperone"
         self.functions: dict[str, Callable[..., Any]] = {
-            "parameters": self._parameter, "variables": self._variable, "format": _format, "string": _string,
-            "replace": lambda s, a, b: s.replace(a, b), "concat": lambda *a: "".join(map(_string, a)),
-            "toLower": str.lower, "not": lambda x: not x, "empty": lambda x: not x,
-            "uniqueString": _unique_string, "guid": lambda *a: str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(a))),
+            "parameters": self._parameter,
+            "variables": self._variable,
+            "format": _format,
+            "string": _string,
+            "replace": lambda s, a, b: s.replace(a, b),
+            "concat": lambda *a: "".join(map(_string, a)),
+            "toLower": str.lower,
+            "not": lambda x: not x,
+            "empty": lambda x: not x,
+            "uniqueString": _unique_string,
+            "guid": lambda *a: str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(a))),
             "resourceGroup": lambda: {"id": rg, "name": "rg-chaperone", "location": "uksouth"},
-            "subscription": lambda: {"subscriptionId": SUBSCRIPTION, "tenantId": "00000000-0000-0000-0000-00000000000a"},
+            "subscription": lambda: {
+                "subscriptionId": SUBSCRIPTION,
+                "tenantId": "00000000-0000-0000-0000-00000000000a",
+            },
             "resourceId": lambda t, *n: _resource_id(rg, t, *n),
             "subscriptionResourceId": lambda t, *n: _resource_id(f"/subscriptions/{SUBSCRIPTION}", t, *n),
             "extensionResourceId": lambda scope, t, *n: _resource_id(scope, t, *n),

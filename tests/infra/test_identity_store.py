@@ -3,8 +3,8 @@ conftest.py): every operation Chaperone uses, and Azurite refusing a bad token."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
@@ -34,13 +34,19 @@ async def test_the_store_works_with_a_token_and_no_key(store: AzureTableStore, c
     second = await store.replace("sessions", "s/1", {"day": "2026-11-24", "state": "scheduled"}, etag=first.etag)
     with pytest.raises(Conflict):
         await store.replace("sessions", "s/1", {"day": "2026-11-24", "state": "cancelled"}, etag=first.etag)
-    assert [r.doc["state"] for r in await store.query("sessions", {"state": "scheduled"}, days=("2026-11-01", "2026-11-30"))] == ["scheduled"]
+    assert [
+        r.doc["state"] for r in await store.query("sessions", {"state": "scheduled"}, days=("2026-11-01", "2026-11-30"))
+    ] == ["scheduled"]
     await store.delete("sessions", "s/1")
     assert await store.get("sessions", "s/1") is None and second.etag != first.etag
     assert credential.scopes and all(scopes == ("https://storage.azure.com/.default",) for scopes in credential.scopes)
 
 
-@pytest.mark.parametrize("bad", [TokenCredential(lifetime=-600), TokenCredential(audience="https://graph.microsoft.com")], ids=["expired", "wrong-audience"])
+@pytest.mark.parametrize(
+    "bad",
+    [TokenCredential(lifetime=-600), TokenCredential(audience="https://graph.microsoft.com")],
+    ids=["expired", "wrong-audience"],
+)
 async def test_a_token_azurite_refuses_is_a_store_error(azurite_oauth: tuple[str, Path], bad: TokenCredential) -> None:
     """Azurite really checks the token (so the test above passed because of it, not without it)."""
     endpoint, ca = azurite_oauth

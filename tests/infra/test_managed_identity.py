@@ -5,7 +5,7 @@ and Graph (the loopback Graph) accept them. No key, no secret, no connection str
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,14 @@ def _claims(token: str) -> dict[str, Any]:
     return claims
 
 
-async def test_the_table_store_uses_the_identity_the_template_names(azurite_oauth: tuple[str, Path], identity_endpoint: IdentityEndpoint) -> None:
+async def test_the_table_store_uses_the_identity_the_template_names(
+    azurite_oauth: tuple[str, Path], identity_endpoint: IdentityEndpoint
+) -> None:
     endpoint, ca = azurite_oauth
     settings = example().app_settings()
-    store = AzureTableStore.with_identity(endpoint, client_id=settings["AZURE_CLIENT_ID"], prefix="mie2e", connection_verify=str(ca))
+    store = AzureTableStore.with_identity(
+        endpoint, client_id=settings["AZURE_CLIENT_ID"], prefix="mie2e", connection_verify=str(ca)
+    )
     try:
         written = await store.insert("audit", "a1", {"what": "consent.import", "who": "aad-ivy"})
         assert await store.get("audit", "a1") == written
@@ -61,11 +65,20 @@ async def test_graph_uses_the_same_identity(identity_endpoint: IdentityEndpoint)
     graph.tokens = []
     base_url = await graph.start()
     meetings = GraphMeetings.from_environment(base_url, env=example().app_settings())
-    start = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 25, 10, tzinfo=UTC)
     request = MeetingRequest(
-        booking_id="b-1", subject="Oakfield Primary: reading group", start=start, end=start + timedelta(minutes=30), timezone="Europe/London",
-        organiser_id="aad-tara", organiser_email="tara.teacher@example.org", attendees=(Invitee("Pat Example", "parent.pip@example.com"),),
-        second_adult=None, cc=(), notes=(), settings={"allowMeetingChat": "disabled"},
+        booking_id="b-1",
+        subject="Oakfield Primary: reading group",
+        start=start,
+        end=start + timedelta(minutes=30),
+        timezone="Europe/London",
+        organiser_id="aad-tara",
+        organiser_email="tara.teacher@example.org",
+        attendees=(Invitee("Pat Example", "parent.pip@example.com"),),
+        second_adult=None,
+        cc=(),
+        notes=(),
+        settings={"allowMeetingChat": "disabled"},
     )
     try:
         meeting = await meetings.create(request)
@@ -94,7 +107,13 @@ async def test_credential_choices() -> None:
     with pytest.raises(ConfigError, match="managed-identity, certificate or secret"):
         graph_credential({"CHAPERONE_GRAPH_CREDENTIAL": "password"})
     with pytest.raises(ConfigError):
-        graph_credential({"CHAPERONE_GRAPH_CREDENTIAL": "certificate", "CHAPERONE_GRAPH_TENANT_ID": "t", "CHAPERONE_GRAPH_CLIENT_ID": "c"})
+        graph_credential(
+            {
+                "CHAPERONE_GRAPH_CREDENTIAL": "certificate",
+                "CHAPERONE_GRAPH_TENANT_ID": "t",
+                "CHAPERONE_GRAPH_CLIENT_ID": "c",
+            }
+        )
 
 
 async def test_open_store_picks_the_identity_when_an_endpoint_is_set() -> None:

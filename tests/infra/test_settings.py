@@ -27,18 +27,36 @@ def test_config_in_base64_for_one_line_editors() -> None:
     assert Settings.from_env({"CHAPERONE_CONFIG_TOML": encoded}).school_config().school.name.startswith("Ysgol Ŵ")
 
 
-@pytest.mark.parametrize(("value", "says"), [
-    ("base64:not base64!", "base64"),
-    ("[school]\nname = ", "CHAPERONE_CONFIG_TOML is not valid TOML"),
-    ("[school]\nname = \"X\"\n", "CHAPERONE_CONFIG_TOML is not a valid school config"),
-])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("base64:not base64!", "base64"),
+        ("[school]\nname = ", "CHAPERONE_CONFIG_TOML is not valid TOML"),
+        ('[school]\nname = "X"\n', "CHAPERONE_CONFIG_TOML is not a valid school config"),
+    ],
+)
 def test_a_broken_config_setting_is_a_clear_error(value: str, says: str) -> None:
     with pytest.raises(ConfigError, match=says):
         Settings.from_env({"CHAPERONE_CONFIG_TOML": value}).school_config()
 
 
 def test_tables_take_an_endpoint_or_a_connection_string() -> None:
-    s = Settings.from_env({"CHAPERONE_STORE": "tables", "CHAPERONE_TABLES_ENDPOINT": "https://a.table.core.windows.net/", "AZURE_CLIENT_ID": "cid"})
-    assert (s.tables_endpoint, s.azure_client_id, s.tables_connection_string) == ("https://a.table.core.windows.net/", "cid", "")
-    assert Settings.from_env({"CHAPERONE_STORE": "tables", "CHAPERONE_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true"}).tables_connection_string
-    assert Settings.from_env({"CHAPERONE_GRAPH_CREDENTIAL": "managed-identity", "AZURE_CLIENT_ID": "cid"}).meetings == "graph"
+    s = Settings.from_env(
+        {
+            "CHAPERONE_STORE": "tables",
+            "CHAPERONE_TABLES_ENDPOINT": "https://a.table.core.windows.net/",
+            "AZURE_CLIENT_ID": "cid",
+        }
+    )
+    assert (s.tables_endpoint, s.azure_client_id, s.tables_connection_string) == (
+        "https://a.table.core.windows.net/",
+        "cid",
+        "",
+    )
+    assert Settings.from_env(
+        {"CHAPERONE_STORE": "tables", "CHAPERONE_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true"}
+    ).tables_connection_string
+    assert (
+        Settings.from_env({"CHAPERONE_GRAPH_CREDENTIAL": "managed-identity", "AZURE_CLIENT_ID": "cid"}).meetings
+        == "graph"
+    )

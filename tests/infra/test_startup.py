@@ -10,9 +10,10 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -21,12 +22,12 @@ from aiohttp import web
 
 from bot.consent import ConsentRegistry, parse_csv
 from bot.store.tiny import TinyStore
-from tests.support.forms import CSV, FORM
 from tests.infra.arm import TEMPLATE, load
+from tests.support.bot import CONFIG
+from tests.support.forms import CSV, FORM
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.support.bot import CONFIG
 from tests.teams.connector import FakeConnector
 
 VENV_BIN = Path(sys.executable).parent
@@ -110,13 +111,27 @@ async def gunicorn(tmp_path: Path) -> AsyncIterator[tuple[Gunicorn, str]]:
     await store.close()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHAPERONE_", "MICROSOFT_", "AZURE_", "IDENTITY_"))}
-    env.update({
-        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}", "PORT": str(port),
-        "MICROSOFT_APP_ID": "", "CHAPERONE_LOCAL": "1", "CHAPERONE_DATA_DIR": str(data), "CHAPERONE_MEETINGS": "local",
-        "CHAPERONE_CONFIG_TOML": CONFIG.format(profile="000-two-staff"), "PYTHONUNBUFFERED": "1",
-    })
-    proc = await asyncio.create_subprocess_exec("sh", "-c", startup_command(), env=env, cwd=tmp_path,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "PORT": str(port),
+            "MICROSOFT_APP_ID": "",
+            "CHAPERONE_LOCAL": "1",
+            "CHAPERONE_DATA_DIR": str(data),
+            "CHAPERONE_MEETINGS": "local",
+            "CHAPERONE_CONFIG_TOML": CONFIG.format(profile="000-two-staff"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "sh",
+        "-c",
+        startup_command(),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     g = Gunicorn(proc)
     try:
         await g.wait_for(r"Chaperone starting under gunicorn")
@@ -146,11 +161,15 @@ def test_the_startup_command_is_the_documented_one() -> None:
     command = startup_command()
     assert command.startswith("gunicorn bot.wsgi:app --worker-class aiohttp.GunicornWebWorker ")
     assert "--bind 0.0.0.0:${PORT:-8000}" in command
-    doc = " ".join((Path(__file__).resolve().parents[2] / "bot" / "wsgi.py").read_text(encoding="utf-8").replace("\\", " ").split())
+    doc = " ".join(
+        (Path(__file__).resolve().parents[2] / "bot" / "wsgi.py").read_text(encoding="utf-8").replace("\\", " ").split()
+    )
     assert " ".join(command.split()) in doc
 
 
-async def test_healthz_and_a_book_card_from_the_startup_command(gunicorn: tuple[Gunicorn, str], connector: GatedConnector) -> None:
+async def test_healthz_and_a_book_card_from_the_startup_command(
+    gunicorn: tuple[Gunicorn, str], connector: GatedConnector
+) -> None:
     g, url = gunicorn
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/healthz") as r:
@@ -166,11 +185,24 @@ async def test_sigterm_lets_background_work_finish(gunicorn: tuple[Gunicorn, str
     g, url = gunicorn
     async with aiohttp.ClientSession() as session:
         for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-            assert await _post(session, url, act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel)) == 200
+            assert (
+                await _post(
+                    session,
+                    url,
+                    act.message(
+                        f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel
+                    ),
+                )
+                == 200
+            )
         assert await _post(session, url, act.message("/book", service_url=connector.url)) == 200
         form = connector.posts("a:personal-29:tara")[-1]
         connector.hold = True  # the channel posts that follow the booking wait at the connector
-        submit = act.submit({"verb": "book.submit", **FORM, "date": _next_school_day()}, reply_to=form.activity_id, service_url=connector.url)
+        submit = act.submit(
+            {"verb": "book.submit", **FORM, "date": _next_school_day()},
+            reply_to=form.activity_id,
+            service_url=connector.url,
+        )
         assert await _post(session, url, submit) == 200
     await connector.arrived.wait()  # background work is in flight, blocked on Teams
 

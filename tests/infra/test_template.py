@@ -30,7 +30,14 @@ PLATFORM_SETTINGS = {
 #: Set by App Service itself in every process of an app with a managed identity (read by bot/teams/identity.py).
 PLATFORM_PROVIDED = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"}
 #: Never in a production template: secrets in clear, or the switch that turns authentication off.
-FORBIDDEN = {"MICROSOFT_APP_PASSWORD", "CHAPERONE_LOCAL", "CHAPERONE_TABLES_CONNECTION_STRING", "CHAPERONE_GRAPH_CLIENT_SECRET", "CHAPERONE_GRAPH_CERTIFICATE_PATH", "CHAPERONE_DATA_DIR"}
+FORBIDDEN = {
+    "MICROSOFT_APP_PASSWORD",
+    "CHAPERONE_LOCAL",
+    "CHAPERONE_TABLES_CONNECTION_STRING",
+    "CHAPERONE_GRAPH_CLIENT_SECRET",
+    "CHAPERONE_GRAPH_CERTIFICATE_PATH",
+    "CHAPERONE_DATA_DIR",
+}
 
 TEMPLATE_JSON = load(TEMPLATE)
 RESOURCES = TEMPLATE_JSON["resources"]
@@ -44,14 +51,21 @@ def _validate(instance: Any, ref: str) -> list[str]:
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r["type"])
 def test_every_resource_validates_against_its_schema(resource: dict[str, Any]) -> None:
     ref = schema_url(resource["type"], resource["apiVersion"])
-    assert (ARM / ref[len(ARM_URL):].split("#")[0]).is_file(), f"no schema copy for {resource['type']} {resource['apiVersion']}"
+    assert (ARM / ref[len(ARM_URL) :].split("#")[0]).is_file(), (
+        f"no schema copy for {resource['type']} {resource['apiVersion']}"
+    )
     if resource["type"] == "Microsoft.BotService/botServices/channels":
         # Known quirk (tests/data/schemas/arm/README.md): the Channel definition cannot validate under
         # draft-04, so the channel's own properties are checked against MsTeamsChannelProperties.
         outer = {**resource, "properties": "[checked below]"}  # an ARM expression stands in for the object
         assert _validate(outer, ref) == []
         assert resource["properties"]["channelName"] == "MsTeamsChannel"
-        assert _validate(resource["properties"]["properties"], ref.split("#")[0] + "#/definitions/MsTeamsChannelProperties") == []
+        assert (
+            _validate(
+                resource["properties"]["properties"], ref.split("#")[0] + "#/definitions/MsTeamsChannelProperties"
+            )
+            == []
+        )
         return
     assert _validate(resource, ref) == []
 
@@ -84,7 +98,10 @@ def test_the_resources_a_teams_bot_deployment_needs() -> None:
     assert conf["alwaysOn"] is True and conf["ftpsState"] == "Disabled" and conf["minTlsVersion"] == "1.2"
     assert conf["healthCheckPath"] == "/healthz"
     assert site["identity"]["type"] == "UserAssigned"
-    assert site["properties"]["keyVaultReferenceIdentity"] == "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('identityName'))]"
+    assert (
+        site["properties"]["keyVaultReferenceIdentity"]
+        == "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', variables('identityName'))]"
+    )
 
     bot = by_type["Microsoft.BotService/botServices"]
     assert bot["kind"] == "azurebot" and bot["location"] == "global"
@@ -99,7 +116,9 @@ def test_the_resources_a_teams_bot_deployment_needs() -> None:
     assert by_type["Microsoft.Insights/components"]["properties"]["WorkspaceResourceId"]
     assert "Microsoft.OperationalInsights/workspaces" in by_type
 
-    roles = [r["properties"]["roleDefinitionId"] for r in RESOURCES if r["type"] == "Microsoft.Authorization/roleAssignments"]
+    roles = [
+        r["properties"]["roleDefinitionId"] for r in RESOURCES if r["type"] == "Microsoft.Authorization/roleAssignments"
+    ]
     variables = TEMPLATE_JSON["variables"]
     granted = {variables[re.search(r"variables\('(\w+)'\)", role).group(1)] for role in roles}  # type: ignore[union-attr]
     assert any("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3" in g for g in granted), "Storage Table Data Contributor"
@@ -126,11 +145,17 @@ def test_the_settings_start_chaperone_in_azure_mode_with_the_schools_config() ->
     assert s.meetings == "graph"
     school = s.school_config()
     assert school.school.name == t.values["schoolName"] and school.school.tenant_id == t.values["tenantId"]
-    assert school.school.profile == t.values["policyProfile"] and school.school.staff_domains == tuple(t.values["staffDomains"])
-    assert (s.slt_group_id, s.dsl_group_id, s.admin_group_id) == (t.values["sltGroupId"], t.values["dslGroupId"], t.values["adminGroupId"])
+    assert school.school.profile == t.values["policyProfile"] and school.school.staff_domains == tuple(
+        t.values["staffDomains"]
+    )
+    assert (s.slt_group_id, s.dsl_group_id, s.admin_group_id) == (
+        t.values["sltGroupId"],
+        t.values["dslGroupId"],
+        t.values["adminGroupId"],
+    )
 
 
-@pytest.mark.parametrize("name", ["St Mary's C of E \"Juniors\"", "Back\\slash Academy", "Ysgol Gymraeg Llundain – Ŵ"])
+@pytest.mark.parametrize("name", ['St Mary\'s C of E "Juniors"', "Back\\slash Academy", "Ysgol Gymraeg Llundain – Ŵ"])
 def test_awkward_school_names_survive_into_the_toml(name: str) -> None:
     values = {k: v["value"] for k, v in load(PARAMETERS)["parameters"].items()}
     from tests.infra.arm import Template
@@ -173,16 +198,23 @@ def test_outputs_build_the_teams_app_package(tmp_path: Path) -> None:
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
     assert manifest["bots"][0]["botId"] == outputs["botId"]
     assert manifest["validDomains"] == [outputs["CHAPERONE_BOT_DOMAIN"]]
-    assert manifest["developer"] == {"name": outputs["CHAPERONE_PUBLISHER_NAME"], "websiteUrl": outputs["CHAPERONE_PUBLISHER_URL"],
-                                     "privacyUrl": outputs["CHAPERONE_PRIVACY_URL"], "termsOfUseUrl": outputs["CHAPERONE_TERMS_URL"]}
+    assert manifest["developer"] == {
+        "name": outputs["CHAPERONE_PUBLISHER_NAME"],
+        "websiteUrl": outputs["CHAPERONE_PUBLISHER_URL"],
+        "privacyUrl": outputs["CHAPERONE_PRIVACY_URL"],
+        "termsOfUseUrl": outputs["CHAPERONE_TERMS_URL"],
+    }
 
 
-@pytest.mark.parametrize(("resource_type", "path", "bad"), [
-    ("Microsoft.Web/sites", ("properties", "siteConfig", "ftpsState"), "Sometimes"),
-    ("Microsoft.BotService/botServices", ("properties", "msaAppType"), "Anonymous"),
-    ("Microsoft.Storage/storageAccounts", ("properties", "allowSharedKeyAccess"), "no"),
-    ("Microsoft.KeyVault/vaults", ("properties", "enableRbacAuthorization"), "yes"),
-])
+@pytest.mark.parametrize(
+    ("resource_type", "path", "bad"),
+    [
+        ("Microsoft.Web/sites", ("properties", "siteConfig", "ftpsState"), "Sometimes"),
+        ("Microsoft.BotService/botServices", ("properties", "msaAppType"), "Anonymous"),
+        ("Microsoft.Storage/storageAccounts", ("properties", "allowSharedKeyAccess"), "no"),
+        ("Microsoft.KeyVault/vaults", ("properties", "enableRbacAuthorization"), "yes"),
+    ],
+)
 def test_the_schemas_are_really_applied(resource_type: str, path: tuple[str, ...], bad: Any) -> None:
     """A wrong value in the template would be caught (the validation is not vacuous)."""
     [resource] = copy.deepcopy([r for r in RESOURCES if r["type"] == resource_type])
@@ -199,12 +231,27 @@ def test_the_guide_documents_the_deployment() -> None:
     from urllib.parse import unquote
 
     [button] = re.findall(r"\(https://portal\.azure\.com/#create/Microsoft\.Template/uri/([^)\s]+)\)", guide)
-    assert unquote(button).startswith("https://raw.githubusercontent.com/") and unquote(button).endswith("/infra/azuredeploy.json")
+    assert unquote(button).startswith("https://raw.githubusercontent.com/") and unquote(button).endswith(
+        "/infra/azuredeploy.json"
+    )
     for name in example().app_settings():
         assert f"`{name}`" in guide or name in PLATFORM_SETTINGS, f"{name} is not explained in infra/README.md"
-    for permission in ("GroupMember.Read.All", "Calendars.ReadWrite", "OnlineMeetings.ReadWrite.All", "OnlineMeetingArtifact.Read.All"):
+    for permission in (
+        "GroupMember.Read.All",
+        "Calendars.ReadWrite",
+        "OnlineMeetings.ReadWrite.All",
+        "OnlineMeetingArtifact.Read.All",
+    ):
         assert f'"{permission}"' in script and f"`{permission}`" in guide
-    for step in ("Deploy the template", "tenant set-up script", "app package", "staff team", "/setup", "consents", "/help"):
+    for step in (
+        "Deploy the template",
+        "tenant set-up script",
+        "app package",
+        "staff team",
+        "/setup",
+        "consents",
+        "/help",
+    ):
         assert step in guide
 
 
@@ -226,7 +273,9 @@ async def test_the_template_settings_build_a_bot_that_demands_authentication(tmp
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{url}/healthz") as r:
                 assert r.status == 200
-            async with session.post(f"{url}/api/messages", json=act.message("/help", service_url="http://127.0.0.1:9/")) as r:
+            async with session.post(
+                f"{url}/api/messages", json=act.message("/help", service_url="http://127.0.0.1:9/")
+            ) as r:
                 assert r.status == 401
     finally:
         await runner.cleanup()

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from azure.identity.aio import ClientSecretCredential
@@ -25,7 +26,11 @@ from tests.support.harness import Harness
 from tests.support.meetings import book_and_accept, harness_for, request, watcher
 from tests.support.schemas import card_text
 
-GRAPH_ENV = {"CHAPERONE_GRAPH_TENANT_ID": "tenant-1", "CHAPERONE_GRAPH_CLIENT_ID": "client-1", "CHAPERONE_GRAPH_CLIENT_SECRET": "not-the-secret"}
+GRAPH_ENV = {
+    "CHAPERONE_GRAPH_TENANT_ID": "tenant-1",
+    "CHAPERONE_GRAPH_CLIENT_ID": "client-1",
+    "CHAPERONE_GRAPH_CLIENT_SECRET": "not-the-secret",
+}
 
 
 def closed_port() -> int:
@@ -61,10 +66,17 @@ async def told_failure(h: Harness, graph: FakeGraph, setting: str, *, drain: boo
     assert "meeting.failed" in actions and "meeting.told" in actions
 
 
-@pytest.mark.parametrize("answer, setting", [("invalid_client", "CHAPERONE_GRAPH_CLIENT_SECRET"), ("expired_certificate", "CHAPERONE_GRAPH_CERTIFICATE_PATH")])
-async def test_a_rejected_credential_is_told(tmp_path: Path, graph: FakeGraph, entra: FakeEntra, answer: str, setting: str) -> None:
+@pytest.mark.parametrize(
+    "answer, setting",
+    [("invalid_client", "CHAPERONE_GRAPH_CLIENT_SECRET"), ("expired_certificate", "CHAPERONE_GRAPH_CERTIFICATE_PATH")],
+)
+async def test_a_rejected_credential_is_told(
+    tmp_path: Path, graph: FakeGraph, entra: FakeEntra, answer: str, setting: str
+) -> None:
     entra.answer = answer
-    credential = ClientSecretCredential("tenant-1", "client-1", "not-the-secret", authority=entra.authority, connection_verify=str(entra.ca_path))  # type: ignore[attr-defined]
+    credential = ClientSecretCredential(
+        "tenant-1", "client-1", "not-the-secret", authority=entra.authority, connection_verify=str(entra.ca_path)
+    )  # type: ignore[attr-defined]
     meetings = GraphMeetings.with_credential(graph.base_url, credential)  # type: ignore[attr-defined]
     h = await harness_for(tmp_path / "data", meetings)
     try:
@@ -81,7 +93,9 @@ async def test_an_unreachable_entra_is_told(tmp_path: Path, graph: FakeGraph, mo
     meetings = GraphMeetings.from_environment(graph.base_url, GRAPH_ENV)  # type: ignore[attr-defined]
     h = await harness_for(tmp_path / "data", meetings)
     try:
-        await told_failure(h, graph, "login.microsoftonline.com", drain=False)  # each try waits out azure-identity's own retries
+        await told_failure(
+            h, graph, "login.microsoftonline.com", drain=False
+        )  # each try waits out azure-identity's own retries
     finally:
         await h.services.tasks.close()
         await meetings.close()
@@ -96,7 +110,9 @@ async def test_close_closes_every_http_session(graph: FakeGraph, entra: FakeEntr
     loop.set_exception_handler(lambda _loop, context: complaints.append(str(context.get("message"))))
     try:
         entra.answer = "token"
-        credential = ClientSecretCredential("tenant-1", "client-1", "not-the-secret", authority=entra.authority, connection_verify=str(entra.ca_path))  # type: ignore[attr-defined]
+        credential = ClientSecretCredential(
+            "tenant-1", "client-1", "not-the-secret", authority=entra.authority, connection_verify=str(entra.ca_path)
+        )  # type: ignore[attr-defined]
         meetings = GraphMeetings.with_credential(graph.base_url, credential)  # type: ignore[attr-defined]
         await open_meeting(meetings, request())
         assert len(graph.events) == 1 and entra.requests == ["POST /tenant-1/oauth2/v2.0/token"]
@@ -110,16 +126,30 @@ async def test_close_closes_every_http_session(graph: FakeGraph, entra: FakeEntr
         loop.set_exception_handler(previous)
 
 
-@pytest.mark.parametrize("env, meetings", [
-    ({}, "local"),
-    ({"CHAPERONE_GRAPH_CLIENT_SECRET": "s"}, "graph"),
-    ({"CHAPERONE_GRAPH_CERTIFICATE_PATH": "/etc/chaperone/graph.pem"}, "graph"),
-    # the README: the Graph credentials fall back to the bot's MICROSOFT_APP_* (single tenant)
-    ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": "tenant-1"}, "graph"),
-    ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p", "CHAPERONE_GRAPH_TENANT_ID": "tenant-1"}, "graph"),
-    ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p"}, "local"),  # multi-tenant bot, no tenant: not a Graph credential
-    ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": "tenant-1", "CHAPERONE_MEETINGS": "local"}, "local"),
-])
+@pytest.mark.parametrize(
+    "env, meetings",
+    [
+        ({}, "local"),
+        ({"CHAPERONE_GRAPH_CLIENT_SECRET": "s"}, "graph"),
+        ({"CHAPERONE_GRAPH_CERTIFICATE_PATH": "/etc/chaperone/graph.pem"}, "graph"),
+        # the README: the Graph credentials fall back to the bot's MICROSOFT_APP_* (single tenant)
+        ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": "tenant-1"}, "graph"),
+        ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p", "CHAPERONE_GRAPH_TENANT_ID": "tenant-1"}, "graph"),
+        (
+            {"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "p"},
+            "local",
+        ),  # multi-tenant bot, no tenant: not a Graph credential
+        (
+            {
+                "MICROSOFT_APP_ID": "app",
+                "MICROSOFT_APP_PASSWORD": "p",
+                "MICROSOFT_APP_TENANT_ID": "tenant-1",
+                "CHAPERONE_MEETINGS": "local",
+            },
+            "local",
+        ),
+    ],
+)
 def test_meetings_default_follows_the_documented_credentials(env: dict[str, str], meetings: str) -> None:
     assert Settings.from_env(env).meetings == meetings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,7 +22,7 @@ async def test_each_profile_gets_its_settings(graph: FakeGraph, meetings: GraphM
     live = graph.meeting_for(req.booking_id)
     for name, value in req.settings.items():
         assert live[name] == value, name
-    patch = [c for c in graph.calls if c.method == "PATCH"][0]
+    patch = next(c for c in graph.calls if c.method == "PATCH")
     assert set(k for k in patch.body if not k.startswith("@")) == set(req.settings)  # exactly the profile's fields
     assert meeting.join_url == live["joinWebUrl"] and not meeting.local and meeting.options_url
 
@@ -31,9 +31,21 @@ async def test_invitations_go_to_parents_second_adult_and_slt(graph: FakeGraph, 
     await open_meeting(meetings, request())
     [event] = graph.events.values()
     people = {(a["emailAddress"]["address"], a["type"]) for a in event["attendees"]}
-    assert people == {("parent.pip@example.com", "required"), ("parent.quinn@example.com", "required"), ("sam.senior@example.org", "required"), ("hana.head@example.org", "optional")}
-    assert event["isOnlineMeeting"] is True and event["onlineMeetingProvider"] == "teamsForBusiness" and event["transactionId"] == "S-ABC234"
-    assert "other children will also be present" in event["body"]["content"] and "Wednesday 25 November 2026, 10:00" in event["body"]["content"]
+    assert people == {
+        ("parent.pip@example.com", "required"),
+        ("parent.quinn@example.com", "required"),
+        ("sam.senior@example.org", "required"),
+        ("hana.head@example.org", "optional"),
+    }
+    assert (
+        event["isOnlineMeeting"] is True
+        and event["onlineMeetingProvider"] == "teamsForBusiness"
+        and event["transactionId"] == "S-ABC234"
+    )
+    assert (
+        "other children will also be present" in event["body"]["content"]
+        and "Wednesday 25 November 2026, 10:00" in event["body"]["content"]
+    )
     assert event["start"] == {"dateTime": "2026-11-25T10:00:00", "timeZone": "UTC"}
 
 
@@ -58,7 +70,10 @@ async def test_verify_repairs_drift(graph: FakeGraph, meetings: GraphMeetings) -
     drift = await meetings.verify(meeting, organiser_id="aad-tara")
     assert {d.field for d in drift} == {"allowMeetingChat", "lobbyBypassSettings"}
     live = graph.meeting_for("S-ABC234")
-    assert live["allowMeetingChat"] == "disabled" and live["lobbyBypassSettings"] == {"scope": "organizer", "isDialInBypassEnabled": False}
+    assert live["allowMeetingChat"] == "disabled" and live["lobbyBypassSettings"] == {
+        "scope": "organizer",
+        "isDialInBypassEnabled": False,
+    }
     repair = [c for c in graph.calls if c.method == "PATCH"][-1]
     assert set(k for k in repair.body if not k.startswith("@")) == {"allowMeetingChat", "lobbyBypassSettings"}
 
@@ -67,14 +82,36 @@ async def test_attendance_report(graph: FakeGraph, meetings: GraphMeetings) -> N
     meeting = await open_meeting(meetings, request())
     assert await meetings.attendance(meeting, organiser_id="aad-tara") is None  # not ready until the meeting ends
     graph.reports[meeting.meeting_id] = [
-        {"emailAddress": "tara.teacher@example.org", "role": "Organizer", "identity": {"displayName": "Tara Teacher"}, "totalAttendanceInSeconds": 2700,
-         "attendanceIntervals": [{"joinDateTime": "2026-11-25T09:58:00Z", "leaveDateTime": "2026-11-25T10:45:00Z", "durationInSeconds": 2820}]},
-        {"emailAddress": "parent.pip@example.com", "role": "Attendee", "identity": {"displayName": "Pat Example"}, "totalAttendanceInSeconds": 2400,
-         "attendanceIntervals": [{"joinDateTime": "2026-11-25T10:01:00Z", "leaveDateTime": "2026-11-25T10:41:00Z", "durationInSeconds": 2400}]},
+        {
+            "emailAddress": "tara.teacher@example.org",
+            "role": "Organizer",
+            "identity": {"displayName": "Tara Teacher"},
+            "totalAttendanceInSeconds": 2700,
+            "attendanceIntervals": [
+                {
+                    "joinDateTime": "2026-11-25T09:58:00Z",
+                    "leaveDateTime": "2026-11-25T10:45:00Z",
+                    "durationInSeconds": 2820,
+                }
+            ],
+        },
+        {
+            "emailAddress": "parent.pip@example.com",
+            "role": "Attendee",
+            "identity": {"displayName": "Pat Example"},
+            "totalAttendanceInSeconds": 2400,
+            "attendanceIntervals": [
+                {
+                    "joinDateTime": "2026-11-25T10:01:00Z",
+                    "leaveDateTime": "2026-11-25T10:41:00Z",
+                    "durationInSeconds": 2400,
+                }
+            ],
+        },
     ]
     people = await meetings.attendance(meeting, organiser_id="aad-tara")
     assert people is not None and [p.email for p in people] == ["tara.teacher@example.org", "parent.pip@example.com"]
-    assert people[1].intervals[0].join == datetime(2026, 11, 25, 10, 1, tzinfo=timezone.utc)
+    assert people[1].intervals[0].join == datetime(2026, 11, 25, 10, 1, tzinfo=UTC)
 
 
 async def test_429_with_retry_after_is_retried_by_the_sdk(graph: FakeGraph, meetings: GraphMeetings) -> None:
@@ -133,13 +170,29 @@ def people(event: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
 async def test_each_person_once_with_their_strongest_role(graph: FakeGraph, meetings: GraphMeetings) -> None:
     req = request()
     # the second adult is also SLT (copied), a parent is also on the SLT list, and the organiser copies herself
-    req = MeetingRequest(**{**req.__dict__, "cc": (Invitee("Sam Senior", "Sam.Senior@example.org"), Invitee("Pat Example", "parent.pip@example.com"),
-                                                   Invitee("Tara Teacher", "tara.teacher@example.org"), Invitee("Hana Head", "hana.head@example.org"))})
+    req = MeetingRequest(
+        **{
+            **req.__dict__,
+            "cc": (
+                Invitee("Sam Senior", "Sam.Senior@example.org"),
+                Invitee("Pat Example", "parent.pip@example.com"),
+                Invitee("Tara Teacher", "tara.teacher@example.org"),
+                Invitee("Hana Head", "hana.head@example.org"),
+            ),
+        }
+    )
     await open_meeting(meetings, req)
     [event] = graph.events.values()
-    assert people(event) == [("hana.head@example.org", "optional"), ("parent.pip@example.com", "required"), ("parent.quinn@example.com", "required"), ("sam.senior@example.org", "required")]
+    assert people(event) == [
+        ("hana.head@example.org", "optional"),
+        ("parent.pip@example.com", "required"),
+        ("parent.quinn@example.com", "required"),
+        ("sam.senior@example.org", "required"),
+    ]
     created = next(c for c in graph.calls if c.method == "POST").body
-    assert "parent.pip@example.com" not in str(created)  # a parent who is also staff is invited as family: after the lock
+    assert "parent.pip@example.com" not in str(
+        created
+    )  # a parent who is also staff is invited as family: after the lock
     assert event["hideAttendees"] is True
 
 
@@ -152,7 +205,13 @@ async def test_one_family_need_not_hide_attendees(graph: FakeGraph, meetings: Gr
 
 
 async def test_a_parent_as_second_adult_is_invited_with_the_families(graph: FakeGraph, meetings: GraphMeetings) -> None:
-    req = MeetingRequest(**{**request().__dict__, "second_adult": Invitee("Rae Example", "parent.robin@example.com"), "second_adult_is_family": True})
+    req = MeetingRequest(
+        **{
+            **request().__dict__,
+            "second_adult": Invitee("Rae Example", "parent.robin@example.com"),
+            "second_adult_is_family": True,
+        }
+    )
     meeting = await meetings.create_event(req)
     [event] = graph.events.values()
     assert people(event) == [("hana.head@example.org", "optional")]

@@ -32,6 +32,14 @@ async def test_local_steps(tmp_path: Path) -> None:
 
 
 def test_meetings_stored_before_the_lock_step_read_as_complete() -> None:
-    old = {"booking_id": "S-ABC234", "join_url": "x", "event_id": "e", "meeting_id": "m", "settings": {}, "options_url": None, "local": False}
+    old = {
+        "booking_id": "S-ABC234",
+        "join_url": "x",
+        "event_id": "e",
+        "meeting_id": "m",
+        "settings": {},
+        "options_url": None,
+        "local": False,
+    }
     m = Meeting.model_validate(old)
     assert m.locked and m.families_invited

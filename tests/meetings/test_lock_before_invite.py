@@ -42,17 +42,20 @@ async def test_families_are_added_only_after_the_settings_read_back(gh: Harness,
     ref = await book_and_accept(gh)
     await gh.services.tasks.drain()
     assert sequence(graph) == [
-        "POST /events",                      # the event with its Teams meeting: staff only
-        "GET /onlineMeetings (filter)",      # its meeting, by join URL
-        "PATCH /onlineMeetings/{id}",        # the protocol's settings
-        "GET /onlineMeetings/{id}",          # read back
-        "GET /events/{id}",                  # who is on the event already
-        "PATCH /events/{id}",                # the families: Exchange sends their invitations now
+        "POST /events",  # the event with its Teams meeting: staff only
+        "GET /onlineMeetings (filter)",  # its meeting, by join URL
+        "PATCH /onlineMeetings/{id}",  # the protocol's settings
+        "GET /onlineMeetings/{id}",  # read back
+        "GET /events/{id}",  # who is on the event already
+        "PATCH /events/{id}",  # the families: Exchange sends their invitations now
     ]
     first_family = next(i for i, c in enumerate(graph.calls) if names_a_family(c))
     assert first_family == len(graph.calls) - 1
     created = graph.calls[0].body
-    assert {a["emailAddress"]["address"] for a in created["attendees"]} == {"sam.senior@example.org", "sian.second@example.org"}
+    assert {a["emailAddress"]["address"] for a in created["attendees"]} == {
+        "sam.senior@example.org",
+        "sian.second@example.org",
+    }
     assert created["hideAttendees"] is True
     s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and s.meeting is not None and s.meeting.locked and s.meeting.families_invited
@@ -104,7 +107,9 @@ async def test_a_lock_that_comes_good_then_invites(gh: Harness, graph: FakeGraph
         await later(gh.services, timedelta(minutes=10))  # the next attempts, each after the capped backoff
     s, _ = await gh.services.sessions.get(ref)
     assert s.state is State.SCHEDULED and s.meeting is not None and s.meeting.families_invited
-    read_backs = [i for i, c in enumerate(graph.calls) if c.method == "GET" and "/onlineMeetings/" in c.path and c.status == 200]
+    read_backs = [
+        i for i, c in enumerate(graph.calls) if c.method == "GET" and "/onlineMeetings/" in c.path and c.status == 200
+    ]
     first_family = next(i for i, c in enumerate(graph.calls) if names_a_family(c))
     assert read_backs and read_backs[-1] < first_family and len(graph.events) == 1
     assert any("could not be applied" in card_text(c) for c in gh.messenger.posted_to(SLT_CHANNEL))
@@ -172,7 +177,9 @@ class Gated:
 
 
 @pytest.mark.parametrize("step", ["create_event", "lock", "invite_families"])
-async def test_a_cancel_while_a_step_is_under_way_still_cancels_the_event(gh: Harness, graph: FakeGraph, step: str) -> None:
+async def test_a_cancel_while_a_step_is_under_way_still_cancels_the_event(
+    gh: Harness, graph: FakeGraph, step: str
+) -> None:
     gated = Gated(gh.services.meetings, step)
     gh.services.meetings = gated  # type: ignore[assignment]
     ref = await book_and_accept(gh, settle=False)

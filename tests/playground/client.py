@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from datetime import date, timedelta
+from typing import Any
 
 import aiohttp
 
@@ -81,8 +82,21 @@ class Playground:
     def feed(self, d: dict[str, Any]) -> None:
         """One frame of the conversation stream (live, or replayed from a recording)."""
         m = d.get("message") or {}
-        cards = [a.get("content") for a in m.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
-        self.frames.append(Frame(d.get("action", ""), d.get("actionConversationId", ""), str(m.get("messageId", "")), m.get("postConversationId"), cards, d))
+        cards = [
+            a.get("content")
+            for a in m.get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+        self.frames.append(
+            Frame(
+                d.get("action", ""),
+                d.get("actionConversationId", ""),
+                str(m.get("messageId", "")),
+                m.get("postConversationId"),
+                cards,
+                d,
+            )
+        )
         self._changed.set()
 
     # --- the tenant -------------------------------------------------------------------
@@ -115,29 +129,62 @@ class Playground:
             return json.loads(text) if text else None
 
     async def say(self, conversation: str, text: str, *, mention: bool = False) -> Any:
-        body: dict[str, Any] = {"type": "text", "text": text, "textFormat": "plain", "from": {"id": self.config["currentUser"]["id"]}}
+        body: dict[str, Any] = {
+            "type": "text",
+            "text": text,
+            "textFormat": "plain",
+            "from": {"id": self.config["currentUser"]["id"]},
+        }
         if mention:
             body["text"] = f"<at>{self.bot['name']}</at> {text}"
             body["mentions"] = [{"mentioned": {"id": self.bot["id"]}, "text": f"<at>{self.bot['name']}</at>"}]
         return await self._post(f"/_conversation/v1/conversations/{conversation}/messages", body)
 
     async def submit(self, conversation: str, reply_to: str, value: dict[str, Any], *, user: str | None = None) -> Any:
-        return await self._post("/_conversation/v1/submit", {"conversation": {"id": conversation}, "replyToId": reply_to, "value": value, "from": {"id": user or self.config["currentUser"]["id"]}})
+        return await self._post(
+            "/_conversation/v1/submit",
+            {
+                "conversation": {"id": conversation},
+                "replyToId": reply_to,
+                "value": value,
+                "from": {"id": user or self.config["currentUser"]["id"]},
+            },
+        )
 
     async def invoke(self, conversation: str, reply_to: str, verb: str, data: dict[str, Any], *, user: str) -> Any:
-        body = {"name": "adaptiveCard/action", "value": {"action": {"type": "Action.Execute", "verb": verb, "data": {"verb": verb, **data}}}, "from": {"id": user}, "conversation": {"id": conversation}, "replyToId": reply_to}
+        body = {
+            "name": "adaptiveCard/action",
+            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": {"verb": verb, **data}}},
+            "from": {"id": user},
+            "conversation": {"id": conversation},
+            "replyToId": reply_to,
+        }
         return await self._post("/_conversation/v1/invoke", body)
 
     async def as_user(self, user_id: str, text: str, *, channel: str) -> None:
         """A message in a channel from someone other than the current user (custom activity)."""
         u = self.user(user_id)
         activity = {
-            "type": "message", "id": str(uuid.uuid4()), "channelId": "msteams", "serviceUrl": f"{self.url}/_connector",
-            "from": {"id": u["id"], "name": u["name"], "aadObjectId": u["aadObjectId"]}, "recipient": self.bot,
-            "text": f"<at>{self.bot['name']}</at> {text}", "textFormat": "plain",
+            "type": "message",
+            "id": str(uuid.uuid4()),
+            "channelId": "msteams",
+            "serviceUrl": f"{self.url}/_connector",
+            "from": {"id": u["id"], "name": u["name"], "aadObjectId": u["aadObjectId"]},
+            "recipient": self.bot,
+            "text": f"<at>{self.bot['name']}</at> {text}",
+            "textFormat": "plain",
             "entities": [{"type": "mention", "mentioned": self.bot, "text": f"<at>{self.bot['name']}</at>"}],
-            "conversation": {"isGroup": True, "conversationType": "channel", "tenantId": self.config["tenantId"], "id": channel},
-            "channelData": {"tenant": {"id": self.config["tenantId"]}, "team": {"id": self.team["id"]}, "channel": {"id": channel}},
+            "conversation": {
+                "isGroup": True,
+                "conversationType": "channel",
+                "tenantId": self.config["tenantId"],
+                "id": channel,
+            },
+            "channelData": {
+                "tenant": {"id": self.config["tenantId"]},
+                "team": {"id": self.team["id"]},
+                "channel": {"id": channel},
+            },
         }
         await self._post("/_internal/v1/customActivities", activity)
 
@@ -148,7 +195,11 @@ class Playground:
             if f.action in ("createMessage", "updateMessage") and f.message_id:
                 first = latest.get(f.message_id)
                 # an update frame may lack the thread id the create had: keep where it lives
-                latest[f.message_id] = f if first is None or f.post_conversation else Frame(f.action, f.conversation, f.message_id, first.post_conversation, f.cards, f.raw)
+                latest[f.message_id] = (
+                    f
+                    if first is None or f.post_conversation
+                    else Frame(f.action, f.conversation, f.message_id, first.post_conversation, f.cards, f.raw)
+                )
         return latest
 
     def find_button(self, title: str, *, containing: str = "", conversation: str = "") -> tuple[Frame, dict[str, Any]]:
@@ -163,9 +214,19 @@ class Playground:
                 if str(action.get("title", "")).casefold().startswith(wanted):
                     return frame, action
         shown = sorted({str(a.get("title")) for f in self.current().values() for a in _actions(f.cards)})
-        raise LookupError(f"no card shows a button {title!r}{' with ' + repr(containing) if containing else ''}; buttons on screen: {', '.join(shown) or 'none'}")
+        raise LookupError(
+            f"no card shows a button {title!r}{' with ' + repr(containing) if containing else ''}; buttons on screen: {', '.join(shown) or 'none'}"
+        )
 
-    async def press(self, title: str, *, user: str, containing: str = "", conversation: str = "", inputs: dict[str, Any] | None = None) -> Any:
+    async def press(
+        self,
+        title: str,
+        *,
+        user: str,
+        containing: str = "",
+        conversation: str = "",
+        inputs: dict[str, Any] | None = None,
+    ) -> Any:
         """Click a card's button by its title, as ``user``: Action.Submit as a submit (with the card's
         input values, overridden by ``inputs``), Action.Execute as an invoke. Returns the invoke's answer."""
         frame, action = self.find_button(title, containing=containing, conversation=conversation)
@@ -173,7 +234,9 @@ class Playground:
         where = frame.post_conversation or frame.conversation
         if action.get("type") == "Action.Execute":
             verb = str(action.get("verb") or data.get("verb"))
-            return await self.invoke(where, frame.message_id, verb, {k: v for k, v in data.items() if k != "verb"}, user=user)
+            return await self.invoke(
+                where, frame.message_id, verb, {k: v for k, v in data.items() if k != "verb"}, user=user
+            )
         values = {**input_values(frame.cards), **(inputs or {}), **data}
         return await self.submit(where, frame.message_id, values, user=user)
 
@@ -192,7 +255,7 @@ class Playground:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 1.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -230,4 +293,8 @@ def _actions(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def input_values(cards: list[dict[str, Any]]) -> dict[str, Any]:
     """What a client sends for the card's inputs as they are shown (their current values)."""
-    return {str(n["id"]): ("" if n.get("value") is None else str(n.get("value"))) for n in _nodes(cards) if str(n.get("type", "")).startswith("Input.") and "id" in n}
+    return {
+        str(n["id"]): ("" if n.get("value") is None else str(n.get("value")))
+        for n in _nodes(cards)
+        if str(n.get("type", "")).startswith("Input.") and "id" in n
+    }

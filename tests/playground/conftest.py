@@ -12,8 +12,8 @@ import os
 import re
 import shutil
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -38,7 +38,9 @@ async def chaperone(tmp_path: Path) -> AsyncIterator[tuple[web.Application, int]
     settings = Settings(config_path=ROOT / "bot" / "example" / "chaperone.toml", data_dir=tmp_path / "data")
     app = create_app(settings, background=False)
     app[SERVICES].meeting_retry_delays = (0.05, 0.05)
-    await ConsentRegistry(app[SERVICES].store).import_records(parse_csv((ROOT / "bot" / "example" / "consents.csv").read_text()))
+    await ConsentRegistry(app[SERVICES].store).import_records(
+        parse_csv((ROOT / "bot" / "example" / "consents.csv").read_text())
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
@@ -57,8 +59,19 @@ async def playground(chaperone: tuple[web.Application, int], tmp_path: Path) -> 
     shutil.copy(ROOT / ".m365agentsplayground.yml", work / ".m365agentsplayground.yml")
     env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none"}
     proc = await asyncio.create_subprocess_exec(
-        str(CLI), "start", "-e", f"http://127.0.0.1:{bot_port}/api/messages", "-c", "msteams", "-p", str(free_port()), "--disable-telemetry",
-        cwd=work, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        str(CLI),
+        "start",
+        "-e",
+        f"http://127.0.0.1:{bot_port}/api/messages",
+        "-c",
+        "msteams",
+        "-p",
+        str(free_port()),
+        "--disable-telemetry",
+        cwd=work,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     port = None
     output = []

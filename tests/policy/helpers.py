@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import EXAMPLE_CONFIG, load_school_config
@@ -13,7 +13,7 @@ from bot.policy.loader import bundled
 
 SCHOOL = load_school_config(EXAMPLE_CONFIG)
 #: Monday 23 November 2026, 08:00 in London (GMT).
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 BASE: dict[str, Any] = {
     "organiser": {"name": "Tara Teacher", "email": "tara.teacher@example.org"},
@@ -22,8 +22,18 @@ BASE: dict[str, Any] = {
     "start": "2026-11-25T10:00:00+00:00",  # Wednesday, 10:00 GMT
     "duration_minutes": 45,
     "pupils": [
-        {"name": "Pip Example", "parent_email": "parent.pip@example.com", "school_email": "pip@pupils.example.org", "consent": "signed"},
-        {"name": "Quinn Example", "parent_email": "parent.quinn@example.com", "school_email": "quinn@pupils.example.org", "consent": "signed"},
+        {
+            "name": "Pip Example",
+            "parent_email": "parent.pip@example.com",
+            "school_email": "pip@pupils.example.org",
+            "consent": "signed",
+        },
+        {
+            "name": "Quinn Example",
+            "parent_email": "parent.quinn@example.com",
+            "school_email": "quinn@pupils.example.org",
+            "consent": "signed",
+        },
     ],
     "second_adult": None,
     "recording": None,

@@ -37,7 +37,10 @@ def test_show_prints_rules_with_sentences_and_checklists(capsys: pytest.CaptureF
 def test_show_lists_the_concern_routing_with_its_sentences(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "show", "002-lobby-two-staff"]) == 0
     out = capsys.readouterr().out
-    assert "A concern about a child or family: the headteacher; the safeguarding channel is alerted   (002.concern-child)" in out
+    assert (
+        "A concern about a child or family: the headteacher; the safeguarding channel is alerted   (002.concern-child)"
+        in out
+    )
     assert "A concern about the headteacher: the chair of governors; never the safeguarding channel" in out
     assert "inform the headteacher immediately and record it on CPOMS." in out
 
@@ -48,7 +51,17 @@ def test_show_unknown_profile_is_bad_input(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_try_allowed_prints_the_decision_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["policy", "try", "--profile", "002-lobby-two-staff", "--now", "2026-11-23T08:00:00+00:00", _write(tmp_path, base())])
+    code = main(
+        [
+            "policy",
+            "try",
+            "--profile",
+            "002-lobby-two-staff",
+            "--now",
+            "2026-11-23T08:00:00+00:00",
+            _write(tmp_path, base()),
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert set(out) == {"allowed", "violations", "requirements", "meeting"}
@@ -60,7 +73,9 @@ def test_try_allowed_prints_the_decision_and_exits_0(tmp_path: Path, capsys: pyt
 def test_try_refused_exits_1_with_rule_and_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     booking = base()
     booking["chat"] = True
-    code = main(["policy", "try", "--profile", "000-two-staff", "--now", "2026-11-23T08:00:00+00:00", _write(tmp_path, booking)])
+    code = main(
+        ["policy", "try", "--profile", "000-two-staff", "--now", "2026-11-23T08:00:00+00:00", _write(tmp_path, booking)]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 1
     assert out["violations"] == [
@@ -68,10 +83,10 @@ def test_try_refused_exits_1_with_rule_and_sentence(tmp_path: Path, capsys: pyte
             "rule": "000.chat-off",
             "message": "Meeting chat must be off under your school's protocol. Turn meeting chat off.",
             "source": {
-                    "file": "000_915df2ef5569bdfd.txt",
-                    "text": "Make sure the chat function is turned off for the session.",
-                    "title": "Code of conduct for school staff delivering 1:1 or small group zoom sessions",
-                },
+                "file": "000_915df2ef5569bdfd.txt",
+                "text": "Make sure the chat function is turned off for the session.",
+                "title": "Code of conduct for school staff delivering 1:1 or small group zoom sessions",
+            },
         }
     ]
 
@@ -85,7 +100,9 @@ def test_try_refused_exits_1_with_rule_and_sentence(tmp_path: Path, capsys: pyte
         (json.dumps({**base(), "colour": "blue"}), "colour"),
     ],
 )
-def test_try_bad_booking_exits_2_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expect: str) -> None:
+def test_try_bad_booking_exits_2_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expect: str
+) -> None:
     p = tmp_path / "b.json"
     p.write_text(content, encoding="utf-8")
     assert main(["policy", "try", "--profile", "000-two-staff", str(p)]) == 2
@@ -138,7 +155,13 @@ def test_check_rejects_a_broken_profile_with_line_numbers(tmp_path: Path, capsys
 
 def test_check_reports_duplicate_ids_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "dupe.toml"
-    p.write_text(BROKEN.replace('colour = "green"\n', "").replace('"funday"', '"tue"').replace('kind = "teleport"', 'kind = "copy_slt"').replace('"sometimes"', '"forbidden"'), encoding="utf-8")
+    p.write_text(
+        BROKEN.replace('colour = "green"\n', "")
+        .replace('"funday"', '"tue"')
+        .replace('kind = "teleport"', 'kind = "copy_slt"')
+        .replace('"sometimes"', '"forbidden"'),
+        encoding="utf-8",
+    )
     assert main(["policy", "check", str(p)]) == 2
     assert "duplicate rule id(s): a.hours" in capsys.readouterr().err
     p.write_text('id = "x"\nname = [\n', encoding="utf-8")
@@ -152,4 +175,6 @@ def test_check_accepts_each_bundled_profile(pid: str, capsys: pytest.CaptureFixt
 
 
 def test_compliance_matrix_is_current() -> None:
-    assert (ROOT / "docs" / "policies.md").read_text(encoding="utf-8") == matrix(), "run: chaperone policy matrix --write"
+    assert (ROOT / "docs" / "policies.md").read_text(encoding="utf-8") == matrix(), (
+        "run: chaperone policy matrix --write"
+    )

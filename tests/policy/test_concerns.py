@@ -19,17 +19,46 @@ TEAM = ("dsl", "dsl_deputy")
 
 #: profile -> concern -> (who is told, rule id)
 TABLE: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
-    "000-two-staff": {CHILD: (TEAM, "000.concern-child"), STAFF: (("head",), "000.concern-adult"), HEAD: (("chair",), "000.concern-adult"), DSL: (("head",), "000.concern-adult")},
-    "001-recorded": {CHILD: (TEAM, "001.concern-child"), STAFF: (("head",), "001.concern-adult"), HEAD: (("chair",), "001.concern-adult"), DSL: (("head",), "001.concern-adult")},
-    "002-lobby-two-staff": {CHILD: (("head",), "002.concern-child"), STAFF: (("head",), "002.concern-staff"), HEAD: (("chair",), "002.concern-staff"), DSL: (("head",), "002.concern-staff")},
-    "003-crossways": {CHILD: (TEAM, "003.concern-child"), STAFF: (("head",), "003.concern-staff"), HEAD: (("chair",), "003.concern-staff"), DSL: (("head",), "003.concern-staff")},
-    "004-tces": {CHILD: (TEAM, "004.concern-child"), STAFF: (("head",), "004.concern-adult"), HEAD: (("chair",), "004.concern-adult"), DSL: (("head",), "004.concern-adult")},
+    "000-two-staff": {
+        CHILD: (TEAM, "000.concern-child"),
+        STAFF: (("head",), "000.concern-adult"),
+        HEAD: (("chair",), "000.concern-adult"),
+        DSL: (("head",), "000.concern-adult"),
+    },
+    "001-recorded": {
+        CHILD: (TEAM, "001.concern-child"),
+        STAFF: (("head",), "001.concern-adult"),
+        HEAD: (("chair",), "001.concern-adult"),
+        DSL: (("head",), "001.concern-adult"),
+    },
+    "002-lobby-two-staff": {
+        CHILD: (("head",), "002.concern-child"),
+        STAFF: (("head",), "002.concern-staff"),
+        HEAD: (("chair",), "002.concern-staff"),
+        DSL: (("head",), "002.concern-staff"),
+    },
+    "003-crossways": {
+        CHILD: (TEAM, "003.concern-child"),
+        STAFF: (("head",), "003.concern-staff"),
+        HEAD: (("chair",), "003.concern-staff"),
+        DSL: (("head",), "003.concern-staff"),
+    },
+    "004-tces": {
+        CHILD: (TEAM, "004.concern-child"),
+        STAFF: (("head",), "004.concern-adult"),
+        HEAD: (("chair",), "004.concern-adult"),
+        DSL: (("head",), "004.concern-adult"),
+    },
 }
+
+
 def profile_tell(pid: str, rule: str) -> tuple[str, ...]:
     return next(r.tell for r in bundled(pid).rules if r.id == rule)  # type: ignore[union-attr]
 
 
-ROWS = [pytest.param(pid, case, *want, id=f"{pid}-{case}") for pid, cases in TABLE.items() for case, want in cases.items()]
+ROWS = [
+    pytest.param(pid, case, *want, id=f"{pid}-{case}") for pid, cases in TABLE.items() for case, want in cases.items()
+]
 
 
 @pytest.mark.parametrize(("pid", "case", "tell", "rule"), ROWS)
@@ -39,7 +68,9 @@ def test_routing_table(pid: str, case: str, tell: tuple[str, ...], rule: str) ->
     assert route.rule == rule
     assert route.channel is (case == CHILD)
     assert route.guidance == (() if case == CHILD else ALLEGATION_GUIDANCE)
-    assert (route.named is not None) is (route.tell != profile_tell(pid, rule))  # moved by the baseline only when it had to
+    assert (route.named is not None) is (
+        route.tell != profile_tell(pid, rule)
+    )  # moved by the baseline only when it had to
     profile_rule = next(r for r in bundled(pid).rules if r.id == rule)
     assert route.sentence == profile_rule.sentence == route.source.text
 
@@ -96,7 +127,10 @@ def test_a_profile_without_routing_rules_gets_the_baseline() -> None:
 
 
 def test_a_school_routing_a_child_concern_to_the_dsl_only_bypasses_a_named_dsl() -> None:
-    text = MINIMAL + '\n[[rules]]\nid = "own.adult"\nkind = "concern_route"\nabout = "adult"\ntell = ["dsl", "head"]\nsentence = "Tell the DSL and the head."\n'
+    text = (
+        MINIMAL
+        + '\n[[rules]]\nid = "own.adult"\nkind = "concern_route"\nabout = "adult"\ntell = ["dsl", "head"]\nsentence = "Tell the DSL and the head."\n'
+    )
     profile = parse_profile(text)
     assert concern_route(profile, about_adult=True).tell == ("dsl", "head")
     assert concern_route(profile, about_adult=True, names_dsl=True).tell == ("head",)

@@ -30,13 +30,45 @@ CHANGES: dict[str, dict[str, Any]] = {
 }
 #: profile -> record -> the rule that refuses the pupil (None: offered).
 TABLE: dict[str, dict[str, str | None]] = {
-    "000-two-staff": {"signed": None, "implied": "000.consent", "none": "000.consent", "no school email": None, "parent email is a pupil account": "000.invite-parent"},
-    "001-recorded": {"signed": None, "implied": "001.image-consent", "none": "001.image-consent", "no school email": "001.authenticated-only", "parent email is a pupil account": None},
-    "002-lobby-two-staff": {"signed": None, "implied": None, "none": "002.consent-implied", "no school email": None, "parent email is a pupil account": "002.link-to-parents"},
-    "003-crossways": {"signed": None, "implied": None, "none": "chaperone.consent", "no school email": None, "parent email is a pupil account": "003.invited-only"},
-    "004-tces": {"signed": None, "implied": "004.consent-first", "none": "004.consent-first", "no school email": "004.pupil-school-account", "parent email is a pupil account": None},
+    "000-two-staff": {
+        "signed": None,
+        "implied": "000.consent",
+        "none": "000.consent",
+        "no school email": None,
+        "parent email is a pupil account": "000.invite-parent",
+    },
+    "001-recorded": {
+        "signed": None,
+        "implied": "001.image-consent",
+        "none": "001.image-consent",
+        "no school email": "001.authenticated-only",
+        "parent email is a pupil account": None,
+    },
+    "002-lobby-two-staff": {
+        "signed": None,
+        "implied": None,
+        "none": "002.consent-implied",
+        "no school email": None,
+        "parent email is a pupil account": "002.link-to-parents",
+    },
+    "003-crossways": {
+        "signed": None,
+        "implied": None,
+        "none": "chaperone.consent",
+        "no school email": None,
+        "parent email is a pupil account": "003.invited-only",
+    },
+    "004-tces": {
+        "signed": None,
+        "implied": "004.consent-first",
+        "none": "004.consent-first",
+        "no school email": "004.pupil-school-account",
+        "parent email is a pupil account": None,
+    },
 }
-ROWS = [pytest.param(pid, case, rule, id=f"{pid}-{case}") for pid, cases in TABLE.items() for case, rule in cases.items()]
+ROWS = [
+    pytest.param(pid, case, rule, id=f"{pid}-{case}") for pid, cases in TABLE.items() for case, rule in cases.items()
+]
 
 
 @pytest.mark.parametrize(("pid", "case", "rule"), ROWS)

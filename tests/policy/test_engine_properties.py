@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -14,15 +14,22 @@ from bot.policy.engine import evaluate
 from bot.policy.loader import bundled, bundled_ids
 from tests.policy.helpers import SCHOOL, base, decide
 
-emails = st.sampled_from(["a@example.org", "b@pupils.example.org", "c@example.com", "sam.senior@example.org", "x@mail.example.net"])
-offsets = st.sampled_from([timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))])
+emails = st.sampled_from(
+    ["a@example.org", "b@pupils.example.org", "c@example.com", "sam.senior@example.org", "x@mail.example.net"]
+)
+offsets = st.sampled_from(
+    [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
+)
 moments = st.builds(
     lambda dt, tz: dt.replace(tzinfo=tz),
     st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31)),
     offsets,
 )
 pupil = st.fixed_dictionaries(
-    {"name": st.text(min_size=1, max_size=12).filter(str.strip), "consent": st.sampled_from(["signed", "implied", "none"])},
+    {
+        "name": st.text(min_size=1, max_size=12).filter(str.strip),
+        "consent": st.sampled_from(["signed", "implied", "none"]),
+    },
     optional={"parent_email": emails, "school_email": emails},
 )
 bookings = st.fixed_dictionaries(
@@ -33,7 +40,10 @@ bookings = st.fixed_dictionaries(
         "start": moments,
         "duration_minutes": st.integers(min_value=1, max_value=600),
         "pupils": st.lists(pupil, min_size=1, max_size=6),
-        "second_adult": st.none() | st.fixed_dictionaries({"name": st.just("Rowan"), "email": emails, "role": st.sampled_from(["slt", "staff", "parent"])}),
+        "second_adult": st.none()
+        | st.fixed_dictionaries(
+            {"name": st.just("Rowan"), "email": emails, "role": st.sampled_from(["slt", "staff", "parent"])}
+        ),
         "recording": st.none() | st.booleans(),
         "chat": st.none() | st.booleans(),
     }
@@ -79,7 +89,7 @@ def test_school_hours_follow_the_clock_changes(start_utc: str, allowed: bool, wh
 def test_change_sundays_are_not_school_days(sunday: str) -> None:
     booking = base()
     booking["start"] = sunday
-    d = decide("000-two-staff", booking, datetime(2026, 3, 1, tzinfo=timezone.utc))
+    d = decide("000-two-staff", booking, datetime(2026, 3, 1, tzinfo=UTC))
     assert [v.rule for v in d.violations] == ["000.school-hours"]
     assert "Sunday" in d.violations[0].message
 

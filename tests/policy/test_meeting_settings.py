@@ -14,14 +14,41 @@ from bot.policy.loader import bundled
 from bot.policy.meeting import explain_settings, meeting_settings
 from tests.policy.helpers import base
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data/schemas/graph/strict/microsoft.graph.onlineMeeting.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "data/schemas/graph/strict/microsoft.graph.onlineMeeting.json").read_text()
+)
 
 EXPECTED = {
-    "000-two-staff": {"allowMeetingChat": "disabled", "allowRecording": False, "recordAutomatically": False, "allowAttendeeToEnableMic": True},
-    "001-recorded": {"allowMeetingChat": "disabled", "allowRecording": True, "recordAutomatically": True, "allowAttendeeToEnableMic": False},
-    "002-lobby-two-staff": {"allowMeetingChat": "disabled", "allowRecording": False, "recordAutomatically": False, "allowAttendeeToEnableMic": False},
-    "003-crossways": {"allowMeetingChat": "disabled", "allowRecording": False, "recordAutomatically": False, "allowAttendeeToEnableMic": True},
-    "004-tces": {"allowMeetingChat": "disabled", "allowRecording": False, "recordAutomatically": False, "allowAttendeeToEnableMic": True},
+    "000-two-staff": {
+        "allowMeetingChat": "disabled",
+        "allowRecording": False,
+        "recordAutomatically": False,
+        "allowAttendeeToEnableMic": True,
+    },
+    "001-recorded": {
+        "allowMeetingChat": "disabled",
+        "allowRecording": True,
+        "recordAutomatically": True,
+        "allowAttendeeToEnableMic": False,
+    },
+    "002-lobby-two-staff": {
+        "allowMeetingChat": "disabled",
+        "allowRecording": False,
+        "recordAutomatically": False,
+        "allowAttendeeToEnableMic": False,
+    },
+    "003-crossways": {
+        "allowMeetingChat": "disabled",
+        "allowRecording": False,
+        "recordAutomatically": False,
+        "allowAttendeeToEnableMic": True,
+    },
+    "004-tces": {
+        "allowMeetingChat": "disabled",
+        "allowRecording": False,
+        "recordAutomatically": False,
+        "allowAttendeeToEnableMic": True,
+    },
 }
 
 
@@ -68,7 +95,11 @@ def test_every_setting_and_value_chaperone_can_set_has_plain_words() -> None:
     from bot.policy.meeting import setting_in_words
 
     for name, value, _ in explain_settings(bundled("000-two-staff")):
-        values = [v for v in SCHEMA["$defs"][ENUMS[name]]["enum"] if v != "unknownFutureValue"] if name in ENUMS else [True, False]
+        values = (
+            [v for v in SCHEMA["$defs"][ENUMS[name]]["enum"] if v != "unknownFutureValue"]
+            if name in ENUMS
+            else [True, False]
+        )
         for v in values:
             shown = {"scope": v, "isDialInBypassEnabled": False} if isinstance(value, dict) else v
             for sentence in setting_in_words(name, shown):
@@ -81,10 +112,17 @@ def test_settings_read_as_a_teacher_would_say_them() -> None:
 
     body = meeting_settings(bundled("002-lobby-two-staff"), Booking.model_validate(base()))
     words = settings_in_words(body)
-    for sentence in ("Only you can let people in from the lobby", "Pupils cannot unmute until you allow it", "Meeting chat is off", "Nobody can record the meeting"):
+    for sentence in (
+        "Only you can let people in from the lobby",
+        "Pupils cannot unmute until you allow it",
+        "Meeting chat is off",
+        "Nobody can record the meeting",
+    ):
         assert sentence in words
     assert not any(CAMEL.search(w) for w in words)
-    assert ("Pupils cannot unmute until you allow it", "002.mute-on-entry") in explain_in_words(bundled("002-lobby-two-staff"))
+    assert ("Pupils cannot unmute until you allow it", "002.mute-on-entry") in explain_in_words(
+        bundled("002-lobby-two-staff")
+    )
 
 
 def test_a_setting_chaperone_has_no_words_for_is_still_shown() -> None:

@@ -4,18 +4,18 @@ rule's id and sentence; rules that cannot be broken show their requirement or me
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from bot.policy.booking import Booking
-from bot.policy.loader import bundled, bundled_ids
 from bot.policy.describe import AREAS
-from bot.policy.loader import _UNION_TAGS
-from bot.texts.policy import BASELINE, BASELINE_FILE
+from bot.policy.loader import _UNION_TAGS, bundled, bundled_ids
 from bot.policy.model import KINDS, RULE_CLASSES, SINGLE_KINDS, normalise_sentence
+from bot.texts.policy import BASELINE, BASELINE_FILE
 from tests.policy.helpers import NOW, base, decide
 
 SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"
@@ -87,7 +87,17 @@ BREAKERS: dict[str, Mutation] = {
 
 
 #: Kinds no booking can break: each shows its requirement or meeting setting (see below).
-SHOWN_NOT_BROKEN = {"quiet_hours", "copy_slt", "tell_parents", "lobby", "presenters", "microphones", "cameras", "breach", "concern_route"}
+SHOWN_NOT_BROKEN = {
+    "quiet_hours",
+    "copy_slt",
+    "tell_parents",
+    "lobby",
+    "presenters",
+    "microphones",
+    "cameras",
+    "breach",
+    "concern_route",
+}
 
 
 def test_every_kind_is_checked_described_and_broken_here_or_listed_as_unbreakable() -> None:
@@ -161,7 +171,12 @@ def _requirement_or_setting(pid: str, rule: Any) -> None:
         return
     if rule.kind == "tell_parents":
         if rule.when == "group":
-            assert rule.note not in [r.detail for r in decide(pid, {**booking, "pupils": booking["pupils"][:1], "type": "one_to_one", "reason": "music"}).requirements]
+            assert rule.note not in [
+                r.detail
+                for r in decide(
+                    pid, {**booking, "pupils": booking["pupils"][:1], "type": "one_to_one", "reason": "music"}
+                ).requirements
+            ]
         assert rule.note in [r.detail for r in decide(pid, booking).requirements if r.kind == "tell_parents"]
         return
     if rule.kind == "breach":
@@ -182,7 +197,10 @@ def _requirement_or_setting(pid: str, rule: Any) -> None:
         return
     meeting = decide(pid, booking).meeting
     expected = {
-        "lobby": lambda: meeting["lobbyBypassSettings"]["scope"] == rule.bypass and meeting["allowedLobbyAdmitters"] == rule.admitters,
+        "lobby": lambda: (
+            meeting["lobbyBypassSettings"]["scope"] == rule.bypass
+            and meeting["allowedLobbyAdmitters"] == rule.admitters
+        ),
         "presenters": lambda: meeting["allowedPresenters"] == rule.who,
         "microphones": lambda: meeting["allowAttendeeToEnableMic"] is rule.attendees_may_unmute,
         "cameras": lambda: meeting["allowAttendeeToEnableCamera"] is rule.attendees_may_enable,

@@ -3,8 +3,8 @@ against Azurite (the shared ``azurite`` fixture, tests/support/azurite.py)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 

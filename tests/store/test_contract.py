@@ -35,7 +35,10 @@ async def test_replace_needs_the_current_etag(store: Store) -> None:
 async def test_concurrent_replaces_with_one_etag_have_one_winner(store: Store) -> None:
     rec = await store.insert("sessions", "S-3", {"covered_by": None})
     results = await asyncio.gather(
-        *(store.replace("sessions", "S-3", {"covered_by": who}, etag=rec.etag) for who in ("sam", "hana", "dee", "ivy")),
+        *(
+            store.replace("sessions", "S-3", {"covered_by": who}, etag=rec.etag)
+            for who in ("sam", "hana", "dee", "ivy")
+        ),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
@@ -59,7 +62,9 @@ async def test_query_where_and_days_across_hot_and_history(store: Store) -> None
     await store.insert("sessions", "S-b", {"open": False, "state": "ended", "day": "2026-10-02"})
     await store.insert("sessions", "S-c", {"open": False, "state": "ended", "day": "2026-09-30"})
     rec = await store.insert("sessions", "S-d", {"open": True, "state": "scheduled", "day": "2026-10-05"})
-    await store.replace("sessions", "S-d", {"open": False, "state": "ended", "day": "2026-10-05"}, etag=rec.etag)  # closes: moves to history
+    await store.replace(
+        "sessions", "S-d", {"open": False, "state": "ended", "day": "2026-10-05"}, etag=rec.etag
+    )  # closes: moves to history
     assert [r.key for r in await store.query("sessions", {"open": True})] == ["S-a"]
     assert [r.key for r in await store.query("sessions", {"state": "ended"})] == ["S-b", "S-c", "S-d"]
     assert [r.key for r in await store.query("sessions", days=("2026-10-01", "2026-10-31"))] == ["S-b", "S-d"]
@@ -82,17 +87,26 @@ async def test_append_only_log(store: Store) -> None:
 async def test_upsert_many_writes_every_row_and_keeps_the_others(store: Store) -> None:
     await store.upsert("consents", "old pupil", {"consent": "signed", "n": 0})
     await store.upsert("consents", "pupil 0001", {"consent": "none", "n": 0})
-    rows = {f"pupil {i:04d}": {"consent": "signed", "n": 1, "note": "é" * (i % 7)} for i in range(250)}  # more than one 100-operation transaction
+    rows = {
+        f"pupil {i:04d}": {"consent": "signed", "n": 1, "note": "é" * (i % 7)} for i in range(250)
+    }  # more than one 100-operation transaction
     assert await store.upsert_many("consents", rows) == 250
     found = {r.key: r.doc for r in await store.query("consents")}
     assert found == {**rows, "old pupil": {"consent": "signed", "n": 0}}
     assert (await store.get("consents", "pupil 0001")).doc == rows["pupil 0001"]  # type: ignore[union-attr]
     assert [r.key for r in await store.query("consents", {"n": 0})] == ["old pupil"]
-    await store.upsert_many("consents", {"pupil 0002": {"consent": "none", "n": 2}})  # again: a third generation, the first is cleaned up
+    await store.upsert_many(
+        "consents", {"pupil 0002": {"consent": "none", "n": 2}}
+    )  # again: a third generation, the first is cleaned up
     await store.upsert("consents", "pupil 0003", {"consent": "implied", "n": 3})
     await store.delete("consents", "old pupil")
     found = {r.key: r.doc for r in await store.query("consents")}
-    assert len(found) == 250 and found["pupil 0002"]["n"] == 2 and found["pupil 0003"]["n"] == 3 and "old pupil" not in found
+    assert (
+        len(found) == 250
+        and found["pupil 0002"]["n"] == 2
+        and found["pupil 0003"]["n"] == 3
+        and "old pupil" not in found
+    )
 
 
 async def test_a_document_up_to_the_limit_round_trips_and_a_larger_one_is_refused(store: Store) -> None:
@@ -102,7 +116,9 @@ async def test_a_document_up_to_the_limit_round_trips_and_a_larger_one_is_refuse
     narrative = "Ünïcode 🙂 and a long account. " * 2200  # ~70,000 characters: more than one 64 KiB property
     rec = await store.insert("concerns", "C-BIG", {"open": True, "what": narrative})
     assert (await store.get("concerns", "C-BIG")).doc["what"] == narrative  # type: ignore[union-attr]
-    await store.replace("concerns", "C-BIG", {"open": True, "what": narrative[:100]}, etag=rec.etag)  # shrinking drops the extra parts
+    await store.replace(
+        "concerns", "C-BIG", {"open": True, "what": narrative[:100]}, etag=rec.etag
+    )  # shrinking drops the extra parts
     assert (await store.get("concerns", "C-BIG")).doc["what"] == narrative[:100]  # type: ignore[union-attr]
     with pytest.raises(StoreError, match="too large"):
         await store.insert("concerns", "C-HUGE", {"what": "x" * MAX_DOC_CHARS})
@@ -110,13 +126,17 @@ async def test_a_document_up_to_the_limit_round_trips_and_a_larger_one_is_refuse
 
 
 async def test_pending_records_stay_hot_and_are_found_by_the_pending_query(store: Store) -> None:
-    await store.insert("sessions", "S-p", {"open": False, "day": "2026-10-02", "pending": True, "jobs": [{"kind": "card.update"}]})
+    await store.insert(
+        "sessions", "S-p", {"open": False, "day": "2026-10-02", "pending": True, "jobs": [{"kind": "card.update"}]}
+    )
     await store.insert("sessions", "S-q", {"open": False, "day": "2026-10-03", "pending": False})
     assert [r.key for r in await store.query("sessions", {"pending": True})] == ["S-p"]
     assert [r.key for r in await store.query("sessions", days=("2026-10-01", "2026-10-31"))] == ["S-p", "S-q"]
 
 
-async def test_an_azure_import_that_fails_midway_leaves_the_old_generation_whole(azurite: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_azure_import_that_fails_midway_leaves_the_old_generation_whole(
+    azurite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from azure.core.exceptions import ServiceRequestError
     from azure.data.tables.aio import TableClient
 

@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_acknowledged_write_is_lost_across_sigkills() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "crash_store.py"), "--rounds", "15", "--seed", "7"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "crash_store.py"), "--rounds", "15", "--seed", "7"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 rounds with a lost write" in result.stdout
 
@@ -49,16 +54,31 @@ async def test_a_killed_consent_import_of_3000_rows_stores_all_or_none(tmp_path:
     data = tmp_path / "data"
     env = {**os.environ, "CHAPERONE_DATA_DIR": str(data), "CHAPERONE_STORE": "tinydb", "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "bot", "consent", "import"]
-    assert subprocess.run([*cmd, str(_csv(tmp_path / "first.csv", 3000, "2026-09-01"))], env=env, cwd=ROOT, capture_output=True, timeout=120).returncode == 0
+    assert (
+        subprocess.run(
+            [*cmd, str(_csv(tmp_path / "first.csv", 3000, "2026-09-01"))],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=120,
+        ).returncode
+        == 0
+    )
     rng = random.Random(11)
     stored = "2026-09-01"
-    kills = [("write", n) for n in (1, 2)] + [("fsync", n) for n in (1, 2)] + [("delay", rng.uniform(0.3, 2.0)) for _ in range(3)]
+    kills = (
+        [("write", n) for n in (1, 2)]
+        + [("fsync", n) for n in (1, 2)]
+        + [("delay", rng.uniform(0.3, 2.0)) for _ in range(3)]
+    )
     outcomes = []
     for round_, (how, at) in enumerate(kills):
         day = f"2026-10-{round_ + 1:02d}"
         csv = str(_csv(tmp_path / f"round{round_}.csv", 3000, day))
         if how == "delay":
-            child = subprocess.Popen([*cmd, csv], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            child = subprocess.Popen(
+                [*cmd, csv], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
                 child.wait(timeout=float(at))  # a random moment: start-up, parsing, the write or after
             except subprocess.TimeoutExpired:
@@ -66,8 +86,24 @@ async def test_a_killed_consent_import_of_3000_rows_stores_all_or_none(tmp_path:
                 child.wait()
             rc = child.returncode
         else:
-            rc = subprocess.run([strace, "-f", "-o", os.devnull, "-e", f"trace={how}", "-e", f"inject={how}:signal=SIGKILL:when={at}", *cmd, csv],
-                                env=env, cwd=ROOT, capture_output=True, timeout=120).returncode
+            rc = subprocess.run(
+                [
+                    strace,
+                    "-f",
+                    "-o",
+                    os.devnull,
+                    "-e",
+                    f"trace={how}",
+                    "-e",
+                    f"inject={how}:signal=SIGKILL:when={at}",
+                    *cmd,
+                    csv,
+                ],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                timeout=120,
+            ).returncode
         found = await _dates(data)
         assert found in ({stored: 3000}, {day: 3000}), f"round {round_} ({how} {at}): {found}"
         outcomes.append("new" if day in found else "old")

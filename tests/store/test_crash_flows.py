@@ -19,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_write_path_survives_a_kill_and_a_retry() -> None:
     if shutil.which("strace") is None:
         pytest.fail("strace is not installed: run scripts/bootstrap (apt-get install -y strace)")
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "crash_flows.py"), "--every", "3", "--jobs", "2"], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "crash_flows.py"), "--every", "3", "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "0 problems" in result.stdout
     for flow in ("book", "accept", "end", "concern"):

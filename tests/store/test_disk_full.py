@@ -9,18 +9,19 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot.errors import StoreError
 from bot.store import journal as journal_mod
 from bot.store.tiny import TinyStore
+from tests.support.bot import Bot
 from tests.support.forms import FORM
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.support.bot import Bot
 from tests.teams.connector import FakeConnector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +82,9 @@ async def test_a_failed_write_is_refused_and_never_applied(tmp_path: Path, disk:
     await again.close()
 
 
-async def test_a_new_user_gets_an_answer_and_a_failed_booking_says_nothing_was_stored(bot: Bot, connector: FakeConnector, disk: DiskFull) -> None:
+async def test_a_new_user_gets_an_answer_and_a_failed_booking_says_nothing_was_stored(
+    bot: Bot, connector: FakeConnector, disk: DiskFull
+) -> None:
     disk.full = True  # before the user's first turn: the conversation reference cannot be written
     status, _ = await bot.post(act.message("/book", service_url=connector.url))
     assert status in (200, 201)
@@ -99,7 +102,9 @@ async def test_a_new_user_gets_an_answer_and_a_failed_booking_says_nothing_was_s
 def _chaperone(args: list[str], data: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
     """A real `chaperone` process on ``data``."""
     env = {**os.environ, "CHAPERONE_DATA_DIR": str(data), "CHAPERONE_STORE": "tinydb", "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180, **kw
+    )
 
 
 def _csv(path: Path, n: int, day: str) -> Path:
@@ -124,8 +129,20 @@ async def _consent_days(data: Path) -> dict[str, int]:
 
 async def _import_in_process(data: Path, n: int, day: str) -> None:
     s = TinyStore(data)
-    await s.upsert_many("consents", {f"pupil number{i}": {"pupil": f"Pupil Number{i}", "parent_name": f"Parent Number{i}", "parent_email": f"parent{i}@example.org",
-                                                          "pupil_school_email": None, "consent": "signed", "date": day} for i in range(n)})
+    await s.upsert_many(
+        "consents",
+        {
+            f"pupil number{i}": {
+                "pupil": f"Pupil Number{i}",
+                "parent_name": f"Parent Number{i}",
+                "parent_email": f"parent{i}@example.org",
+                "pupil_school_email": None,
+                "consent": "signed",
+                "date": day,
+            }
+            for i in range(n)
+        },
+    )
     await s.close()
 
 
@@ -139,17 +156,48 @@ async def test_real_import_under_injected_enospc_is_all_or_none_and_never_replay
     refused = 0
     for syscall, n in (("fsync", 1), ("fsync", 2), ("write", 1), ("write", 2)):
         run = subprocess.run(
-            [strace, "-f", "-o", os.devnull, "-e", f"trace={syscall}", "-e", f"inject={syscall}:error=ENOSPC:when={n}",
-             sys.executable, "-m", "bot", "consent", "import", str(second)],
-            capture_output=True, text=True, cwd=ROOT, timeout=180,
-            env={**os.environ, "CHAPERONE_DATA_DIR": str(data), "CHAPERONE_STORE": "tinydb", "PYTHONDONTWRITEBYTECODE": "1"})
+            [
+                strace,
+                "-f",
+                "-o",
+                os.devnull,
+                "-e",
+                f"trace={syscall}",
+                "-e",
+                f"inject={syscall}:error=ENOSPC:when={n}",
+                sys.executable,
+                "-m",
+                "bot",
+                "consent",
+                "import",
+                str(second),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=180,
+            env={
+                **os.environ,
+                "CHAPERONE_DATA_DIR": str(data),
+                "CHAPERONE_STORE": "tinydb",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
+        )
         days = await _consent_days(data)
-        assert days in ({"2026-09-01": 500}, {"2026-10-01": 500}), (syscall, n, days)  # all of one import, none of the other
+        assert days in ({"2026-09-01": 500}, {"2026-10-01": 500}), (
+            syscall,
+            n,
+            days,
+        )  # all of one import, none of the other
         if days == {"2026-09-01": 500}:  # the failed import stored nothing and said so
             refused += 1
             assert run.returncode != 0
             if syscall == "fsync":  # (strace counts per thread: a write injection also fails the main thread's stderr)
-                assert "disk is full" in run.stderr and "Nothing was stored" in run.stderr and "Traceback" not in run.stderr, run.stderr
+                assert (
+                    "disk is full" in run.stderr
+                    and "Nothing was stored" in run.stderr
+                    and "Traceback" not in run.stderr
+                ), run.stderr
         else:  # stored (a failure after it, e.g. printing the result, changes nothing): back to the first file
             await _import_in_process(data, 500, "2026-09-01")
     assert refused >= 2, "the injection never hit the journal"
@@ -163,7 +211,17 @@ async def read_only_copy(tmp_path: Path) -> AsyncIterator[tuple[Path, list[str],
     assert _chaperone(["consent", "import", str(_csv(tmp_path / "a.csv", 20, "2026-09-01"))], data).returncode == 0
     s = TinyStore(data)  # and an audit trail (sessions are covered by the export's own tests)
     for i in range(3):
-        await s.append("audit", {"at": f"2026-11-23T09:0{i}:00+00:00", "who": "cli:test", "action": "concern.exported", "record": "*", "detail": "", "day": "2026-11-23"})
+        await s.append(
+            "audit",
+            {
+                "at": f"2026-11-23T09:0{i}:00+00:00",
+                "who": "cli:test",
+                "action": "concern.exported",
+                "record": "*",
+                "detail": "",
+                "day": "2026-11-23",
+            },
+        )
     await s.close()
     for p in [data, *data.rglob("*")]:
         os.chmod(p, 0o500 if p.is_dir() else 0o400)
@@ -182,9 +240,21 @@ def test_read_only_cli_commands_work_on_a_read_only_folder(read_only_copy: tuple
     before = sorted((str(p), p.stat().st_mtime_ns) for p in data.rglob("*"))
     env = {**os.environ, "CHAPERONE_DATA_DIR": str(data), "CHAPERONE_STORE": "tinydb", "PYTHONDONTWRITEBYTECODE": "1"}
 
-    commands = [["consent", "import", str(csv)], ["consent", "list"], ["register", "export", "--format", "csv"], ["audit", "list"], ["store", "check"], ["policy", "list"]]
-    driver = "import sys\nfrom bot.cli import main\nfor args in %r:\n    print('=== rc', main(args), *args, flush=True)\n    print('=== end', file=sys.stderr, flush=True)\n" % commands
-    run = subprocess.run([*prefix, sys.executable, "-c", driver], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+    commands = [
+        ["consent", "import", str(csv)],
+        ["consent", "list"],
+        ["register", "export", "--format", "csv"],
+        ["audit", "list"],
+        ["store", "check"],
+        ["policy", "list"],
+    ]
+    driver = (
+        "import sys\nfrom bot.cli import main\n"
+        f"for args in {commands!r}:\n    print('=== rc', main(args), *args, flush=True)\n    print('=== end', file=sys.stderr, flush=True)\n"
+    )
+    run = subprocess.run(
+        [*prefix, sys.executable, "-c", driver], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180
+    )
     assert "Traceback" not in run.stderr, run.stderr
     codes = [line.split()[2] for line in run.stdout.splitlines() if line.startswith("=== rc")]
     errors = run.stderr.split("=== end")

@@ -25,7 +25,9 @@ async def populate(folder: Path) -> dict[str, dict[str, Any]]:
     for i in range(40):
         rec = await s.insert("sessions", f"S-{i:03d}", {"open": True, "n": i, "day": "2026-11-25"})
         if i % 2:
-            await s.replace("sessions", f"S-{i:03d}", {"open": False, "n": i, "day": f"2026-{9 + i % 3:02d}-15"}, etag=rec.etag)
+            await s.replace(
+                "sessions", f"S-{i:03d}", {"open": False, "n": i, "day": f"2026-{9 + i % 3:02d}-15"}, etag=rec.etag
+            )
     for i in range(300):  # enough rewrites to fold the consents journal into a snapshot
         await s.upsert("consents", f"p{i % 20:02d}", {"n": i})
     await s.upsert_many("consents", {f"q{i:02d}": {"batch": 1, "i": i} for i in range(30)})
@@ -49,8 +51,18 @@ def data_files(folder: Path) -> list[Path]:
 async def test_the_populated_folder_has_every_kind_of_file(tmp_path: Path) -> None:
     await populate(tmp_path / "data")
     names = {str(p.relative_to(tmp_path / "data")) for p in data_files(tmp_path / "data")}
-    for must in ("store.json", "sessions/manifest.json", "sessions/tails.json", "sessions/hot.log", "sessions/2026-10.log", "sessions/keys.log",
-                 "consents/hot.json", "consents/hot.log", "conversations/hot.log", "audit/append-2026-11.log"):
+    for must in (
+        "store.json",
+        "sessions/manifest.json",
+        "sessions/tails.json",
+        "sessions/hot.log",
+        "sessions/2026-10.log",
+        "sessions/keys.log",
+        "consents/hot.json",
+        "consents/hot.log",
+        "conversations/hot.log",
+        "audit/append-2026-11.log",
+    ):
         assert must in names, names
 
 
@@ -83,9 +95,13 @@ async def test_damaging_any_one_file_yields_every_record_or_names_the_file(tmp_p
         try:
             got = await read_all(s)
         except StoreCorrupt as exc:
-            assert str(work / rel) in str(exc) or (how == "missing" and str(rel.parent) in str(exc)), f"{rel} ({how}): {exc}"
+            assert str(work / rel) in str(exc) or (how == "missing" and str(rel.parent) in str(exc)), (
+                f"{rel} ({how}): {exc}"
+            )
             report = s.check_sync()
-            assert report.problems and any(rel.name in str(p) for p in report.problems), f"{rel} ({how}): check found {report.problems}"
+            assert report.problems and any(rel.name in str(p) for p in report.problems), (
+                f"{rel} ({how}): check found {report.problems}"
+            )
             outcomes[str(rel)] = "refused"
             continue
         finally:
@@ -100,13 +116,28 @@ async def test_store_check_cli_reports_damage_and_health(tmp_path: Path) -> None
     data = tmp_path / "data"
     await populate(data)
     env = {**os.environ, "CHAPERONE_DATA_DIR": str(data), "CHAPERONE_STORE": "tinydb"}
-    ok = subprocess.run([sys.executable, "-m", "bot", "store", "check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "bot", "store", "check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "healthy" in ok.stdout and "sessions: 40 record(s)" in ok.stdout
     (data / "conversations" / "hot.log").write_bytes(b"")
-    bad = subprocess.run([sys.executable, "-m", "bot", "store", "check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    assert bad.returncode == 1 and "conversations/hot.log" in bad.stdout + bad.stderr and "backup" in bad.stdout + bad.stderr
-    serve = subprocess.run([sys.executable, "-m", "bot", "serve"], capture_output=True, text=True, env={**env, "PORT": "0"}, cwd=ROOT, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "store", "check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
+    assert (
+        bad.returncode == 1
+        and "conversations/hot.log" in bad.stdout + bad.stderr
+        and "backup" in bad.stdout + bad.stderr
+    )
+    serve = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        capture_output=True,
+        text=True,
+        env={**env, "PORT": "0"},
+        cwd=ROOT,
+        timeout=120,
+    )
     assert serve.returncode == 1 and "conversations/hot.log" in serve.stderr and "does not start" in serve.stderr
 
 

@@ -4,9 +4,11 @@ past a reference another action holds), and a due job claimed by two workers at 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+
+from pydantic import Field
 
 from bot.clock import FixedClock
 from bot.jobs import Job, Kind, Owed, keyed_ref
@@ -14,13 +16,13 @@ from bot.outbox import Outbox
 from bot.store.base import Store
 from bot.store.records import Records
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
 
 
 class Note(Owed):
     ref: str
     text: str = ""
-    sent: list[str] = []
+    sent: list[str] = Field(default_factory=list)
 
     def to_doc(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -37,7 +39,9 @@ async def test_a_keyed_record_is_made_once_and_probes_past_a_taken_reference(sto
     notes = Notes(store)
     taken = keyed_ref("N", "form:1", 0)
     await store.insert("notes", taken, Note(ref=taken, origin="another action").to_doc())
-    made = await asyncio.gather(*(notes.add_once("form:1", lambda ref: Note(ref=ref, origin="form:1", text="hello")) for _ in range(4)))
+    made = await asyncio.gather(
+        *(notes.add_once("form:1", lambda ref: Note(ref=ref, origin="form:1", text="hello")) for _ in range(4))
+    )
     assert sum(created for _, created in made) == 1
     assert {n.ref for n, _ in made} == {keyed_ref("N", "form:1", 1)}
     assert len(await store.query("notes")) == 2

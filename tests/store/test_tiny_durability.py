@@ -37,7 +37,7 @@ async def test_a_damaged_snapshot_stops_the_store_and_is_not_overwritten(tmp_pat
     damaged = snapshot.read_bytes()[:-40]
     snapshot.write_bytes(damaged)
     broken = TinyStore(tmp_path)
-    with pytest.raises(StoreCorrupt, match="hot.json"):
+    with pytest.raises(StoreCorrupt, match=r"hot\.json"):
         await broken.get("consents", "p1")
     with pytest.raises(StoreCorrupt):
         await broken.upsert("consents", "p1", {"n": 1})
@@ -108,9 +108,13 @@ async def test_a_folder_from_before_manifests_is_read_and_upgraded_by_the_first_
     raw = lambda key, **doc: {**doc, "_key": key, "_etag": f"e-{key}"}  # noqa: E731
     (sessions / "hot.json").write_text(json.dumps({"_default": {"1": raw("S-1", open=True)}}))
     (sessions / "hot.log").write_bytes(line_of({"op": "put", "key": "S-2", "doc": raw("S-2", open=True)}))
-    (sessions / "2026-10.log").write_bytes(line_of({"op": "put", "key": "S-3", "doc": raw("S-3", open=False, day="2026-10-01")}))
+    (sessions / "2026-10.log").write_bytes(
+        line_of({"op": "put", "key": "S-3", "doc": raw("S-3", open=False, day="2026-10-01")})
+    )
     (sessions / "keys.log").write_bytes(line_of({"key": "S-3", "part": "2026-10"}))
-    (audit / "append-2026-11.log").write_bytes(line_of({"op": "put", "key": "k1", "doc": raw("k1", record="S-1", day="2026-11-23")}))
+    (audit / "append-2026-11.log").write_bytes(
+        line_of({"op": "put", "key": "k1", "doc": raw("k1", record="S-1", day="2026-11-23")})
+    )
     s = TinyStore(tmp_path)
     assert [r.key for r in await s.query("sessions")] == ["S-1", "S-2", "S-3"] and len(await s.query("audit")) == 1
     assert not (tmp_path / "store.json").exists()  # reading wrote nothing
@@ -120,7 +124,9 @@ async def test_a_folder_from_before_manifests_is_read_and_upgraded_by_the_first_
     assert json.loads((tmp_path / "store.json").read_text())["tables"] == ["audit", "sessions"]
     assert "keys.log" in json.loads((sessions / "manifest.json").read_text())["files"]
     s = TinyStore(tmp_path)
-    assert [r.key for r in await s.query("sessions")] == ["S-1", "S-2", "S-3", "S-4"] and len(await s.query("audit")) == 2
+    assert [r.key for r in await s.query("sessions")] == ["S-1", "S-2", "S-3", "S-4"] and len(
+        await s.query("audit")
+    ) == 2
     assert not s.check_sync().problems
     await s.close()
     (sessions / "2026-10.log").unlink()  # now that the manifest lists it, a missing file is damage

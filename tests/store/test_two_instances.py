@@ -15,18 +15,18 @@ from bot.config import Settings
 from bot.consent import ConsentRegistry, parse_csv
 from bot.sessions.model import State
 from bot.store.tables import AzureTableStore
+from tests.support.bot import CONFIG
 from tests.support.forms import CSV, FORM
+from tests.support.people import NOW
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.support.bot import CONFIG
-from tests.support.people import NOW
 from tests.teams.connector import FakeConnector
 
 
-
-
-async def two_instances(azurite: str, tmp_path: Path, prefix: str) -> tuple[FakeConnector, list[Any], list[Any], list[str]]:
+async def two_instances(
+    azurite: str, tmp_path: Path, prefix: str
+) -> tuple[FakeConnector, list[Any], list[Any], list[str]]:
     """A loopback connector (its runner last in the runner list) and two bots on one Azurite table store."""
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
@@ -34,7 +34,12 @@ async def two_instances(azurite: str, tmp_path: Path, prefix: str) -> tuple[Fake
     crun, connector.url = await serve(connector.app())
     apps, runners, urls = [], [], []
     for _ in range(2):
-        app = create_app(Settings(config_path=config, data_dir=tmp_path / "unused", store="tables"), store=AzureTableStore(azurite, prefix=prefix), clock=FixedClock(NOW), background=False)
+        app = create_app(
+            Settings(config_path=config, data_dir=tmp_path / "unused", store="tables"),
+            store=AzureTableStore(azurite, prefix=prefix),
+            clock=FixedClock(NOW),
+            background=False,
+        )
         app[SERVICES].meeting_retry_delays = (0.01,)
         runner, url = await serve(app)
         apps.append(app), runners.append(runner), urls.append(url)
@@ -45,12 +50,16 @@ async def two_instances(azurite: str, tmp_path: Path, prefix: str) -> tuple[Fake
 async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
     connector, apps, runners, urls = await two_instances(azurite, tmp_path, "twoinst")
     async with aiohttp.ClientSession() as http:
+
         async def post(i: int, activity: dict[str, Any]) -> tuple[int, Any]:
             async with http.post(f"{urls[i]}/api/messages", json=activity) as r:
                 return r.status, (await r.json(content_type=None)) if (await r.text()) else None
 
         for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-            await post(0, act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel))
+            await post(
+                0,
+                act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel),
+            )
         await post(1, act.message("/book", service_url=connector.url))
         form = connector.posts("a:personal-29:tara")[-1]
         await post(0, act.submit({"verb": "book.submit", **FORM}, reply_to=form.activity_id, service_url=connector.url))
@@ -59,13 +68,26 @@ async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
         request = connector.channel_posts(act.SLT)[-1]
 
         clicks = ((0, "sam"), (1, "dee"), (0, "dee"), (1, "sam"))
-        results = await asyncio.gather(*(
-            post(i, act.execute("second.accept", {"ref": session.ref}, reply_to=request.activity_id, service_url=connector.url, user=user, scope="channel", channel=act.SLT))
-            for i, user in clicks
-        ))
+        results = await asyncio.gather(
+            *(
+                post(
+                    i,
+                    act.execute(
+                        "second.accept",
+                        {"ref": session.ref},
+                        reply_to=request.activity_id,
+                        service_url=connector.url,
+                        user=user,
+                        scope="channel",
+                        channel=act.SLT,
+                    ),
+                )
+                for i, user in clicks
+            )
+        )
         texts = [card_text(body["value"]) for _, body in results]
         # one person wins (their own second click gets the same answer); the other is told it is covered
-        winners = {user for (_, user), t in zip(clicks, texts) if "You are the second adult" in t}
+        winners = {user for (_, user), t in zip(clicks, texts, strict=True) if "You are the second adult" in t}
         assert len(winners) == 1, texts
         assert sum("already covered" in t for t in texts) == 2, texts
         for app in apps:
@@ -95,18 +117,24 @@ async def test_two_instances_send_each_timer_once(azurite: str, tmp_path: Path) 
             await s.tasks.drain()
 
     async with aiohttp.ClientSession() as http:
+
         async def post(i: int, activity: dict[str, Any]) -> None:
             async with http.post(f"{urls[i]}/api/messages", json=activity) as r:
                 assert r.status == 200
 
         for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-            await post(0, act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel))
+            await post(
+                0,
+                act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel),
+            )
         await post(1, act.message("/book", service_url=connector.url))
         form = connector.posts("a:personal-29:tara")[-1]
         await post(0, act.submit({"verb": "book.submit", **FORM}, reply_to=form.activity_id, service_url=connector.url))
         await post(1, act.message("/concern", service_url=connector.url))
         cform = connector.posts("a:personal-29:tara")[-1]
-        await post(1, act.submit({"verb": "concern.submit", **CONCERN}, reply_to=cform.activity_id, service_url=connector.url))
+        await post(
+            1, act.submit({"verb": "concern.submit", **CONCERN}, reply_to=cform.activity_id, service_url=connector.url)
+        )
         for s in services:
             await s.tasks.drain()
         [session] = await services[0].sessions.all()
@@ -114,7 +142,9 @@ async def test_two_instances_send_each_timer_once(azurite: str, tmp_path: Path) 
         await both(NOW + timedelta(minutes=61))  # the reminder and the concern's re-raise are due
         await both(NOW + timedelta(minutes=62))
         reminders = [p for p in connector.channel_posts(act.SLT) if "Reminder" in card_text(p.card or {})]
-        reraised = [p for p in connector.channel_posts(act.SAFEGUARDING) if "Not yet acknowledged" in card_text(p.card or {})]
+        reraised = [
+            p for p in connector.channel_posts(act.SAFEGUARDING) if "Not yet acknowledged" in card_text(p.card or {})
+        ]
         assert len(reminders) == 1 and len(reraised) == 1
 
         await both(session.booking.start - timedelta(minutes=20))  # nobody accepted: give up

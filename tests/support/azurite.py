@@ -8,8 +8,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -33,8 +33,21 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     work = tmp_path_factory.mktemp("azurite")
     proc = subprocess.Popen(
-        [str(AZURITE), "--tableHost", "127.0.0.1", "--tablePort", str(port), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ}, cwd=work,
+        [
+            str(AZURITE),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+        cwd=work,
     )
     deadline = time.monotonic() + 30
     while True:

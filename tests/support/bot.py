@@ -3,10 +3,11 @@ Bot Connector (tests/teams/connector.py), plus the flows many tests start with."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -63,16 +64,31 @@ class Bot:
 
 
 @asynccontextmanager
-async def start_bot(tmp_path: Path, *, profile_id: str = "000-two-staff", app_id: str = "", background: bool = False,
-                    idp: IdentityServer | None = None, identity_timeout: float = 5.0) -> AsyncIterator[Bot]:
+async def start_bot(
+    tmp_path: Path,
+    *,
+    profile_id: str = "000-two-staff",
+    app_id: str = "",
+    background: bool = False,
+    idp: IdentityServer | None = None,
+    identity_timeout: float = 5.0,
+) -> AsyncIterator[Bot]:
     """The app on a free loopback port with the example school (under ``profile_id``) and three pupils' consents.
     With an ``app_id`` it authenticates against ``idp``, the loopback identity stand-in."""
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile=profile_id), encoding="utf-8")
-    identity = {"botframework_openid_url": idp.botframework_openid_url, "entra_login_url": idp.url} if idp is not None else {}
+    identity = (
+        {"botframework_openid_url": idp.botframework_openid_url, "entra_login_url": idp.url} if idp is not None else {}
+    )
     settings = Settings(
-        app_id=app_id, app_password="not-a-real-secret" if app_id else "", app_tenant_id=TENANT if app_id else "", local=not app_id,
-        config_path=config, data_dir=tmp_path / "data", identity_timeout=identity_timeout, **identity,  # type: ignore[arg-type]
+        app_id=app_id,
+        app_password="not-a-real-secret" if app_id else "",
+        app_tenant_id=TENANT if app_id else "",
+        local=not app_id,
+        config_path=config,
+        data_dir=tmp_path / "data",
+        identity_timeout=identity_timeout,
+        **identity,  # type: ignore[arg-type]
     )
     app = create_app(settings, clock=FixedClock(NOW), background=background)
     app[SERVICES].meeting_retry_delays = (0.01, 0.01)
@@ -88,7 +104,9 @@ async def start_bot(tmp_path: Path, *, profile_id: str = "000-two-staff", app_id
 async def set_up_channels(bot: Bot, connector: FakeConnector) -> None:
     """An admin types /setup in the safeguarding and SLT channels."""
     for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-        status, _ = await bot.post(act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel))
+        status, _ = await bot.post(
+            act.message(f"/setup {what}", service_url=connector.url, user="ivy", scope="channel", channel=channel)
+        )
         assert status == 200
         assert "Chaperone is set up" in card_text(connector.cards(channel)[-1])
 
@@ -98,7 +116,9 @@ async def book(bot: Bot, connector: FakeConnector, form: dict[str, Any] = FORM) 
     await bot.post(act.message("/book", service_url=connector.url))
     form_post = connector.posts("a:personal-29:tara")[-1]
     assert "Book a session" in card_text(form_post.card)
-    status, _ = await bot.post(act.submit({"verb": "book.submit", **form}, reply_to=form_post.activity_id, service_url=connector.url))
+    status, _ = await bot.post(
+        act.submit({"verb": "book.submit", **form}, reply_to=form_post.activity_id, service_url=connector.url)
+    )
     assert status == 200
     await bot.services.tasks.drain()  # the channel cards follow the answer
     return form_post.activity_id

@@ -17,7 +17,9 @@ _STYLED = {"AdaptiveCard", "Container", "Column", "ColumnSet", "TableCell", "Tab
 
 @cache
 def host_config(theme: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / "adaptive-cards" / f"hostconfig-microsoft-teams-{theme}.json").read_text(encoding="utf-8"))
+    return json.loads(
+        (SCHEMAS / "adaptive-cards" / f"hostconfig-microsoft-teams-{theme}.json").read_text(encoding="utf-8")
+    )
 
 
 def _rgba(colour: str) -> tuple[float, float, float, float]:
@@ -86,7 +88,12 @@ def findings(card: dict[str, Any], theme: str) -> list[Finding]:
             style = str(node["style"]).lower()
         if t == "TextBlock":
             base = heading if node.get("style") == "heading" else {}
-            check(style, node.get("color", base.get("color")), node.get("isSubtle", base.get("isSubtle")), str(node.get("text", "")))
+            check(
+                style,
+                node.get("color", base.get("color")),
+                node.get("isSubtle", base.get("isSubtle")),
+                str(node.get("text", "")),
+            )
         elif t == "TextRun":
             check(style, node.get("color"), node.get("isSubtle"), str(node.get("text", "")))
         elif t == "FactSet":

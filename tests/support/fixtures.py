@@ -1,19 +1,19 @@
 """The suite's shared fixtures (registered for every test by tests/conftest.py).
 
-    harness     router-level: the real router, commands, store and local meetings, a recording Messenger
-    connector   a loopback Bot Connector (tests/teams/connector.py)
-    bot         the real aiohttp app and CloudAdapter on a loopback port, talking to ``connector``
-    profile_id  the bundled policy profile (override in a module or parametrize)
-    app_id      the bot's app id; empty is local mode, else it authenticates against ``idp``
-    idp         the loopback identity stand-in (OpenID metadata, key sets, token endpoint)
-    azurite     a connection string to Azurite's table service (one per test session)
+harness     router-level: the real router, commands, store and local meetings, a recording Messenger
+connector   a loopback Bot Connector (tests/teams/connector.py)
+bot         the real aiohttp app and CloudAdapter on a loopback port, talking to ``connector``
+profile_id  the bundled policy profile (override in a module or parametrize)
+app_id      the bot's app id; empty is local mode, else it authenticates against ``idp``
+idp         the loopback identity stand-in (OpenID metadata, key sets, token endpoint)
+azurite     a connection string to Azurite's table service (one per test session)
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
@@ -75,6 +75,10 @@ def identity_timeout() -> float:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, profile_id: str, app_id: str, idp: IdentityServer, identity_timeout: float) -> AsyncIterator[Bot]:
-    async with start_bot(tmp_path, profile_id=profile_id, app_id=app_id, idp=idp, identity_timeout=identity_timeout) as b:
+async def bot(
+    tmp_path: Path, profile_id: str, app_id: str, idp: IdentityServer, identity_timeout: float
+) -> AsyncIterator[Bot]:
+    async with start_bot(
+        tmp_path, profile_id=profile_id, app_id=app_id, idp=idp, identity_timeout=identity_timeout
+    ) as b:
         yield b

@@ -9,11 +9,43 @@ CSV = (
     "Robin Example,Rae Example,parent.robin@example.com,,implied,2026-09-03\n"
 )
 
-FORM = {"title": "Reading group", "type": "group", "reason": "lesson", "date": "2026-11-25", "time": "10:00", "duration": "45", "pupils": "Pip Example,Quinn Example", "others": ""}
+FORM = {
+    "title": "Reading group",
+    "type": "group",
+    "reason": "lesson",
+    "date": "2026-11-25",
+    "time": "10:00",
+    "duration": "45",
+    "pupils": "Pip Example,Quinn Example",
+    "others": "",
+}
 
-END = {"outcome": "completed", "early_reason": "", "actual_start": "10:02", "actual_end": "10:44", "present_0": "true", "parent_start_0": "true", "parent_end_0": "true",
-       "present_1": "false", "parent_start_1": "false", "parent_end_1": "false", "second_throughout": "true", "note": "Went well."}
+END = {
+    "outcome": "completed",
+    "early_reason": "",
+    "actual_start": "10:02",
+    "actual_end": "10:44",
+    "present_0": "true",
+    "parent_start_0": "true",
+    "parent_end_0": "true",
+    "present_1": "false",
+    "parent_start_1": "false",
+    "parent_end_1": "false",
+    "second_throughout": "true",
+    "note": "Went well.",
+}
 
-CONCERN = {"pupil": "Pip Example", "pupil_other": "", "session": "", "category": "Disclosure", "what": "Pip said something worrying about home.",
-           "child_words": "I don't want to go home tonight", "when_date": "2026-11-25", "when_time": "10:30", "where": "In the online session",
-           "action_taken": "Ended the session", "session_ended": "true", "immediate_risk": "false"}
+CONCERN = {
+    "pupil": "Pip Example",
+    "pupil_other": "",
+    "session": "",
+    "category": "Disclosure",
+    "what": "Pip said something worrying about home.",
+    "child_words": "I don't want to go home tonight",
+    "when_date": "2026-11-25",
+    "when_time": "10:30",
+    "where": "In the online session",
+    "action_taken": "Ended the session",
+    "session_ended": "true",
+    "immediate_risk": "false",
+}

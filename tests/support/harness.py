@@ -3,11 +3,12 @@ Messenger stands in for Teams (the HTTP tests drive the real transport, see test
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from bot.chat import CardAction, Reply, Where, parse_command
 from bot.clock import FixedClock
@@ -22,8 +23,8 @@ from bot.sessions.model import Session, State
 from bot.store.tiny import TinyStore
 from tests.support.forms import CSV, FORM
 from tests.support.messenger import RecordingMessenger
-from tests.support.people import NOW, actor
 from tests.support.outbox import settle as run_outbox
+from tests.support.people import NOW, actor
 from tests.support.schemas import assert_valid_card
 
 SCHOOL = load_school_config(EXAMPLE_CONFIG)
@@ -48,9 +49,22 @@ class Harness:
         await self.services.tasks.drain()
         return reply
 
-    async def act(self, who: str, verb: str, data: dict[str, Any], *, kind: str = "submit", card_id: str | None = "form-1", settle: bool = True) -> Reply:
+    async def act(
+        self,
+        who: str,
+        verb: str,
+        data: dict[str, Any],
+        *,
+        kind: str = "submit",
+        card_id: str | None = "form-1",
+        settle: bool = True,
+    ) -> Reply:
         """A card action, then (``settle``) the side effects it owes, run by the outbox."""
-        reply = await self.router.dispatch(actor(who), CardAction(verb=verb, data={"verb": verb, **data}, kind=kind, card_activity_id=card_id), self.services)  # type: ignore[arg-type]
+        reply = await self.router.dispatch(
+            actor(who),
+            CardAction(verb=verb, data={"verb": verb, **data}, kind=kind, card_activity_id=card_id),
+            self.services,
+        )  # type: ignore[arg-type]
         _validate(reply)
         if settle:
             await run_outbox(self.services)
@@ -76,8 +90,14 @@ async def start_harness(data_dir: Path, profile_id: str = "000-two-staff") -> As
     await ConsentRegistry(store).import_records(parse_csv(CSV))
     messenger = RecordingMessenger()
     services = Services(
-        settings=Settings(data_dir=data_dir), school=school_with(profile_id), profile=bundled(profile_id),
-        store=store, meetings=LocalMeetings(store), messenger=messenger, clock=FixedClock(NOW), meeting_retry_delays=(0.0, 0.0, 600.0),
+        settings=Settings(data_dir=data_dir),
+        school=school_with(profile_id),
+        profile=bundled(profile_id),
+        store=store,
+        meetings=LocalMeetings(store),
+        messenger=messenger,
+        clock=FixedClock(NOW),
+        meeting_retry_delays=(0.0, 0.0, 600.0),
     )
     try:
         yield Harness(build_router(), services, messenger)
@@ -88,7 +108,9 @@ async def start_harness(data_dir: Path, profile_id: str = "000-two-staff") -> As
 
 async def setup_channels(h: Harness) -> None:
     """As if an admin had typed /setup in the safeguarding and SLT channels."""
-    await h.messenger.remember("channel:safeguarding", Where("channel", "chan-safe", team_id="team-1", channel_id="chan-safe"))
+    await h.messenger.remember(
+        "channel:safeguarding", Where("channel", "chan-safe", team_id="team-1", channel_id="chan-safe")
+    )
     await h.messenger.remember("channel:slt", Where("channel", "chan-slt", team_id="team-1", channel_id="chan-slt"))
 
 

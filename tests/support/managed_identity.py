@@ -15,9 +15,10 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -26,7 +27,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-table"
@@ -58,7 +58,7 @@ class TokenCredential:
     async def close(self) -> None:
         pass
 
-    async def __aenter__(self) -> "TokenCredential":
+    async def __aenter__(self) -> TokenCredential:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -67,29 +67,59 @@ class TokenCredential:
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A CA, and a server certificate for 127.0.0.1 it signed: (ca.pem, server.pem, server-key.pem)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Chaperone test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    server = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])).issuer_name(ca_name)
-              .public_key(key.public_key()).serial_number(x509.random_serial_number())
-              .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
-              .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-              .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-              .sign(ca_key, hashes.SHA256()))
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = folder / "ca.pem", folder / "server.pem", folder / "server-key.pem"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -108,9 +138,28 @@ def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     ca, cert, key = _certificates(work)
     port = _free_port()
     proc = subprocess.Popen(
-        [str(AZURITE), "--tableHost", "127.0.0.1", "--tablePort", str(port), "--inMemoryPersistence", "--skipApiVersionCheck",
-         "--disableTelemetry", "--silent", "--oauth", "basic", "--cert", str(cert), "--key", str(key)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}, cwd=work,
+        [
+            str(AZURITE),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+            "--oauth",
+            "basic",
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ},
+        cwd=work,
     )
     assert proc.stdout is not None
     seen = []
@@ -131,10 +180,20 @@ def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     proc.stdout.close()
 
 
-def token_for(audience: str, *, lifetime: int = 3600, appid: str = "44444444-4444-4444-4444-444444444444") -> tuple[str, int]:
+def token_for(
+    audience: str, *, lifetime: int = 3600, appid: str = "44444444-4444-4444-4444-444444444444"
+) -> tuple[str, int]:
     now = int(time.time())
-    claims = {"aud": audience, "iss": f"https://sts.windows.net/{TENANT}/", "iat": now - 60, "nbf": now - 60, "exp": now + lifetime,
-              "oid": "55555555-5555-5555-5555-555555555555", "tid": TENANT, "appid": appid}
+    claims = {
+        "aud": audience,
+        "iss": f"https://sts.windows.net/{TENANT}/",
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + lifetime,
+        "oid": "55555555-5555-5555-5555-555555555555",
+        "tid": TENANT,
+        "appid": appid,
+    }
     return jwt(claims), now + lifetime
 
 
@@ -152,8 +211,15 @@ class IdentityEndpoint:
         self.asked.append(dict(request.query))
         resource = request.query["resource"].removesuffix("/.default")
         token, expires = token_for(resource, appid=request.query.get("client_id", ""))
-        return web.json_response({"access_token": token, "expires_on": str(expires), "resource": resource, "token_type": "Bearer",
-                                  "client_id": request.query.get("client_id", "")})
+        return web.json_response(
+            {
+                "access_token": token,
+                "expires_on": str(expires),
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": request.query.get("client_id", ""),
+            }
+        )
 
     def app(self) -> web.Application:
         app = web.Application()

@@ -4,9 +4,10 @@ given provider (the loopback Graph) with a Messenger a test can wait on without 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bot.clock import FixedClock
 from bot.commands.registry import build_router
@@ -25,18 +26,29 @@ from tests.support.messenger import RecordingMessenger
 from tests.support.people import NOW
 from tests.support.schemas import card_text
 
-START = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 10, tzinfo=UTC)
 
 
 def request(profile: str = "000-two-staff", *, booking_id: str = "S-ABC234", chat: bool = False) -> MeetingRequest:
     """Tara's reading group: two families, Sam as second adult, Hana (SLT) copied."""
     return MeetingRequest(
-        booking_id=booking_id, subject="Oakfield Primary: reading group", start=START, end=START + timedelta(minutes=45), timezone="Europe/London",
-        organiser_id="aad-tara", organiser_email="tara.teacher@example.org",
-        attendees=(Invitee("Pat Example", "parent.pip@example.com"), Invitee("Quill Example", "parent.quinn@example.com")),
+        booking_id=booking_id,
+        subject="Oakfield Primary: reading group",
+        start=START,
+        end=START + timedelta(minutes=45),
+        timezone="Europe/London",
+        organiser_id="aad-tara",
+        organiser_email="tara.teacher@example.org",
+        attendees=(
+            Invitee("Pat Example", "parent.pip@example.com"),
+            Invitee("Quill Example", "parent.quinn@example.com"),
+        ),
         second_adult=Invitee("Sam Senior", "sam.senior@example.org"),
         cc=(Invitee("Hana Head", "hana.head@example.org"),),
-        notes=("This is a group session: other children will also be present.", "Please do not share the link with anyone."),
+        notes=(
+            "This is a group session: other children will also be present.",
+            "Please do not share the link with anyone.",
+        ),
         settings=meeting_settings(bundled(profile), Booking.model_validate({**base(), "chat": chat})),
     )
 
@@ -80,8 +92,16 @@ async def harness_for(data_dir: Path, meetings: MeetingProvider, profile_id: str
     """The router-level harness with ``meetings`` as provider, channels set up; the caller closes it."""
     store = TinyStore(data_dir)
     await ConsentRegistry(store).import_records(parse_csv(CSV))
-    services = Services(settings=Settings(data_dir=data_dir), school=school_with(profile_id), profile=bundled(profile_id), store=store,
-                        meetings=meetings, messenger=WatchingMessenger(), clock=FixedClock(NOW), meeting_retry_delays=(0.0, 0.0, 0.0, 600.0))
+    services = Services(
+        settings=Settings(data_dir=data_dir),
+        school=school_with(profile_id),
+        profile=bundled(profile_id),
+        store=store,
+        meetings=meetings,
+        messenger=WatchingMessenger(),
+        clock=FixedClock(NOW),
+        meeting_retry_delays=(0.0, 0.0, 0.0, 600.0),
+    )
     harness = Harness(build_router(), services, services.messenger)  # type: ignore[arg-type]
     await setup_channels(harness)
     return harness

@@ -26,14 +26,18 @@ class RecordingMessenger:
         self.posts.append((conversation_key, card))
         return CardRef(conversation_key=conversation_key, activity_id=f"act-{next(self.ids)}")
 
-    async def post_mentioning(self, conversation_key: str, card: dict[str, Any], mentions: tuple[Mention, ...]) -> CardRef:
+    async def post_mentioning(
+        self, conversation_key: str, card: dict[str, Any], mentions: tuple[Mention, ...]
+    ) -> CardRef:
         self.mentions.append((conversation_key, mentions))
         return await self.post(conversation_key, card)
 
     async def post_personal(self, aad_id: str, card: dict[str, Any], *, contact: Contact | None = None) -> CardRef:
         key = f"user:{aad_id}"
         if key not in self.refs and contact is not None:
-            self.refs[key] = Where("personal", f"conv-{aad_id}", tenant_id=contact.tenant_id, service_url=contact.service_url)
+            self.refs[key] = Where(
+                "personal", f"conv-{aad_id}", tenant_id=contact.tenant_id, service_url=contact.service_url
+            )
         return await self.post(key, card)
 
     async def update(self, posted: CardRef, card: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SCHEMAS = DATA / "schemas"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _card_schema() -> dict[str, Any]:
     return json.loads((SCHEMAS / "adaptive-cards" / "adaptive-card-1.5.json").read_text(encoding="utf-8"))
 
@@ -65,7 +65,9 @@ def assert_valid_card(card: dict[str, Any]) -> None:
         if isinstance(t, str) and t.startswith("Input."):
             assert node.get("label"), f"input {node.get('id')} has no label"
         if t in ("Action.Submit", "Action.Execute"):
-            assert isinstance(node.get("data"), dict) and node["data"].get("verb"), f"{t} {node.get('title')} carries no verb"
+            assert isinstance(node.get("data"), dict) and node["data"].get("verb"), (
+                f"{t} {node.get('title')} carries no verb"
+            )
 
 
 def nodes(node: Any) -> list[dict[str, Any]]:
@@ -90,7 +92,11 @@ def _nodes(node: Any) -> list[dict[str, Any]]:
 
 
 def card_verbs(card: dict[str, Any]) -> set[str]:
-    return {n["data"]["verb"] for n in _nodes(card) if n.get("type") in ("Action.Submit", "Action.Execute") and isinstance(n.get("data"), dict)}
+    return {
+        n["data"]["verb"]
+        for n in _nodes(card)
+        if n.get("type") in ("Action.Submit", "Action.Execute") and isinstance(n.get("data"), dict)
+    }
 
 
 def card_text(card: dict[str, Any]) -> str:
@@ -103,7 +109,7 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def graph_validator(name: str) -> Draft202012Validator:
     schema = json.loads((SCHEMAS / "graph" / "strict" / f"{name}.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema)

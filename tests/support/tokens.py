@@ -22,7 +22,7 @@ class StaticToken:
     async def close(self) -> None:
         pass
 
-    async def __aenter__(self) -> "StaticToken":
+    async def __aenter__(self) -> StaticToken:
         return self
 
     async def __aexit__(self, *args: Any) -> None:

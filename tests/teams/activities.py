@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from tests.support.schemas import DATA
@@ -20,7 +20,7 @@ SLT = "19:slt@thread.tacv2"
 GROUP_CHAT = "19:group-chat-tara-oli@thread.v2"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sample(name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
@@ -41,12 +41,21 @@ def _shape(sample: str, *, service_url: str, user: str, scope: str, channel: str
             a["channelData"].pop(k, None)
     elif scope == "channel":
         ch = channel or TEAM
-        a["conversation"] = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": f"{ch};messageid=1"}
-        a["channelData"].update({"teamsChannelId": ch, "teamsTeamId": TEAM, "team": {"id": TEAM}, "channel": {"id": ch}})
+        a["conversation"] = {
+            "isGroup": True,
+            "conversationType": "channel",
+            "tenantId": TENANT,
+            "id": f"{ch};messageid=1",
+        }
+        a["channelData"].update(
+            {"teamsChannelId": ch, "teamsTeamId": TEAM, "team": {"id": TEAM}, "channel": {"id": ch}}
+        )
     return a
 
 
-def message(text: str, *, service_url: str, user: str = "tara", scope: str = "personal", channel: str | None = None) -> dict[str, Any]:
+def message(
+    text: str, *, service_url: str, user: str = "tara", scope: str = "personal", channel: str | None = None
+) -> dict[str, Any]:
     a = _shape(f"message_text__{scope}", service_url=service_url, user=user, scope=scope, channel=channel)
     if scope == "personal":
         a["text"] = text
@@ -57,7 +66,15 @@ def message(text: str, *, service_url: str, user: str = "tara", scope: str = "pe
     return a
 
 
-def submit(value: dict[str, Any], *, reply_to: str, service_url: str, user: str = "tara", scope: str = "personal", channel: str | None = None) -> dict[str, Any]:
+def submit(
+    value: dict[str, Any],
+    *,
+    reply_to: str,
+    service_url: str,
+    user: str = "tara",
+    scope: str = "personal",
+    channel: str | None = None,
+) -> dict[str, Any]:
     a = _shape(f"message_submit__{scope}", service_url=service_url, user=user, scope=scope, channel=channel)
     a["value"] = value
     a["replyToId"] = reply_to
@@ -65,12 +82,23 @@ def submit(value: dict[str, Any], *, reply_to: str, service_url: str, user: str 
     return a
 
 
-def execute(verb: str, data: dict[str, Any], *, reply_to: str, service_url: str, user: str = "tara", scope: str = "personal", channel: str | None = None) -> dict[str, Any]:
+def execute(
+    verb: str,
+    data: dict[str, Any],
+    *,
+    reply_to: str,
+    service_url: str,
+    user: str = "tara",
+    scope: str = "personal",
+    channel: str | None = None,
+) -> dict[str, Any]:
     a = _shape(f"invoke_adaptiveCard-action__{scope}", service_url=service_url, user=user, scope=scope, channel=channel)
     a["value"] = {"action": {"type": "Action.Execute", "verb": verb, "data": {"verb": verb, **data}}}
     a["replyToId"] = reply_to
     return a
 
 
-def installation(*, service_url: str, user: str = "ivy", scope: str = "channel", channel: str | None = None) -> dict[str, Any]:
+def installation(
+    *, service_url: str, user: str = "ivy", scope: str = "channel", channel: str | None = None
+) -> dict[str, Any]:
     return _shape(f"installationUpdate__{scope}", service_url=service_url, user=user, scope=scope, channel=channel)

@@ -11,17 +11,72 @@ from aiohttp import web
 from tests.support.schemas import assert_valid_card
 
 USERS: dict[str, dict[str, str]] = {
-    "tara": {"id": "29:tara", "name": "Tara Teacher", "aadObjectId": "aad-tara", "email": "tara.teacher@example.org", "userPrincipalName": "tara.teacher@example.org"},
-    "oli": {"id": "29:oli", "name": "Oli Other", "aadObjectId": "aad-oli", "email": "oli.other@example.org", "userPrincipalName": "oli.other@example.org"},
-    "sam": {"id": "29:sam", "name": "Sam Senior", "aadObjectId": "aad-sam", "email": "sam.senior@example.org", "userPrincipalName": "sam.senior@example.org"},
-    "dee": {"id": "29:dee", "name": "Dee Lead", "aadObjectId": "aad-dee", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
-    "ivy": {"id": "29:ivy", "name": "Ivy Admin", "aadObjectId": "aad-ivy", "email": "ivy.admin@example.org", "userPrincipalName": "ivy.admin@example.org"},
-    "hana": {"id": "29:hana", "name": "Hana Head", "aadObjectId": "aad-hana", "email": "hana.head@example.org", "userPrincipalName": "hana.head@example.org"},
+    "tara": {
+        "id": "29:tara",
+        "name": "Tara Teacher",
+        "aadObjectId": "aad-tara",
+        "email": "tara.teacher@example.org",
+        "userPrincipalName": "tara.teacher@example.org",
+    },
+    "oli": {
+        "id": "29:oli",
+        "name": "Oli Other",
+        "aadObjectId": "aad-oli",
+        "email": "oli.other@example.org",
+        "userPrincipalName": "oli.other@example.org",
+    },
+    "sam": {
+        "id": "29:sam",
+        "name": "Sam Senior",
+        "aadObjectId": "aad-sam",
+        "email": "sam.senior@example.org",
+        "userPrincipalName": "sam.senior@example.org",
+    },
+    "dee": {
+        "id": "29:dee",
+        "name": "Dee Lead",
+        "aadObjectId": "aad-dee",
+        "email": "dee.lead@example.org",
+        "userPrincipalName": "dee.lead@example.org",
+    },
+    "ivy": {
+        "id": "29:ivy",
+        "name": "Ivy Admin",
+        "aadObjectId": "aad-ivy",
+        "email": "ivy.admin@example.org",
+        "userPrincipalName": "ivy.admin@example.org",
+    },
+    "hana": {
+        "id": "29:hana",
+        "name": "Hana Head",
+        "aadObjectId": "aad-hana",
+        "email": "hana.head@example.org",
+        "userPrincipalName": "hana.head@example.org",
+    },
     # a B2B guest whose address is on the staff domain: never staff
-    "gus": {"id": "29:gus", "name": "Gus Guest", "aadObjectId": "aad-gus", "email": "gus.guest@example.org", "userPrincipalName": "gus.guest_example.org#EXT#@oakfield.onmicrosoft.com", "userRole": "guest"},
+    "gus": {
+        "id": "29:gus",
+        "name": "Gus Guest",
+        "aadObjectId": "aad-gus",
+        "email": "gus.guest@example.org",
+        "userPrincipalName": "gus.guest_example.org#EXT#@oakfield.onmicrosoft.com",
+        "userRole": "guest",
+    },
     # someone in another tenant whose roster email is the DSL's
-    "mallory": {"id": "29:mallory", "name": "Dee Lead", "aadObjectId": "aad-mallory", "email": "dee.lead@example.org", "userPrincipalName": "dee.lead@example.org"},
-    "pia": {"id": "29:pia", "name": "Pia Pupil", "aadObjectId": "aad-pia", "email": "pia@pupils.example.org", "userPrincipalName": "pia@pupils.example.org"},
+    "mallory": {
+        "id": "29:mallory",
+        "name": "Dee Lead",
+        "aadObjectId": "aad-mallory",
+        "email": "dee.lead@example.org",
+        "userPrincipalName": "dee.lead@example.org",
+    },
+    "pia": {
+        "id": "29:pia",
+        "name": "Pia Pupil",
+        "aadObjectId": "aad-pia",
+        "email": "pia@pupils.example.org",
+        "userPrincipalName": "pia@pupils.example.org",
+    },
 }
 
 
@@ -74,7 +129,9 @@ class FakeConnector:
 
     def _fail(self) -> web.Response | None:
         if self.fail_next:
-            return web.json_response({"error": {"code": "Forbidden", "message": "injected"}}, status=self.fail_next.pop(0))
+            return web.json_response(
+                {"error": {"code": "Forbidden", "message": "injected"}}, status=self.fail_next.pop(0)
+            )
         return None
 
     def _record(self, method: str, conv: str, activity_id: str, body: dict[str, Any]) -> None:
@@ -127,14 +184,18 @@ class FakeConnector:
         """The team roster, two members a page (mallory is in another tenant: not on it)."""
         roster = [u for k, u in USERS.items() if k != "mallory"]
         start = int(request.query.get("continuationToken") or 0)
-        body: dict[str, Any] = {"members": roster[start:start + 2]}
+        body: dict[str, Any] = {"members": roster[start : start + 2]}
         if start + 2 < len(roster):
             body["continuationToken"] = str(start + 2)
         return web.json_response(body)
 
     # --- for assertions ---------------------------------------------------------------
     def posts(self, conversation: str | None = None) -> list[Sent]:
-        return [s for s in self.sent if s.method == "POST" and (conversation is None or s.conversation.startswith(conversation))]
+        return [
+            s
+            for s in self.sent
+            if s.method == "POST" and (conversation is None or s.conversation.startswith(conversation))
+        ]
 
     def channel_posts(self, channel: str) -> list[Sent]:
         """New top-level posts in a channel (each starts its own thread), not replies in a thread."""
@@ -144,4 +205,8 @@ class FakeConnector:
         return [s for s in self.sent if s.method == "PUT" and (activity_id is None or s.activity_id == activity_id)]
 
     def cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
-        return [s.card for s in self.sent if s.card is not None and (conversation is None or s.conversation.startswith(conversation))]
+        return [
+            s.card
+            for s in self.sent
+            if s.card is not None and (conversation is None or s.conversation.startswith(conversation))
+        ]

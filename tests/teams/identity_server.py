@@ -14,7 +14,7 @@ import base64
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import jwt
@@ -30,7 +30,7 @@ def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@lru_cache(maxsize=None)
+@cache
 def named_key(name: str) -> rsa.RSAPrivateKey:
     """One key per name per process (generating RSA keys is slow; tests share them)."""
     return new_key()
@@ -96,7 +96,13 @@ class IdentityServer:
     async def _bf_metadata(self, request: web.Request) -> web.Response:
         await self._pace("metadata")
         prefix = "/botframework" if request.path.startswith("/botframework/") else ""
-        return web.json_response({"issuer": CHANNEL_ISSUER, "jwks_uri": f"{_base(request)}{prefix}/v1/.well-known/keys", "id_token_signing_alg_values_supported": ["RS256"]})
+        return web.json_response(
+            {
+                "issuer": CHANNEL_ISSUER,
+                "jwks_uri": f"{_base(request)}{prefix}/v1/.well-known/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
 
     async def _bf_keys(self, request: web.Request) -> web.Response:
         await self._pace("keys")
@@ -105,10 +111,14 @@ class IdentityServer:
     async def _tenant_metadata(self, request: web.Request) -> web.Response:
         await self._pace("metadata")
         t, base = request.match_info["tenant"], _base(request)
-        return web.json_response({
-            "issuer": f"https://login.microsoftonline.com/{t}/v2.0", "jwks_uri": f"{base}/{t}/discovery/v2.0/keys",
-            "token_endpoint": f"{base}/{t}/oauth2/v2.0/token", "authorization_endpoint": f"{base}/{t}/oauth2/v2.0/authorize",
-        })
+        return web.json_response(
+            {
+                "issuer": f"https://login.microsoftonline.com/{t}/v2.0",
+                "jwks_uri": f"{base}/{t}/discovery/v2.0/keys",
+                "token_endpoint": f"{base}/{t}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{base}/{t}/oauth2/v2.0/authorize",
+            }
+        )
 
     async def _tenant_keys(self, request: web.Request) -> web.Response:
         await self._pace("keys")
@@ -120,7 +130,14 @@ class IdentityServer:
         if form.get("grant_type") != "client_credentials" or not form.get("client_id"):
             return web.json_response({"error": "invalid_request"}, status=400)
         self.tokens_issued += 1
-        return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": f"bot-token-{self.tokens_issued}"})
+        return web.json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": f"bot-token-{self.tokens_issued}",
+            }
+        )
 
     def mint(
         self,
@@ -137,10 +154,19 @@ class IdentityServer:
     ) -> str:
         """A token as the Bot Framework channel signs it (override any part to forge one)."""
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": issuer, "aud": audience, "exp": int(now + lifetime), "nbf": now - 10, "serviceurl": service_url, **(extra or {})}
+        claims: dict[str, Any] = {
+            "iss": issuer,
+            "aud": audience,
+            "exp": int(now + lifetime),
+            "nbf": now - 10,
+            "serviceurl": service_url,
+            **(extra or {}),
+        }
         for name in drop:
             claims.pop(name, None)
-        tenant_issuer = issuer.startswith("https://login.microsoftonline.com/") or issuer.startswith("https://sts.windows.net/")
+        tenant_issuer = issuer.startswith("https://login.microsoftonline.com/") or issuer.startswith(
+            "https://sts.windows.net/"
+        )
         signer = key or (self.tenant_key if tenant_issuer else self.channel_key)
         kid = kid or ("tenant-key-1" if tenant_issuer else "bf-key-1")
         if alg == "none":

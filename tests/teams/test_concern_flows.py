@@ -10,12 +10,11 @@ import pytest
 
 from bot import background
 from bot.audit import Audit
+from tests.support.bot import Bot, set_up_channels
 from tests.support.forms import CONCERN
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.support.bot import Bot
 from tests.teams.connector import FakeConnector
-from tests.support.bot import set_up_channels
 
 SECRETS = ("Pip", "worrying", "go home", "Ended the session")
 
@@ -25,7 +24,11 @@ async def raise_concern(bot: Bot, connector: FakeConnector, **changes: str) -> A
     await bot.post(act.message("/concern", service_url=connector.url))
     form = connector.posts("a:personal-29:tara")[-1]
     assert "Raise a safeguarding concern" in card_text(form.card)
-    status, _ = await bot.post(act.submit({"verb": "concern.submit", **CONCERN, **changes}, reply_to=form.activity_id, service_url=connector.url))
+    status, _ = await bot.post(
+        act.submit(
+            {"verb": "concern.submit", **CONCERN, **changes}, reply_to=form.activity_id, service_url=connector.url
+        )
+    )
     assert status == 200
     await bot.services.tasks.drain()
     [c] = [c for c in await bot.services.concerns.all() if c.ref not in known]
@@ -38,7 +41,9 @@ def alerts(connector: FakeConnector) -> list[Any]:
 
 async def test_the_dsl_is_told_personally_and_mentioned_in_the_channel(bot: Bot, connector: FakeConnector) -> None:
     await set_up_channels(bot, connector)
-    await bot.post(act.message("/help", service_url=connector.url, user="dee"))  # the DSL has a personal chat with the bot
+    await bot.post(
+        act.message("/help", service_url=connector.url, user="dee")
+    )  # the DSL has a personal chat with the bot
     c = await raise_concern(bot, connector)
     assert c.pupil_keys and c.pupil == "Pip Example"
     notices = [s for s in connector.posts("a:personal-29:dee") if s.card and c.ref in card_text(s.card)]
@@ -74,7 +79,11 @@ async def test_immediate_risk_repeats_personally_until_acknowledged(bot: Bot, co
     clock.at = clock.at + timedelta(minutes=5)
     await background.sweep(bot.services)
     assert len(notices()) == 3 and "Reminder 2" in card_text(notices()[-1].card)
-    status, body = await bot.post(act.execute("concern.ack", {"ref": c.ref}, reply_to=notices()[-1].activity_id, service_url=connector.url, user="dee"))
+    status, body = await bot.post(
+        act.execute(
+            "concern.ack", {"ref": c.ref}, reply_to=notices()[-1].activity_id, service_url=connector.url, user="dee"
+        )
+    )
     assert status == 200 and "Acknowledged by Dee Lead" in card_text(body["value"])
     clock.at = clock.at + timedelta(minutes=30)
     await background.sweep(bot.services)
@@ -90,20 +99,28 @@ async def test_a_concern_about_staff_goes_to_the_head_only(bot: Bot, connector: 
     c = await raise_concern(bot, connector, about="staff", category="Online conduct")
     assert not c.to_channel and c.tell == ["head"]
     assert len(connector.channel_posts(act.SAFEGUARDING)) == before  # nothing in the safeguarding channel
-    assert not [s for s in connector.posts("a:personal-29:dee") if s.card and c.ref in card_text(s.card)]  # nor to the DSL
+    assert not [
+        s for s in connector.posts("a:personal-29:dee") if s.card and c.ref in card_text(s.card)
+    ]  # nor to the DSL
     [notice] = [s for s in connector.posts("a:personal-29:hana") if s.card and c.ref in card_text(s.card)]
     assert "LADO" in card_text(notice.card) and "one working day" in card_text(notice.card)
     for secret in SECRETS:
         assert secret not in card_text(notice.card)
     # the DSL cannot open it; the head can, with the allegations guidance on the card
-    status, body = await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to="x", service_url=connector.url, user="dee"))
+    _, body = await bot.post(
+        act.execute("concern.open", {"ref": c.ref}, reply_to="x", service_url=connector.url, user="dee")
+    )
     assert "not routed to you" in card_text(body["value"])
-    await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to=notice.activity_id, service_url=connector.url, user="hana"))
+    await bot.post(
+        act.execute("concern.open", {"ref": c.ref}, reply_to=notice.activity_id, service_url=connector.url, user="hana")
+    )
     detail = card_text(connector.cards("a:personal-29:hana")[-1])
     assert "I don't want to go home tonight" in detail and "LADO" in detail
 
 
-async def test_a_concern_about_the_head_goes_to_the_chair_and_one_about_the_dsl_bypasses_her(bot: Bot, connector: FakeConnector) -> None:
+async def test_a_concern_about_the_head_goes_to_the_chair_and_one_about_the_dsl_bypasses_her(
+    bot: Bot, connector: FakeConnector
+) -> None:
     await set_up_channels(bot, connector)
     for who in ("dee", "hana"):
         await bot.post(act.message("/help", service_url=connector.url, user=who))
@@ -160,7 +177,11 @@ async def test_a_dsl_by_entra_group_is_told_personally(bot: Bot, connector: Fake
         await bot.post(act.message("/help", service_url=connector.url, user="oli"))
         c = await raise_concern(bot, connector)
         [notice] = [s for s in connector.posts("a:personal-29:oli") if s.card and c.ref in card_text(s.card)]
-        await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to=notice.activity_id, service_url=connector.url, user="oli"))
+        await bot.post(
+            act.execute(
+                "concern.open", {"ref": c.ref}, reply_to=notice.activity_id, service_url=connector.url, user="oli"
+            )
+        )
         assert "I don't want to go home tonight" in card_text(connector.cards("a:personal-29:oli")[-1])
         [viewed] = [e for e in await Audit(bot.services.store).entries(c.ref) if e.action == "concern.viewed"]
         assert viewed.who == "aad-oli" and "role=dsl via group" in viewed.detail
@@ -170,7 +191,9 @@ async def test_a_dsl_by_entra_group_is_told_personally(bot: Bot, connector: Fake
         await graph.stop()
 
 
-async def test_the_roster_makes_the_dsl_reachable_before_she_messages_the_bot(bot: Bot, connector: FakeConnector) -> None:
+async def test_the_roster_makes_the_dsl_reachable_before_she_messages_the_bot(
+    bot: Bot, connector: FakeConnector
+) -> None:
     await bot.post(act.installation(service_url=connector.url, user="ivy", channel=act.SAFEGUARDING))
     people = {r.key: r.doc for r in await bot.services.store.query("people")}
     assert people["aad-dee"]["user_id"] == "29:dee" and "aad-gus" not in people  # a guest is never staff
@@ -196,7 +219,9 @@ async def test_someone_not_reachable_yet_is_told_a_minute_later(bot: Bot, connec
 
 
 @pytest.mark.parametrize("profile_id", ["002-lobby-two-staff"])
-async def test_under_profile_002_a_concern_about_a_child_goes_to_the_headteacher(bot: Bot, connector: FakeConnector) -> None:
+async def test_under_profile_002_a_concern_about_a_child_goes_to_the_headteacher(
+    bot: Bot, connector: FakeConnector
+) -> None:
     """002: "If a staff member has a safeguarding or conduct concern about a child or parent they will
     inform the headteacher immediately and record it on CPOMS"."""
     await set_up_channels(bot, connector)

@@ -12,8 +12,9 @@ import asyncio
 import gc
 import logging
 import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,12 +24,12 @@ from bot.app import SERVICES, create_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.consent import ConsentRegistry, parse_csv
+from tests.support.bot import CONFIG, Bot
 from tests.support.forms import CSV, FORM
+from tests.support.people import NOW
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
-from tests.support.bot import CONFIG, Bot
-from tests.support.people import NOW
 from tests.teams.connector import FakeConnector
 from tests.teams.identity_server import APP_ID, TENANT, IdentityServer
 
@@ -66,7 +67,9 @@ def elsewhere() -> Iterator[Elsewhere]:
 
 
 @pytest.fixture
-async def debug_bot(tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCaptureFixture) -> AsyncIterator[tuple[Bot, FakeConnector, IdentityServer]]:
+async def debug_bot(
+    tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[tuple[Bot, FakeConnector, IdentityServer]]:
     idp = IdentityServer(delay=REMOTE_DELAY)
     idp.url = elsewhere.serve(idp.app())
     connector = FakeConnector()
@@ -83,8 +86,15 @@ async def debug_bot(tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCapt
     config = tmp_path / "chaperone.toml"
     config.write_text(CONFIG.format(profile="000-two-staff"), encoding="utf-8")
     settings = Settings(
-        app_id=APP_ID, app_password="not-a-real-secret", app_tenant_id=TENANT, local=False, config_path=config, data_dir=tmp_path / "data",
-        botframework_openid_url=idp.botframework_openid_url, entra_login_url=idp.url, identity_timeout=5.0,
+        app_id=APP_ID,
+        app_password="not-a-real-secret",
+        app_tenant_id=TENANT,
+        local=False,
+        config_path=config,
+        data_dir=tmp_path / "data",
+        botframework_openid_url=idp.botframework_openid_url,
+        entra_login_url=idp.url,
+        identity_timeout=5.0,
     )
     app = create_app(settings, clock=FixedClock(NOW), background=False)
     await ConsentRegistry(app[SERVICES].store).import_records(parse_csv(CSV))
@@ -94,7 +104,9 @@ async def debug_bot(tmp_path: Path, elsewhere: Elsewhere, caplog: pytest.LogCapt
     await runner.cleanup()
 
 
-async def test_turns_never_block_the_event_loop(debug_bot: tuple[Bot, FakeConnector, IdentityServer], caplog: pytest.LogCaptureFixture) -> None:
+async def test_turns_never_block_the_event_loop(
+    debug_bot: tuple[Bot, FakeConnector, IdentityServer], caplog: pytest.LogCaptureFixture
+) -> None:
     bot, connector, idp = debug_bot
     loop = asyncio.get_running_loop()
     gc.collect()
@@ -110,12 +122,33 @@ async def test_turns_never_block_the_event_loop(debug_bot: tuple[Bot, FakeConnec
     try:
         with caplog.at_level(logging.WARNING, logger="asyncio"):
             # cold: the first turn waits for the keys and the bot's token (elsewhere)
-            assert await post(act.message("/setup safeguarding", service_url=connector.url, user="ivy", scope="channel", channel=act.SAFEGUARDING)) == 200
+            assert (
+                await post(
+                    act.message(
+                        "/setup safeguarding",
+                        service_url=connector.url,
+                        user="ivy",
+                        scope="channel",
+                        channel=act.SAFEGUARDING,
+                    )
+                )
+                == 200
+            )
             assert await post(act.message("/book", service_url=connector.url)) == 200
             form = connector.posts("a:personal-29:tara")[-1]
-            assert await post(act.submit({"verb": "book.submit", **FORM}, reply_to=form.activity_id, service_url=connector.url)) == 200
+            assert (
+                await post(
+                    act.submit({"verb": "book.submit", **FORM}, reply_to=form.activity_id, service_url=connector.url)
+                )
+                == 200
+            )
             await bot.services.tasks.drain()
-            statuses = await asyncio.gather(*(post(act.message("/help", service_url=connector.url, user=u)) for u in ("tara", "sam", "dee", "oli") * 5))
+            statuses = await asyncio.gather(
+                *(
+                    post(act.message("/help", service_url=connector.url, user=u))
+                    for u in ("tara", "sam", "dee", "oli") * 5
+                )
+            )
             assert statuses == [200] * 20
             assert "What you can do" in card_text(connector.cards()[-1])
     finally:

@@ -19,7 +19,11 @@ from tests.teams.connector import FakeConnector
 
 
 async def test_setup_needs_an_admin(bot: Bot, connector: FakeConnector) -> None:
-    await bot.post(act.message("/setup safeguarding", service_url=connector.url, user="tara", scope="channel", channel=act.SAFEGUARDING))
+    await bot.post(
+        act.message(
+            "/setup safeguarding", service_url=connector.url, user="tara", scope="channel", channel=act.SAFEGUARDING
+        )
+    )
     assert "Not allowed" in card_text(connector.cards()[-1])
     assert not await bot.services.messenger.has("channel:safeguarding")
 
@@ -42,8 +46,28 @@ async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connecto
 
     # Sam (SLT) and Dee (listed as SLT by AAD id) click Accept at the same moment: exactly one wins
     results = await asyncio.gather(
-        bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT)),
-        bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="dee", scope="channel", channel=act.SLT)),
+        bot.post(
+            act.execute(
+                "second.accept",
+                {"ref": s.ref},
+                reply_to=request.activity_id,
+                service_url=connector.url,
+                user="sam",
+                scope="channel",
+                channel=act.SLT,
+            )
+        ),
+        bot.post(
+            act.execute(
+                "second.accept",
+                {"ref": s.ref},
+                reply_to=request.activity_id,
+                service_url=connector.url,
+                user="dee",
+                scope="channel",
+                channel=act.SLT,
+            )
+        ),
     )
     texts = [card_text(body["value"]) for status, body in results if status == 200]
     assert len(texts) == 2
@@ -62,9 +86,29 @@ async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connecto
 
     # the winner's click again gets the same answer; anyone else's later click is answered politely
     winner, loser = ("sam", "dee") if s.second_adult.name == "Sam Senior" else ("dee", "sam")
-    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user=winner, scope="channel", channel=act.SLT))
+    status, body = await bot.post(
+        act.execute(
+            "second.accept",
+            {"ref": s.ref},
+            reply_to=request.activity_id,
+            service_url=connector.url,
+            user=winner,
+            scope="channel",
+            channel=act.SLT,
+        )
+    )
     assert status == 200 and "You are the second adult" in card_text(body["value"])
-    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user=loser, scope="channel", channel=act.SLT))
+    status, body = await bot.post(
+        act.execute(
+            "second.accept",
+            {"ref": s.ref},
+            reply_to=request.activity_id,
+            service_url=connector.url,
+            user=loser,
+            scope="channel",
+            channel=act.SLT,
+        )
+    )
     assert status == 200 and "already covered" in card_text(body["value"])
 
 
@@ -72,7 +116,9 @@ async def test_ineligible_accept_is_refused(bot: Bot, connector: FakeConnector) 
     await set_up_channels(bot, connector)
     await book(bot, connector)
     s = await only_session(bot)
-    status, body = await bot.post(act.execute("second.accept", {"ref": s.ref}, reply_to="x", service_url=connector.url, user="oli"))
+    status, body = await bot.post(
+        act.execute("second.accept", {"ref": s.ref}, reply_to="x", service_url=connector.url, user="oli")
+    )
     assert status == 200 and "does not qualify" in card_text(body["value"])
     assert (await only_session(bot)).state is State.AWAITING_SECOND_ADULT
 
@@ -126,7 +172,11 @@ async def test_end_completed_updates_the_register_in_place(bot: Bot, connector: 
     s = await scheduled(bot, connector)
     await bot.post(act.message(f"/end {s.ref}", service_url=connector.url))
     end_form = connector.posts("a:personal-29:tara")[-1]
-    await bot.post(act.submit({"verb": "end.submit", "ref": s.ref, **END}, reply_to=end_form.activity_id, service_url=connector.url))
+    await bot.post(
+        act.submit(
+            {"verb": "end.submit", "ref": s.ref, **END}, reply_to=end_form.activity_id, service_url=connector.url
+        )
+    )
     await bot.services.tasks.drain()  # the register update is an outbox job
     assert "closed in the register" in card_text(connector.updates(end_form.activity_id)[-1].card)
     register = connector.updates(s.register_card.activity_id)[-1]
@@ -138,31 +188,79 @@ async def test_safeguarding_end_then_concern_then_dsl(bot: Bot, connector: FakeC
     s = await scheduled(bot, connector)
     await bot.post(act.message(f"/end {s.ref}", service_url=connector.url))
     end_form = connector.posts("a:personal-29:tara")[-1]
-    await bot.post(act.submit({"verb": "end.submit", "ref": s.ref, **END, "outcome": "ended_early", "early_reason": "safeguarding"}, reply_to=end_form.activity_id, service_url=connector.url))
+    await bot.post(
+        act.submit(
+            {"verb": "end.submit", "ref": s.ref, **END, "outcome": "ended_early", "early_reason": "safeguarding"},
+            reply_to=end_form.activity_id,
+            service_url=connector.url,
+        )
+    )
     await bot.services.tasks.drain()  # the register update is an outbox job
     concern_form = connector.posts("a:personal-29:tara")[-1]
     assert "Raise a safeguarding concern" in card_text(concern_form.card) and s.ref in card_text(concern_form.card)
     assert "Ended early" in card_text(connector.updates(s.register_card.activity_id)[-1].card)
 
-    await bot.post(act.submit({"verb": "concern.submit", **CONCERN, "session": s.ref}, reply_to=concern_form.activity_id, service_url=connector.url))
+    await bot.post(
+        act.submit(
+            {"verb": "concern.submit", **CONCERN, "session": s.ref},
+            reply_to=concern_form.activity_id,
+            service_url=connector.url,
+        )
+    )
     assert "is recorded" in card_text(connector.updates(concern_form.activity_id)[-1].card)
     [c] = await bot.services.concerns.all()
-    alert = [p for p in connector.channel_posts(act.SAFEGUARDING) if "Safeguarding concern" in card_text(p.card)][0]
+    alert = next(p for p in connector.channel_posts(act.SAFEGUARDING) if "Safeguarding concern" in card_text(p.card))
     for secret in ("Pip", "worrying", "go home"):
         assert secret not in card_text(alert.card)
 
-    status, body = await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to=alert.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SAFEGUARDING))
+    status, body = await bot.post(
+        act.execute(
+            "concern.open",
+            {"ref": c.ref},
+            reply_to=alert.activity_id,
+            service_url=connector.url,
+            user="sam",
+            scope="channel",
+            channel=act.SAFEGUARDING,
+        )
+    )
     assert status == 200 and "Only the DSL" in card_text(body["value"])
-    status, body = await bot.post(act.execute("concern.ack", {"ref": c.ref}, reply_to=alert.activity_id, service_url=connector.url, user="dee", scope="channel", channel=act.SAFEGUARDING))
+    status, body = await bot.post(
+        act.execute(
+            "concern.ack",
+            {"ref": c.ref},
+            reply_to=alert.activity_id,
+            service_url=connector.url,
+            user="dee",
+            scope="channel",
+            channel=act.SAFEGUARDING,
+        )
+    )
     assert "Acknowledged by Dee Lead" in card_text(body["value"])
     await bot.services.tasks.drain()
     assert "Acknowledged by Dee Lead" in card_text(connector.updates(alert.activity_id)[-1].card)
-    status, body = await bot.post(act.execute("concern.open", {"ref": c.ref}, reply_to=alert.activity_id, service_url=connector.url, user="dee", scope="channel", channel=act.SAFEGUARDING))
+    status, body = await bot.post(
+        act.execute(
+            "concern.open",
+            {"ref": c.ref},
+            reply_to=alert.activity_id,
+            service_url=connector.url,
+            user="dee",
+            scope="channel",
+            channel=act.SAFEGUARDING,
+        )
+    )
     detail = [card_text(x) for x in connector.cards("a:personal-29:dee")]
     assert any("I don't want to go home tonight" in t for t in detail)
     assert not any("go home" in card_text(x) for x in connector.cards(act.SAFEGUARDING))
     actions = [e.action for e in await Audit(bot.services.store).entries(c.ref)]
-    assert actions == ["concern.raised", "concern.notified", "concern.open.refused", "concern.acknowledged", "concern.viewed"]
+    assert actions == [
+        "concern.raised",
+        "concern.notified",
+        "concern.open.refused",
+        "concern.acknowledged",
+        "concern.viewed",
+    ]
 
 
 async def test_concern_typed_in_a_channel_leaves_only_a_pointer_there(bot: Bot, connector: FakeConnector) -> None:
@@ -170,6 +268,8 @@ async def test_concern_typed_in_a_channel_leaves_only_a_pointer_there(bot: Bot, 
     [pointer] = connector.cards(act.TEAM)
     assert "personal chat" in card_text(pointer) and "concern" not in card_text(pointer).lower()
     form = connector.posts("a:personal-29:tara")[-1]
-    await bot.post(act.submit({"verb": "concern.submit", **CONCERN}, reply_to=form.activity_id, service_url=connector.url))
+    await bot.post(
+        act.submit({"verb": "concern.submit", **CONCERN}, reply_to=form.activity_id, service_url=connector.url)
+    )
     assert len(connector.cards(act.TEAM)) == 1
     assert len(await bot.services.concerns.all()) == 1

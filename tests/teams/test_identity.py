@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -28,7 +28,9 @@ async def test_concurrent_callers_share_one_token_fetch(idp: IdentityServer, htt
 
 
 @pytest.mark.parametrize("identity_hangs", [True])
-async def test_a_hanging_token_endpoint_gives_identity_unavailable_in_bounded_time(idp: IdentityServer, http: aiohttp.ClientSession) -> None:
+async def test_a_hanging_token_endpoint_gives_identity_unavailable_in_bounded_time(
+    idp: IdentityServer, http: aiohttp.ClientSession
+) -> None:
     token = AppToken(lambda: http, APP_ID, "secret", TENANT, "SingleTenant", idp.url, timeout=0.2)
     try:
         with pytest.raises(IdentityUnavailable):
@@ -48,8 +50,23 @@ async def test_user_assigned_managed_identity_uses_the_identity_endpoint(http: a
     app.router.add_get("/msi/token", identity)
     runner, url = await serve(app)
     try:
-        token = AppToken(lambda: http, APP_ID, "", TENANT, "UserAssignedMSI", "unused", env={"IDENTITY_ENDPOINT": f"{url}/msi/token", "IDENTITY_HEADER": "h-1"})
+        token = AppToken(
+            lambda: http,
+            APP_ID,
+            "",
+            TENANT,
+            "UserAssignedMSI",
+            "unused",
+            env={"IDENTITY_ENDPOINT": f"{url}/msi/token", "IDENTITY_HEADER": "h-1"},
+        )
         assert await token.get() == "msi-token"
-        assert seen == [{"api-version": "2019-08-01", "resource": "https://api.botframework.com", "client_id": APP_ID, "header": "h-1"}]
+        assert seen == [
+            {
+                "api-version": "2019-08-01",
+                "resource": "https://api.botframework.com",
+                "client_id": APP_ID,
+                "header": "h-1",
+            }
+        ]
     finally:
         await runner.cleanup()

@@ -19,13 +19,13 @@ from bot import texts
 from bot.cli import main
 from bot.sessions import cards as views
 from bot.sessions.model import State
+from tests.support.bot import Bot, restarted, set_up_channels
 from tests.support.forms import CONCERN, FORM
 from tests.support.outbox import settle
+from tests.support.people import NOW
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.support.people import NOW
 from tests.teams.connector import FakeConnector, Sent
-from tests.support.bot import Bot, restarted, set_up_channels
 
 
 def _latest(connector: FakeConnector, activity_id: str) -> dict[str, Any]:
@@ -44,12 +44,20 @@ async def _book(bot: Bot, connector: FakeConnector, **form: Any) -> Sent:
     """/book, then submit the form as Teams does (with the card's hidden token)."""
     await bot.post(act.message("/book", service_url=connector.url))
     card = connector.posts("a:personal-29:tara")[-1]
-    status, _ = await bot.post(act.submit({"verb": "book.submit", **FORM, **form, "token": _token(card)}, reply_to=card.activity_id, service_url=connector.url))
+    status, _ = await bot.post(
+        act.submit(
+            {"verb": "book.submit", **FORM, **form, "token": _token(card)},
+            reply_to=card.activity_id,
+            service_url=connector.url,
+        )
+    )
     assert status == 200
     return card
 
 
-async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_path: Path, connector: FakeConnector, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(
+    tmp_path: Path, connector: FakeConnector, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     first, runner = await restarted(tmp_path, background=False)
     from bot.consent import ConsentRegistry, parse_csv
     from tests.support.forms import CSV
@@ -62,7 +70,13 @@ async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_pa
     sessions = sorted(await first.services.sessions.all(), key=lambda s: s.booking.start)
     assert all(s.register_card is None for s in sessions)
     # the teacher cancels one while nothing reaches the channel
-    await first.post(act.submit({"verb": "session.cancel", "ref": sessions[2].ref, "confirmed": "yes"}, reply_to=forms[2].activity_id, service_url=connector.url))
+    await first.post(
+        act.submit(
+            {"verb": "session.cancel", "ref": sessions[2].ref, "confirmed": "yes"},
+            reply_to=forms[2].activity_id,
+            service_url=connector.url,
+        )
+    )
     for minutes in (1, 2, 4):  # the retries come due and keep failing
         await settle(first.services, at=NOW + timedelta(minutes=minutes))
     told = card_text(_latest(connector, forms[0].activity_id))
@@ -83,16 +97,24 @@ async def test_cards_appear_after_the_channel_refused_posts_and_a_restart(tmp_pa
         await settle(second.services, at=NOW + timedelta(minutes=15))
         tz, profile = second.services.timezone, second.services.profile
         for s in await second.services.sessions.all():
-            registers = [p for p in connector.channel_posts(act.SAFEGUARDING) if card_text(p.card or {}).startswith(f"Register · {s.ref}")]
+            registers = [
+                p
+                for p in connector.channel_posts(act.SAFEGUARDING)
+                if card_text(p.card or {}).startswith(f"Register · {s.ref}")
+            ]
             assert len(registers) == 1 and s.register_card is not None, s.ref
-            assert _shown(_latest(connector, s.register_card.activity_id)) == _shown(views.register_card(s, profile, tz))
+            assert _shown(_latest(connector, s.register_card.activity_id)) == _shown(
+                views.register_card(s, profile, tz)
+            )
             if s.state is State.AWAITING_SECOND_ADULT:
                 assert s.request_card is not None
                 assert _shown(_latest(connector, s.request_card.activity_id)) == _shown(views.request_card(s, tz))
             assert not s.undelivered
         cancelled = next(s for s in await second.services.sessions.all() if s.state is State.CANCELLED)
         assert "Cancelled" in card_text(_latest(connector, cancelled.register_card.activity_id))  # type: ignore[union-attr]
-        assert texts.UNDELIVERED_TO_TEACHER not in card_text(_latest(connector, forms[0].activity_id))  # the warning goes
+        assert texts.UNDELIVERED_TO_TEACHER not in card_text(
+            _latest(connector, forms[0].activity_id)
+        )  # the warning goes
         slt = [card_text(p.card or {}) for p in connector.channel_posts(act.SLT)]
         assert any(texts.UNDELIVERED_TITLE in t for t in slt)  # and SLT was told
         async with second.session.get(f"{second.url}/healthz") as r:
@@ -107,8 +129,12 @@ async def test_the_same_concern_twice_is_one_record_and_one_alert(bot: Bot, conn
     await bot.post(act.message("/concern", service_url=connector.url))
     form = connector.posts("a:personal-29:tara")[-1]
     token = _token(form)
-    activity = act.submit({"verb": "concern.submit", **CONCERN, "token": token}, reply_to=form.activity_id, service_url=connector.url)
-    other = act.submit({"verb": "concern.submit", **CONCERN, "token": token}, reply_to=form.activity_id, service_url=connector.url)
+    activity = act.submit(
+        {"verb": "concern.submit", **CONCERN, "token": token}, reply_to=form.activity_id, service_url=connector.url
+    )
+    other = act.submit(
+        {"verb": "concern.submit", **CONCERN, "token": token}, reply_to=form.activity_id, service_url=connector.url
+    )
     await asyncio.gather(bot.post(activity), bot.post(other))  # a double click: two activities from one form at once
     await bot.post(activity)  # and Teams delivers one of them again
     await bot.services.tasks.drain()
@@ -120,7 +146,11 @@ async def test_the_same_concern_twice_is_one_record_and_one_alert(bot: Bot, conn
 async def test_a_booking_submitted_twice_is_one_session(bot: Bot, connector: FakeConnector) -> None:
     await set_up_channels(bot, connector)
     card = await _book(bot, connector)
-    await bot.post(act.submit({"verb": "book.submit", **FORM, "token": _token(card)}, reply_to=card.activity_id, service_url=connector.url))  # a double click
+    await bot.post(
+        act.submit(
+            {"verb": "book.submit", **FORM, "token": _token(card)}, reply_to=card.activity_id, service_url=connector.url
+        )
+    )  # a double click
     await bot.services.tasks.drain()
     assert len(await bot.services.sessions.all()) == 1
     assert len([p for p in connector.channel_posts(act.SAFEGUARDING) if "Register" in card_text(p.card or {})]) == 1
@@ -138,7 +168,9 @@ async def test_records_from_before_the_outbox_are_adopted_atrestarted(tmp_path: 
     await first.services.tasks.drain()
     [s] = await first.services.sessions.all()
     rec = await first.services.store.get("sessions", s.ref)
-    legacy = {k: v for k, v in rec.doc.items() if k not in ("jobs", "applied", "origin", "pending", "job_seq", "undelivered")}
+    legacy = {
+        k: v for k, v in rec.doc.items() if k not in ("jobs", "applied", "origin", "pending", "job_seq", "undelivered")
+    }
     await first.services.store.replace("sessions", s.ref, legacy, etag=rec.etag)  # as an older version stored it
     await first.session.close()
     await runner.cleanup()

@@ -7,11 +7,9 @@ for the app's own tracked work to finish.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
-
-import asyncio
-
 
 from bot.app import SERVICES
 from bot.consent import ConsentRegistry, parse_csv
@@ -19,10 +17,10 @@ from bot.errors import GraphError
 from bot.meetings.local import LocalMeetings
 from bot.meetings.provider import Meeting, MeetingRequest
 from bot.sessions.model import State
+from tests.support.bot import book, restarted, set_up_channels
 from tests.support.forms import CONCERN, CSV
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.support.bot import book, restarted, set_up_channels
 from tests.teams.connector import FakeConnector
 
 
@@ -47,7 +45,9 @@ async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path
     await first.post(act.message("/concern", service_url=connector.url))
     form = connector.posts("a:personal-29:tara")[-1]
     connector.fail_next = [503] * 20  # the safeguarding channel refuses the alert and its retries
-    await first.post(act.submit({"verb": "concern.submit", **CONCERN}, reply_to=form.activity_id, service_url=connector.url))
+    await first.post(
+        act.submit({"verb": "concern.submit", **CONCERN}, reply_to=form.activity_id, service_url=connector.url)
+    )
     await first.services.tasks.drain()
     [c] = await first.services.concerns.all()
     assert not c.alert_posted
@@ -56,7 +56,17 @@ async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path
     await book(first, connector)
     [s] = await first.services.sessions.all()
     request = connector.channel_posts(act.SLT)[-1]
-    await first.post(act.execute("second.accept", {"ref": s.ref}, reply_to=request.activity_id, service_url=connector.url, user="sam", scope="channel", channel=act.SLT))
+    await first.post(
+        act.execute(
+            "second.accept",
+            {"ref": s.ref},
+            reply_to=request.activity_id,
+            service_url=connector.url,
+            user="sam",
+            scope="channel",
+            channel=act.SLT,
+        )
+    )
     await refusing.refused.wait()  # Teams refused; the session keeps retrying until this process stops
     [s] = await first.services.sessions.all()
     assert s.state is State.CONFIRMED and (s.meeting is None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.bot import Bot
 from tests.support.schemas import card_text
 from tests.teams import activities as act
-from tests.support.bot import Bot
 from tests.teams.connector import FakeConnector
 
 
@@ -16,15 +16,23 @@ async def test_healthz(bot: Bot) -> None:
 
 
 @pytest.mark.parametrize("app_id", ["11111111-2222-3333-4444-555555555555"])
-@pytest.mark.parametrize("header", [None, "Bearer not.a.jwt", "Bearer abc", "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])
-async def test_missing_or_malformed_token_is_401_never_500(bot: Bot, connector: FakeConnector, header: str | None) -> None:
-    status, _ = await bot.post(act.message("/help", service_url=connector.url), headers={"Authorization": header} if header else {})
+@pytest.mark.parametrize(
+    "header", [None, "Bearer not.a.jwt", "Bearer abc", "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"]
+)
+async def test_missing_or_malformed_token_is_401_never_500(
+    bot: Bot, connector: FakeConnector, header: str | None
+) -> None:
+    status, _ = await bot.post(
+        act.message("/help", service_url=connector.url), headers={"Authorization": header} if header else {}
+    )
     assert status == 401
     assert connector.sent == []
 
 
 async def test_malformed_bodies_are_4xx(bot: Bot) -> None:
-    async with bot.session.post(f"{bot.url}/api/messages", data="{not json", headers={"Content-Type": "application/json"}) as r:
+    async with bot.session.post(
+        f"{bot.url}/api/messages", data="{not json", headers={"Content-Type": "application/json"}
+    ) as r:
         assert r.status == 400
     async with bot.session.post(f"{bot.url}/api/messages", data="hello", headers={"Content-Type": "text/plain"}) as r:
         assert r.status == 415
@@ -68,7 +76,13 @@ async def test_invoke_body_is_returned_as_it_is(bot: Bot, connector: FakeConnect
 async def test_submit_replaces_the_clicked_card_in_place(bot: Bot, connector: FakeConnector) -> None:
     await bot.post(act.message("/book", service_url=connector.url))
     form = connector.posts()[-1]
-    await bot.post(act.submit({"verb": "book.submit", "type": "group", "title": "Kept"}, reply_to=form.activity_id, service_url=connector.url))
+    await bot.post(
+        act.submit(
+            {"verb": "book.submit", "type": "group", "title": "Kept"},
+            reply_to=form.activity_id,
+            service_url=connector.url,
+        )
+    )
     # a malformed submission: the form again, in place, saying what to change, with what was typed kept
     [update] = connector.updates(form.activity_id)
     assert "Missing" in card_text(update.card) and "Kept" in card_text(update.card)
@@ -85,10 +99,16 @@ async def test_private_reply_from_a_channel_goes_to_the_personal_chat(bot: Bot, 
 
 
 async def test_installation_refreshes_a_stored_service_url(bot: Bot, connector: FakeConnector) -> None:
-    await bot.post(act.message("/setup safeguarding", service_url=connector.url, user="ivy", scope="channel", channel=act.SAFEGUARDING))
+    await bot.post(
+        act.message(
+            "/setup safeguarding", service_url=connector.url, user="ivy", scope="channel", channel=act.SAFEGUARDING
+        )
+    )
     rec = await bot.services.store.get("conversations", "channel:safeguarding")
     assert rec.doc["conversation_id"] == act.SAFEGUARDING
-    await bot.services.store.upsert("conversations", "channel:safeguarding", {**rec.doc, "service_url": "http://127.0.0.1:9/moved"})
+    await bot.services.store.upsert(
+        "conversations", "channel:safeguarding", {**rec.doc, "service_url": "http://127.0.0.1:9/moved"}
+    )
     await bot.post(act.installation(service_url=connector.url, channel=act.SAFEGUARDING))
     rec = await bot.services.store.get("conversations", "channel:safeguarding")
     assert rec.doc["service_url"] == connector.url
@@ -117,17 +137,20 @@ async def test_messenger_refuses_a_private_card_for_a_channel_and_audits_it(bot:
         await bot.services.messenger.post("channel:slt", notice_card("Pip Example", "private"))
     posted = await bot.services.messenger.post("channel:slt", notice_card("Hello", "shared", shared=True))
     with pytest.raises(NotPermitted):
-        await bot.services.messenger.update(posted, {"type": "AdaptiveCard", "version": "1.5", "body": []})  # unmarked counts as private
+        await bot.services.messenger.update(
+            posted, {"type": "AdaptiveCard", "version": "1.5", "body": []}
+        )  # unmarked counts as private
     assert len(connector.sent) == before + 1
     refused = [e for e in await Audit(bot.services.store).entries() if e.action == "refused.private_card"]
     assert len(refused) == 2 and {e.record for e in refused} >= {"channel:slt"}
 
 
 def test_the_faster_retry_policy_is_the_same_policy() -> None:
-    import bot.teams.adapter  # noqa: F401 - applies the patch
     from msrest.universal_http.requests import ClientRetryPolicy
 
-    expected = [i for i in range(999) if i == 408 or i >= 500 and i not in (501, 505)]
+    import bot.teams.adapter  # noqa: F401 - applies the patch
+
+    expected = [i for i in range(999) if i == 408 or (i >= 500 and i not in (501, 505))]
     assert ClientRetryPolicy().policy.status_forcelist == expected
 
 
@@ -154,7 +177,9 @@ async def test_stored_references_are_read_once_per_turn_at_most(bot: Bot, connec
     assert reads == []  # the reference this process stored is known; unchanged, it is not written again
 
 
-async def test_a_channel_post_stores_nothing_and_its_thread_can_still_be_updated(bot: Bot, connector: FakeConnector) -> None:
+async def test_a_channel_post_stores_nothing_and_its_thread_can_still_be_updated(
+    bot: Bot, connector: FakeConnector
+) -> None:
     from bot.sessions.cards import notice_card
 
     await bot.post(act.message("/setup slt", service_url=connector.url, user="ivy", scope="channel", channel=act.SLT))
@@ -171,9 +196,20 @@ async def test_a_thread_stored_the_old_way_can_still_be_updated(bot: Bot, connec
     from bot.sessions.cards import notice_card
 
     thread = f"{act.SLT};messageid=77"
-    doc = {"service_url": connector.url, "conversation_id": thread, "kind": "channel", "tenant_id": act.TENANT, "team_id": act.TEAM, "channel_id": act.SLT, "bot_id": act.BOT["id"], "user_id": None}
+    doc = {
+        "service_url": connector.url,
+        "conversation_id": thread,
+        "kind": "channel",
+        "tenant_id": act.TENANT,
+        "team_id": act.TEAM,
+        "channel_id": act.SLT,
+        "bot_id": act.BOT["id"],
+        "user_id": None,
+    }
     await bot.services.store.upsert("conversations", f"conv:{thread}", doc)
-    await bot.services.messenger.update(CardRef(conversation_key=f"conv:{thread}", activity_id="77"), notice_card("Hello", "again", shared=True))
+    await bot.services.messenger.update(
+        CardRef(conversation_key=f"conv:{thread}", activity_id="77"), notice_card("Hello", "again", shared=True)
+    )
     [update] = connector.updates("77")
     assert update.conversation == thread
 
