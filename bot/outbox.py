@@ -12,10 +12,12 @@ the record first, an update always shows the record's current state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from bot.errors import Conflict, NotFound
 from bot.jobs import Job, Kind
@@ -37,7 +39,10 @@ BACKOFF_CAP = 600.0
 #: (TinyStore: one writer thread, extra calls only queue) and 0.99-1.21x on Azurite; 2 slots
 #: 0.57-0.70x and 1.08x; unbounded 0.66-0.90x and 1.28-1.31x. One slot costs the jobs' own
 #: latency: with a ~10 ms store round trip it drains ~25 bookings' jobs a second per instance.
+#: Only background runs (kicked after a reply, or a pass of the worker) queue here; a turn that runs
+#: a record's jobs itself (a concern's alerts) is a turn, and never waits behind the backlog.
 STORE_SLOTS = 1
+_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("outbox_background", default=False)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -52,12 +57,22 @@ class Outbox:
         self._wake: asyncio.Event | None = None
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
-    def store_slot(self) -> asyncio.Semaphore:
-        """The outbox's share of the store in this event loop (see STORE_SLOTS)."""
+    @contextlib.asynccontextmanager
+    async def store_slot(self) -> AsyncIterator[None]:
+        """Around one store call of a background run: the outbox's share of the store in this event
+        loop (see STORE_SLOTS). A run from a turn goes straight through."""
+        if not _BACKGROUND.get():
+            yield
+            return
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots[0] is not loop:
             self._slots = (loop, asyncio.Semaphore(STORE_SLOTS))
-        return self._slots[1]
+        async with self._slots[1]:
+            yield
+
+    async def _kicked(self, services: Services, table: str, ref: str) -> int:
+        _BACKGROUND.set(True)  # this task's own context: the turn that spawned it is not affected
+        return await self.run_record(services, table, ref)
 
     def register(self, kind: Kind) -> None:
         self.kinds[kind.table] = kind
@@ -65,7 +80,7 @@ class Outbox:
     # --- running --------------------------------------------------------------------
     def kick(self, services: Services, table: str, ref: str) -> None:
         """Run what this record owes now, in a tracked background task (the reply is not held up)."""
-        services.tasks.spawn(self.run_record(services, table, ref), name=f"outbox-{ref}")
+        services.tasks.spawn(self._kicked(services, table, ref), name=f"outbox-{ref}")
 
     async def run_record(self, services: Services, table: str, ref: str, *, now: datetime | None = None) -> int:
         """Run every due job of one record; returns how many ran."""
@@ -85,6 +100,13 @@ class Outbox:
 
     async def run_due(self, services: Services, *, now: datetime | None = None) -> int:
         """One pass over every record with owed work; returns how many jobs ran."""
+        token = _BACKGROUND.set(True)
+        try:
+            return await self._run_due(services, now=now)
+        finally:
+            _BACKGROUND.reset(token)
+
+    async def _run_due(self, services: Services, *, now: datetime | None = None) -> int:
         ran = 0
         when = now or services.clock.now()
         for kind in self.kinds.values():
