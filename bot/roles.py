@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from bot import texts
 from bot.chat import Actor, CardAction, Command, Contact, Mention
@@ -28,6 +29,10 @@ GROUPS_TABLE = "role_groups"
 PEOPLE_TABLE = "people"
 CACHE_FOR = timedelta(minutes=10)
 _REFERENCE = re.compile(r"[SCP]-[2-9A-HJ-NP-Z]{6}")
+#: How long this process trusts that the people table holds what it last stored for someone (other
+#: instances, or the CLI, may write the record meanwhile: within this time a turn may skip the write).
+PEOPLE_TTL = 300.0
+PEOPLE_MAX = 50_000
 #: Every role a person can hold besides "staff" (the [roles] lists and *_group ids of the school config).
 ROLE_NAMES = ("admin", "slt", "dsl", "dsl_deputy", "head", "chair")
 
@@ -60,6 +65,26 @@ class Person:
         if not (self.user_id and self.service_url):
             return None
         return Contact(aad_id=self.aad_id, user_id=self.user_id, tenant_id=self.tenant_id, service_url=self.service_url)
+
+
+class SeenPeople:
+    """The people records this process stored or read, with when: a turn whose person is exactly
+    as stored skips the read and the write (a saving, not a check: roles never come from here)."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def same(self, key: str, doc: dict[str, Any]) -> bool:
+        hit = self._docs.get(key)
+        return hit is not None and time.monotonic() - hit[0] < PEOPLE_TTL and hit[1] == doc
+
+    def keep(self, key: str, doc: dict[str, Any]) -> None:
+        if len(self._docs) >= PEOPLE_MAX:
+            self._docs.clear()
+        self._docs[key] = (time.monotonic(), dict(doc))
+
+    def forget(self, key: str) -> None:
+        self._docs.pop(key, None)
 
 
 def is_guest(actor: Actor) -> bool:
@@ -183,9 +208,13 @@ async def remember(actor: Actor, services: Services) -> None:
     doc = {"aad_id": actor.aad_id, "name": actor.name, "user_id": actor.user_id or None, "email": actor.email, "upn": actor.upn,
            "tenant_id": actor.where.tenant_id, "service_url": actor.where.service_url}
     key = actor.aad_id.casefold()
+    if services.seen_people.same(key, doc):
+        return
+    services.seen_people.forget(key)  # a failed write leaves nothing cached
     existing = await services.store.get(PEOPLE_TABLE, key)
     if existing is None or existing.doc != doc:
         await services.store.upsert(PEOPLE_TABLE, key, doc)
+    services.seen_people.keep(key, doc)
 
 
 async def holders(role: str, services: Services) -> list[Person]:

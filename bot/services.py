@@ -13,7 +13,7 @@ from bot.config import SchoolConfig, Settings
 from bot.meetings.provider import MeetingProvider
 from bot.policy.loader import bundled, load_profile_file
 from bot.policy.model import Profile
-from bot.roles import Directory
+from bot.roles import Directory, SeenPeople
 from bot.sessions.repo import Sessions
 from bot.store.base import Store
 from bot.outbox import Outbox, default_outbox
@@ -33,6 +33,8 @@ class Services:
     #: Entra group membership for roles (Graph); None where no group is configured.
     directory: Directory | None = None
     outbox: Outbox = field(default_factory=default_outbox)
+    #: People records this process knows are stored as they are (bot.roles.remember skips those).
+    seen_people: SeenPeople = field(default_factory=SeenPeople)
     #: Seconds between attempts at a session's meeting while Microsoft Graph fails: these in turn,
     #: then the last (the cap) until the meeting is ready, the session is cancelled or it starts.
     meeting_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)

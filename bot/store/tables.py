@@ -42,6 +42,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 from bot import texts
 from bot.texts import store as store_texts
 from bot.errors import Conflict, NotFound, StoreError
+from bot.store.azure_http import PooledTransport
 from bot.store.base import Record, check_size
 
 PARTITION = "c"
@@ -108,7 +109,11 @@ class AzureTableStore:
                  service: TableServiceClient | None = None, credential: AsyncTokenCredential | None = None) -> None:
         if service is None and not connection_string:
             raise StoreError(store_texts.TABLES_UNCONFIGURED)
-        self._service = service or TableServiceClient.from_connection_string(connection_string)
+        if service is None:
+            transport = PooledTransport()
+            service = TableServiceClient.from_connection_string(connection_string, transport=transport)
+            transport.route(service.url)
+        self._service = service
         self._credential = credential  # owned: closed with the store
         self._prefix = prefix
         self._clients: dict[str, TableClient] = {}
@@ -123,7 +128,9 @@ class AzureTableStore:
         if not endpoint.startswith("https://"):
             raise StoreError(store_texts.TABLES_NOT_HTTPS)
         credential = credential or identity_credential(client_id)
-        return cls(prefix=prefix, service=TableServiceClient(endpoint, credential=credential, **options), credential=credential)
+        transport = PooledTransport(**options)
+        transport.route(endpoint)
+        return cls(prefix=prefix, service=TableServiceClient(endpoint, credential=credential, transport=transport, **options), credential=credential)
 
     async def _table(self, name: str) -> TableClient:
         client = self._clients.get(name)

@@ -151,3 +151,40 @@ async def test_a_refusal_raised_inside_a_workflow_is_audited_once(harness: Harne
     await harness.act("oli", "end.submit", {"ref": s.ref, **END})
     refusals = [e for e in await Audit(harness.services.store).entries(s.ref) if e.action.endswith(".refused")]
     assert [(e.who, e.action) for e in refusals] == [("aad-oli", "end.submit.refused")] and s.ref in refusals[0].detail
+
+
+class CountingStore:
+    """The harness's store, counting the people table's reads and writes."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.calls = inner, []  # type: ignore[var-annotated]
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self.inner, name)
+
+        async def counted(table: str, *args: object, **kwargs: object) -> object:
+            if table == roles.PEOPLE_TABLE:
+                self.calls.append(name)
+            return await method(table, *args, **kwargs)
+
+        return counted
+
+
+async def test_a_person_stored_as_they_are_is_not_read_again_and_a_change_is_still_stored(harness: Harness) -> None:
+    store = harness.services.store
+    counting = CountingStore(store)
+    harness.services.store = counting  # type: ignore[assignment]
+    tara = await roles.resolve(actor("tara"), harness.services)
+    assert tara.has("staff") and counting.calls == ["get", "upsert"]
+    await roles.resolve(actor("tara"), harness.services)
+    assert counting.calls == ["get", "upsert"]  # exactly as stored: no read, no write
+    renamed = replace(actor("tara"), name="Tara Teacher-Jones", email="tara.jones@example.org")
+    again = await roles.resolve(renamed, harness.services)
+    assert again.roles == tara.roles  # roles from the object id and tenant, whatever the cache holds
+    assert counting.calls == ["get", "upsert", "get", "upsert"]
+    stored = await store.get(roles.PEOPLE_TABLE, "aad-tara")
+    assert stored is not None and stored.doc["name"] == "Tara Teacher-Jones" and stored.doc["email"] == "tara.jones@example.org"
+    moved = replace(renamed, where=replace(renamed.where, service_url="https://smba.example.org/emea/"))
+    await roles.resolve(moved, harness.services)
+    stored = await store.get(roles.PEOPLE_TABLE, "aad-tara")
+    assert stored is not None and stored.doc["service_url"] == "https://smba.example.org/emea/"
