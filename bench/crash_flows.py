@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -195,7 +196,12 @@ class BotProcess:
     async def start(self, http: aiohttp.ClientSession) -> bool:
         """Start and wait until /healthz answers; False if the process died first."""
         self.proc = await asyncio.create_subprocess_exec(
-            *self.cmd, env=self.env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            *self.cmd,
+            env=self.env,
+            cwd=str(ROOT),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() ends strace and the bot it traces
         )
         return await self.wait_until(http, lambda body: True)
 
@@ -229,9 +235,13 @@ class BotProcess:
 
     async def stop(self) -> None:
         """Killed, not stopped: everything it acknowledged is durable, and a kill is what we test."""
-        if self.proc and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
+        if self.proc is None:
+            return
+        try:  # the whole group: killing strace alone would leave the traced bot running, detached
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await self.proc.wait()
 
 
 def _shown(card: dict[str, Any] | None) -> list[str]:

@@ -23,12 +23,12 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app import SERVICES, create_app, freeze_heap  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.consent import ConsentRegistry, parse_csv  # noqa: E402
-from bot.store import open_store  # noqa: E402
-from bot.store.base import Record  # noqa: E402
-from tests.support.forms import CSV  # noqa: E402
+from bot.app import SERVICES, create_app, freeze_heap
+from bot.config import Settings
+from bot.consent import ConsentRegistry, parse_csv
+from bot.store import open_store
+from bot.store.base import Record
+from tests.support.forms import CSV
 
 
 class CountingStore:
@@ -124,7 +124,12 @@ def main() -> None:
         app["ticker"] = asyncio.create_task(ticker())
 
     async def stall(request: web.Request) -> web.Response:
-        value = {"longest_ms": worst[0], "longest_cpu_ms": worst[1], "longest_gc_ms": worst[2], "store_calls": dict(counting.counts)}
+        value = {
+            "longest_ms": worst[0],
+            "longest_cpu_ms": worst[1],
+            "longest_gc_ms": worst[2],
+            "store_calls": dict(counting.counts),
+        }
         if request.query.get("reset"):
             worst[0] = worst[1] = worst[2] = 0.0
             counting.counts.clear()

@@ -30,9 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
@@ -40,13 +41,13 @@ from cryptography.hazmat.primitives import serialization
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.forms import FORM  # noqa: E402
-from tests.support.azurite import ACCOUNT_KEY, AZURITE  # noqa: E402
-from tests.teams import activities as act  # noqa: E402
-from tests.teams.identity_server import APP_ID, TENANT, IdentityServer, new_key  # noqa: E402
+from tests.support.azurite import ACCOUNT_KEY, AZURITE
+from tests.support.forms import FORM
+from tests.teams import activities as act
+from tests.teams.identity_server import APP_ID, TENANT, IdentityServer, new_key
 
 PY = sys.executable
-ECHO_BOT = r'''
+ECHO_BOT = r"""
 import sys
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -73,7 +74,7 @@ async def messages(req):
 app = web.Application()
 app.router.add_post("/api/messages", messages)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-'''
+"""
 
 
 def free_port() -> int:
@@ -96,7 +97,9 @@ class Result:
     stall: float | None = None
     stall_cpu: float | None = None
     stall_gc: float | None = None
-    calls: dict[str, float] | None = None  # store calls per submit: by turns in the burst, and all (with the outbox) once it settled
+    calls: dict[str, float] | None = (
+        None  # store calls per submit: by turns in the burst, and all (with the outbox) once it settled
+    )
 
 
 class Proc:
@@ -107,7 +110,9 @@ class Proc:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **env, "PORT": str(self.port)}
         self.log = tempfile.NamedTemporaryFile(prefix="bench-bot-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([a.replace("{port}", str(self.port)) for a in argv], env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(
+            [a.replace("{port}", str(self.port)) for a in argv], env=env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
 
     async def ready(self) -> None:
         for _ in range(300):
@@ -142,10 +147,18 @@ async def connected(url: str, n: int) -> aiohttp.ClientSession:
     return http
 
 
-async def load(url: str, make: Callable[[int], dict[str, Any]], n: int, concurrency: int, headers: dict[str, str], session: aiohttp.ClientSession | None = None) -> tuple[float, list[float]]:
+async def load(
+    url: str,
+    make: Callable[[int], dict[str, Any]],
+    n: int,
+    concurrency: int,
+    headers: dict[str, str],
+    session: aiohttp.ClientSession | None = None,
+) -> tuple[float, list[float]]:
     sem = asyncio.Semaphore(concurrency)
     lat: list[float] = []
-    async with (session or aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))) as http:
+    async with session or aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
         async def one(i: int) -> None:
             async with sem:
                 t0 = time.perf_counter()
@@ -165,8 +178,16 @@ class Bench:
         self.work = Path(tempfile.mkdtemp(prefix="chaperone-prod-bench-"))
         self.idp = IdentityServer(channel_key=new_key(), tenant_key=new_key())
         for name, key in (("channel", self.idp.channel_key), ("tenant", self.idp.tenant_key)):
-            (self.work / f"{name}.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        self.standins = subprocess.Popen([PY, str(ROOT / "bench" / "standins.py"), str(self.work), "--delay", str(a.delay)], stdout=subprocess.PIPE, text=True)
+            (self.work / f"{name}.pem").write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+        self.standins = subprocess.Popen(
+            [PY, str(ROOT / "bench" / "standins.py"), str(self.work), "--delay", str(a.delay)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.standins.stdout is not None
         self.urls = json.loads(self.standins.stdout.readline())
         self.connector = self.urls["connector"]
@@ -181,19 +202,47 @@ class Bench:
             return sum((await r.json()).values())
 
     def echo(self, production: bool) -> Proc:
-        env = {"HTTPS_PROXY": self.urls["proxy"], "https_proxy": self.urls["proxy"], "REQUESTS_CA_BUNDLE": self.urls["ca"], "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"} if production else {}
+        env = (
+            {
+                "HTTPS_PROXY": self.urls["proxy"],
+                "https_proxy": self.urls["proxy"],
+                "REQUESTS_CA_BUNDLE": self.urls["ca"],
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+            }
+            if production
+            else {}
+        )
         return Proc([PY, "-c", ECHO_BOT, "{port}", APP_ID if production else "", TENANT if production else ""], env)
 
     def chaperone(self, production: bool, store: str = "tinydb", tables: str = "") -> Proc:
         data = Path(tempfile.mkdtemp(dir=self.work, prefix="data-"))
-        env = {"CHAPERONE_DATA_DIR": str(data), "CHAPERONE_CONFIG": str(ROOT / "bot" / "example" / "chaperone.toml"), "CHAPERONE_MEETINGS": "local", "CHAPERONE_STORE": store}
+        env = {
+            "CHAPERONE_DATA_DIR": str(data),
+            "CHAPERONE_CONFIG": str(ROOT / "bot" / "example" / "chaperone.toml"),
+            "CHAPERONE_MEETINGS": "local",
+            "CHAPERONE_STORE": store,
+        }
         if tables:
             env["CHAPERONE_TABLES_CONNECTION_STRING"] = tables
-        for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID", "MICROSOFT_APP_TYPE", "CHAPERONE_LOCAL"):
+        for name in (
+            "MICROSOFT_APP_ID",
+            "MICROSOFT_APP_PASSWORD",
+            "MICROSOFT_APP_TENANT_ID",
+            "MICROSOFT_APP_TYPE",
+            "CHAPERONE_LOCAL",
+        ):
             env[name] = ""
         if production:
-            env.update({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "bench-secret", "MICROSOFT_APP_TENANT_ID": TENANT,
-                        "CHAPERONE_BOTFRAMEWORK_OPENID_URL": self.urls["botframework_openid"], "CHAPERONE_ENTRA_LOGIN_URL": self.urls["identity"]})
+            env.update(
+                {
+                    "MICROSOFT_APP_ID": APP_ID,
+                    "MICROSOFT_APP_PASSWORD": "bench-secret",
+                    "MICROSOFT_APP_TENANT_ID": TENANT,
+                    "CHAPERONE_BOTFRAMEWORK_OPENID_URL": self.urls["botframework_openid"],
+                    "CHAPERONE_ENTRA_LOGIN_URL": self.urls["identity"],
+                }
+            )
         else:
             env["CHAPERONE_LOCAL"] = "1"
         return Proc([PY, str(ROOT / "bench" / "probe_bot.py")], env)
@@ -239,9 +288,11 @@ class Bench:
             async with aiohttp.ClientSession() as s, s.post(f"{self.urls['identity']}/_hang") as r:
                 await r.read()
             proc.stop()
-        return (Result("/healthz", 0.0, statistics.median(healthz), pct(healthz, 0.99)),
-                Result("/help, token already seen", seen[0], statistics.median(seen[1]), pct(seen[1], 0.99)),
-                Result("/help, new token, known key", fresh[0], statistics.median(fresh[1]), pct(fresh[1], 0.99)))
+        return (
+            Result("/healthz", 0.0, statistics.median(healthz), pct(healthz, 0.99)),
+            Result("/help, token already seen", seen[0], statistics.median(seen[1]), pct(seen[1], 0.99)),
+            Result("/help, new token, known key", fresh[0], statistics.median(fresh[1]), pct(fresh[1], 0.99)),
+        )
 
     async def echo_burst(self) -> Result:
         proc = self.echo(False)
@@ -249,7 +300,9 @@ class Bench:
             await proc.ready()
             make = lambda i: act.message(f"hello {i}", service_url=self.connector, user="tara")  # noqa: E731
             await load(proc.url, make, 20, 10, {})
-            rate, lat = await load(proc.url, make, self.a.burst, self.a.burst, {}, await connected(proc.url, self.a.burst))
+            rate, lat = await load(
+                proc.url, make, self.a.burst, self.a.burst, {}, await connected(proc.url, self.a.burst)
+            )
         finally:
             proc.stop()
         return Result(f"stock echo, {self.a.burst} concurrent messages", rate, statistics.median(lat), pct(lat, 0.99))
@@ -260,9 +313,17 @@ class Bench:
             await proc.ready()
             async with aiohttp.ClientSession() as s:
                 for what, channel in (("safeguarding", act.SAFEGUARDING), ("slt", act.SLT)):
-                    async with s.post(f"{proc.url}/api/messages", json=act.message(f"/setup {what}", service_url=self.connector, user="ivy", scope="channel", channel=channel)) as r:
+                    async with s.post(
+                        f"{proc.url}/api/messages",
+                        json=act.message(
+                            f"/setup {what}", service_url=self.connector, user="ivy", scope="channel", channel=channel
+                        ),
+                    ) as r:
                         assert r.status == 200
-            submit = lambda i: act.submit({"verb": "book.submit", **FORM}, reply_to=f"form-{i}", service_url=self.connector)  # noqa: E731
+
+            def submit(i: int) -> dict[str, Any]:
+                return act.submit({"verb": "book.submit", **FORM}, reply_to=f"form-{i}", service_url=self.connector)
+
             await load(proc.url, submit, 10, 5, {})  # warm-up
             await asyncio.sleep(1.0)  # let the warm-up's background posts finish
             pool = await connected(proc.url, self.a.burst)
@@ -285,7 +346,16 @@ class Bench:
         finally:
             proc.stop()
         calls = {"turn": turn / self.a.burst, "all": sum(settled.values()) / self.a.burst}
-        return Result(f"Chaperone {self.a.burst} /book submits, {store}", rate, statistics.median(lat), pct(lat, 0.99), stall=stall, stall_cpu=stall_cpu, stall_gc=stall_gc, calls=calls)
+        return Result(
+            f"Chaperone {self.a.burst} /book submits, {store}",
+            rate,
+            statistics.median(lat),
+            pct(lat, 0.99),
+            stall=stall,
+            stall_cpu=stall_cpu,
+            stall_gc=stall_gc,
+            calls=calls,
+        )
 
 
 def azurite() -> tuple[subprocess.Popen[bytes], str] | None:
@@ -293,15 +363,32 @@ def azurite() -> tuple[subprocess.Popen[bytes], str] | None:
         return None
     port = free_port()
     work = tempfile.mkdtemp(prefix="azurite-")
-    proc = subprocess.Popen([str(AZURITE), "--tableHost", "127.0.0.1", "--tablePort", str(port), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=work)
+    proc = subprocess.Popen(
+        [
+            str(AZURITE),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=work,
+    )
     for _ in range(300):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             break
         except OSError:
             time.sleep(0.1)
-    return proc, f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+    return (
+        proc,
+        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+    )
 
 
 async def main(a: argparse.Namespace) -> None:
@@ -318,7 +405,9 @@ async def main(a: argparse.Namespace) -> None:
 
 async def part1(a: argparse.Namespace, b: Bench) -> None:
     """/help throughput, local and with an app id, and with the identity endpoints hanging."""
-    print(f"Part 1: /help vs one-card echo, {a.requests} requests at concurrency {a.concurrency}; identity stand-in adds {a.delay * 1000:.0f} ms per call")
+    print(
+        f"Part 1: /help vs one-card echo, {a.requests} requests at concurrency {a.concurrency}; identity stand-in adds {a.delay * 1000:.0f} ms per call"
+    )
     r1 = [
         await b.throughput("stock echo bot, local", b.echo(False), False),
         await b.throughput("Chaperone /help, local", b.chaperone(False), False),
@@ -360,10 +449,16 @@ async def part2(a: argparse.Namespace, b: Bench) -> None:
                 az[0].terminate()
                 az[0].wait()
         target = 0.5 if store == "tinydb" else 1.0
-        print(f"  {r.name:44} p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms   p99 {r.p99 / echo.p99:.2f}x echo's (target <= {target}x)")
-        print(f"  {'':44} longest event-loop stall {r.stall:.1f} ms wall, {r.stall_cpu:.1f} ms of loop-thread CPU (target < 20); the collector ran {r.stall_gc:.1f} ms of the longest")
+        print(
+            f"  {r.name:44} p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms   p99 {r.p99 / echo.p99:.2f}x echo's (target <= {target}x)"
+        )
+        print(
+            f"  {'':44} longest event-loop stall {r.stall:.1f} ms wall, {r.stall_cpu:.1f} ms of loop-thread CPU (target < 20); the collector ran {r.stall_gc:.1f} ms of the longest"
+        )
         assert r.calls is not None
-        print(f"  {'':44} store calls per submit: {r.calls['turn']:.2f} in the turn, {r.calls['all']:.2f} with the outbox's jobs")
+        print(
+            f"  {'':44} store calls per submit: {r.calls['turn']:.2f} in the turn, {r.calls['all']:.2f} with the outbox's jobs"
+        )
 
 
 if __name__ == "__main__":
@@ -372,7 +467,9 @@ if __name__ == "__main__":
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--burst", type=int, default=200)
     ap.add_argument("--delay", type=float, default=0.05)
-    ap.add_argument("--stores", nargs="+", default=["tinydb", "tables"], help="stores for the rush; none to skip part 2")
+    ap.add_argument(
+        "--stores", nargs="+", default=["tinydb", "tables"], help="stores for the rush; none to skip part 2"
+    )
     ap.add_argument("--skip-part1", action="store_true", help="only the morning rush (part 2)")
     ap.add_argument("--calls", action="store_true", help="list the rush's store calls per submit by kind and table")
     asyncio.run(main(ap.parse_args()))

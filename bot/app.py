@@ -7,8 +7,8 @@ import logging
 
 from aiohttp import web
 
-from bot.clock import Clock, SystemClock
 from bot.background import resume_all
+from bot.clock import Clock, SystemClock
 from bot.commands.registry import build_router
 from bot.commands.router import Router
 from bot.config import Settings
@@ -16,8 +16,8 @@ from bot.meetings.factory import meetings_for
 from bot.meetings.provider import MeetingProvider
 from bot.roles import ROLE_NAMES, Directory, group_id
 from bot.services import Services, profile_for
-from bot.store.base import Store
 from bot.store import open_store
+from bot.store.base import Store
 from bot.teams.transport import TeamsTransport
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,25 @@ SERVICES = web.AppKey("services", Services)
 ROUTER = web.AppKey("router", Router)
 
 
-def build_services(settings: Settings, *, store: Store | None = None, meetings: MeetingProvider | None = None, clock: Clock | None = None) -> tuple[Services, TeamsTransport]:
+def build_services(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    meetings: MeetingProvider | None = None,
+    clock: Clock | None = None,
+) -> tuple[Services, TeamsTransport]:
     """Everything a command needs, wired from the settings (also used by the CLI)."""
     school = settings.school_config()
     store = store or open_store(settings)
     transport = TeamsTransport(settings, store)
     services = Services(
-        settings=settings, school=school, profile=profile_for(school), store=store,
-        meetings=meetings or meetings_for(settings, store), messenger=transport.messenger, clock=clock or SystemClock(),
+        settings=settings,
+        school=school,
+        profile=profile_for(school),
+        store=store,
+        meetings=meetings or meetings_for(settings, store),
+        messenger=transport.messenger,
+        clock=clock or SystemClock(),
     )
     services.directory = _directory(settings, services)
     return services, transport
@@ -68,7 +79,13 @@ def create_app(
     app.router.add_post("/api/messages", transport.route(router, services))
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "profile": services.profile.id, "outbox": await services.outbox.backlog(services.store, services.clock.now())})
+        return web.json_response(
+            {
+                "status": "ok",
+                "profile": services.profile.id,
+                "outbox": await services.outbox.backlog(services.store, services.clock.now()),
+            }
+        )
 
     app.router.add_get("/healthz", healthz)
 
@@ -105,7 +122,14 @@ async def freeze_heap(app: web.Application) -> None:
 def run() -> None:
     settings = Settings.from_env()
     settings.check_transport()
-    log.info("Chaperone starting host=%s port=%s mode=%s meetings=%s config=%s", settings.listen_host, settings.port, "local" if settings.local_mode else "azure", settings.meetings, settings.config_path)
+    log.info(
+        "Chaperone starting host=%s port=%s mode=%s meetings=%s config=%s",
+        settings.listen_host,
+        settings.port,
+        "local" if settings.local_mode else "azure",
+        settings.meetings,
+        settings.config_path,
+    )
     app = create_app(settings, shutdown_grace=15.0)
     app.on_startup.append(freeze_heap)
     web.run_app(app, host=settings.listen_host, port=settings.port, print=None, access_log=None)

@@ -16,8 +16,9 @@ import contextlib
 import contextvars
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import Conflict, NotFound
 from bot.jobs import Job, Kind
@@ -123,10 +124,12 @@ class Outbox:
             await asyncio.sleep(every)
             try:
                 await self.run_due(services)
-            except Exception:  # noqa: BLE001 - the worker must keep running
+            except Exception:
                 log.exception("outbox pass failed")
 
-    async def _run_batch(self, services: Services, kind: Kind, ref: str, tried: set[str], now: datetime, known: Record | None = None) -> tuple[int | None, Record | None]:
+    async def _run_batch(
+        self, services: Services, kind: Kind, ref: str, tried: set[str], now: datetime, known: Record | None = None
+    ) -> tuple[int | None, Record | None]:
         """Claim every due job of one record in ONE ETag-checked write (whoever loses the race runs
         none of them), then run them soonest first, each marked done (with its results) in a write
         of its own right after it ran. Returns how many ran (0 when none is ours, None when the
@@ -155,7 +158,9 @@ class Outbox:
             job.attempts += 1
         try:
             async with self.store_slot():
-                written: Record | None = await services.store.replace(kind.table, record.ref, record.to_doc(), etag=etag)
+                written: Record | None = await services.store.replace(
+                    kind.table, record.ref, record.to_doc(), etag=etag
+                )
         except Conflict:
             return None, None
         except NotFound:
@@ -175,7 +180,7 @@ class Outbox:
             apply = await handler(record, job, services)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure is retried later
+        except Exception as exc:
             await self._failed(services, kind, record.ref, job.id, exc)
             return None
 
@@ -216,6 +221,7 @@ class Outbox:
         now = services.clock.now()
         for kind in self.kinds.values():
             for rec in await services.store.query(kind.table, {"pending": True}):
+
                 def wake(r: Any) -> None:
                     for j in r.undone():
                         if release_leases:
@@ -245,11 +251,18 @@ class Outbox:
                 for raw in rec.doc.get("jobs") or []:
                     j = Job.model_validate(raw)
                     if j.done_at is None:
-                        out.append({
-                            "record": rec.key, "job": j.id, "kind": j.kind, "due_at": j.due_at.isoformat(), "attempts": j.attempts,
-                            "last_error": j.last_error, "first_failed_at": j.first_failed_at.isoformat() if j.first_failed_at else None,
-                            "lease_owner": j.lease_owner,
-                        })
+                        out.append(
+                            {
+                                "record": rec.key,
+                                "job": j.id,
+                                "kind": j.kind,
+                                "due_at": j.due_at.isoformat(),
+                                "attempts": j.attempts,
+                                "last_error": j.last_error,
+                                "first_failed_at": j.first_failed_at.isoformat() if j.first_failed_at else None,
+                                "lease_owner": j.lease_owner,
+                            }
+                        )
         return sorted(out, key=lambda r: (r["due_at"], r["record"]))
 
 

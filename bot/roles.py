@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import texts
 from bot.chat import Actor, CardAction, Command, Contact, Mention
-from bot.errors import StoreError, ChaperoneError, NotPermitted
+from bot.errors import ChaperoneError, NotPermitted, StoreError
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -88,7 +89,9 @@ class SeenPeople:
 
 
 def is_guest(actor: Actor) -> bool:
-    return (actor.user_role or "").casefold() == "guest" or any("#ext#" in (x or "").casefold() for x in (actor.upn, actor.email))
+    return (actor.user_role or "").casefold() == "guest" or any(
+        "#ext#" in (x or "").casefold() for x in (actor.upn, actor.email)
+    )
 
 
 def in_school_tenant(actor: Actor, services: Services) -> bool:
@@ -154,7 +157,9 @@ async def resolve(actor: Actor, services: Services, *, fresh: bool = False) -> A
     """The actor with their roles (and "staff" for the school's own staff) and where each came from."""
     held = await sources_of(actor, services, fresh=fresh)
     roles = set(held)
-    if not no_role_reason(actor, services) and (held or any(services.school.is_staff_email(e) for e in (actor.email, actor.upn) if e)):
+    if not no_role_reason(actor, services) and (
+        held or any(services.school.is_staff_email(e) for e in (actor.email, actor.upn) if e)
+    ):
         roles.add("staff")
     resolved = replace(actor, roles=frozenset(roles), role_sources=tuple(sorted(held.items())))
     if "staff" in roles and actor.aad_id:
@@ -168,12 +173,16 @@ async def resolve(actor: Actor, services: Services, *, fresh: bool = False) -> A
 async def recheck(actor: Actor, needed: Iterable[str], services: Services, *, what: str, record: str) -> Actor:
     """Before refusing: read the groups again once; if still refused, audit who, what, which record and why."""
     need = frozenset(needed)
-    record = record.strip().upper() if _REFERENCE.fullmatch(record.strip().upper()) else "-"  # never free text (a name) in the audit
+    record = (
+        record.strip().upper() if _REFERENCE.fullmatch(record.strip().upper()) else "-"
+    )  # never free text (a name) in the audit
     if not no_role_reason(actor, services) and any(group_id(r, services) for r in need):
         actor = await resolve(actor, services, fresh=True)
     if not need & actor.roles:
         why = no_role_reason(actor, services) or f"needs {'/'.join(sorted(need))}"
-        await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why)
+        await services.audit.record(
+            at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why
+        )
         log.warning("refused actor=%s what=%s record=%s why=%s", actor.key, what, record, why)
     return actor
 
@@ -191,7 +200,9 @@ async def audit_refusal(actor: Actor, inp: Command | CardAction, why: str, servi
     else:
         what, record = inp.verb or "card", str(inp.data.get("ref") or "")
     record = record.strip().upper() if _REFERENCE.fullmatch(record.strip().upper()) else "-"
-    await services.audit.record(at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why[:200])
+    await services.audit.record(
+        at=services.clock.now(), who=actor.key, action=f"{what}.refused", record=record, detail=why[:200]
+    )
 
 
 def audit_source(actor: Actor, *roles: str) -> str:
@@ -205,8 +216,15 @@ def audit_source(actor: Actor, *roles: str) -> str:
 async def remember(actor: Actor, services: Services) -> None:
     """Keep what is needed to mention a member of staff and open a 1:1 with them (written only when it changes)."""
     assert actor.aad_id
-    doc = {"aad_id": actor.aad_id, "name": actor.name, "user_id": actor.user_id or None, "email": actor.email, "upn": actor.upn,
-           "tenant_id": actor.where.tenant_id, "service_url": actor.where.service_url}
+    doc = {
+        "aad_id": actor.aad_id,
+        "name": actor.name,
+        "user_id": actor.user_id or None,
+        "email": actor.email,
+        "upn": actor.upn,
+        "tenant_id": actor.where.tenant_id,
+        "service_url": actor.where.service_url,
+    }
     key = actor.aad_id.casefold()
     if services.seen_people.same(key, doc):
         return
@@ -232,6 +250,17 @@ async def holders(role: str, services: Services) -> list[Person]:
     out = []
     for aad in sorted(aads):
         seen = people.get(aad)
-        out.append(Person(aad_id=str(seen["aad_id"]), name=str(seen["name"]), user_id=seen.get("user_id"), email=seen.get("email"), upn=seen.get("upn"),
-                          tenant_id=seen.get("tenant_id"), service_url=seen.get("service_url")) if seen else Person(aad_id=aad, name=texts.ROLE_TITLES.get(role, role)))
+        out.append(
+            Person(
+                aad_id=str(seen["aad_id"]),
+                name=str(seen["name"]),
+                user_id=seen.get("user_id"),
+                email=seen.get("email"),
+                upn=seen.get("upn"),
+                tenant_id=seen.get("tenant_id"),
+                service_url=seen.get("service_url"),
+            )
+            if seen
+            else Person(aad_id=aad, name=texts.ROLE_TITLES.get(role, role))
+        )
     return out

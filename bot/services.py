@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.audit import Audit
-from bot.clock import Clock, SystemClock
 from bot.chat import Messenger
+from bot.clock import Clock, SystemClock
 from bot.concerns.repo import Concerns
-from bot.consent import ConsentRegistry
 from bot.config import SchoolConfig, Settings
+from bot.consent import ConsentRegistry
 from bot.meetings.provider import MeetingProvider
+from bot.outbox import Outbox, default_outbox
 from bot.policy.loader import bundled, load_profile_file
 from bot.policy.model import Profile
 from bot.roles import Directory, SeenPeople
 from bot.sessions.repo import Sessions
 from bot.store.base import Store
-from bot.outbox import Outbox, default_outbox
 from bot.tasks import Tasks
 
 

@@ -59,8 +59,11 @@ class PooledTransport(AioHttpTransport):  # type: ignore[misc]
     async def open(self) -> None:
         if self.session is None and not self._closed:
             self.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=POOL_LIMIT, keepalive_timeout=30), trust_env=False,
-                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, proxy=self._proxy,
+                connector=aiohttp.TCPConnector(limit=POOL_LIMIT, keepalive_timeout=30),
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                proxy=self._proxy,
             )
         await super().open()
 

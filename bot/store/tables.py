@@ -26,12 +26,12 @@ A connection string stays for Azurite and development.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
-from urllib.parse import quote, unquote
-
 import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
 from azure.core.credentials_async import AsyncTokenCredential
@@ -40,10 +40,10 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from bot import texts
-from bot.texts import store as store_texts
 from bot.errors import Conflict, NotFound, StoreError
 from bot.store.azure_http import PooledTransport
 from bot.store.base import Record, check_size
+from bot.texts import store as store_texts
 
 PARTITION = "c"
 META, POINTER = "meta", "current"
@@ -61,9 +61,13 @@ def _entity(key: str, doc: Mapping[str, Any], partition: str = PARTITION) -> dic
     text = check_size(key, doc)
     entity: dict[str, Any] = {"PartitionKey": partition, "RowKey": _row(key)}
     for i in range(0, max(len(text), 1), _PART_CHARS):
-        entity["doc" if i == 0 else f"doc{i // _PART_CHARS}"] = text[i:i + _PART_CHARS]
+        entity["doc" if i == 0 else f"doc{i // _PART_CHARS}"] = text[i : i + _PART_CHARS]
     for name, value in doc.items():
-        if isinstance(value, bool) or isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= _MAX_INDEXED):
+        if (
+            isinstance(value, bool)
+            or isinstance(value, (int, float))
+            or (isinstance(value, str) and len(value) <= _MAX_INDEXED)
+        ):
             if name.isidentifier():
                 entity[f"f_{name}"] = value
     return entity
@@ -91,7 +95,9 @@ def _generation(partition: str) -> int:
 
 
 def _write_failed(exc: AzureError) -> StoreError:
-    return StoreError(texts.STORE_WRITE_FAILED.format(error=store_texts.azure(type(exc).__name__)), hint=texts.STORE_FAILED_HINT)
+    return StoreError(
+        texts.STORE_WRITE_FAILED.format(error=store_texts.azure(type(exc).__name__)), hint=texts.STORE_FAILED_HINT
+    )
 
 
 def identity_credential(client_id: str = "") -> AsyncTokenCredential:
@@ -105,8 +111,15 @@ def identity_credential(client_id: str = "") -> AsyncTokenCredential:
 
 
 class AzureTableStore:
-    def __init__(self, connection_string: str = "", *, prefix: str = "chaperone", generational: tuple[str, ...] = GENERATIONAL,
-                 service: TableServiceClient | None = None, credential: AsyncTokenCredential | None = None) -> None:
+    def __init__(
+        self,
+        connection_string: str = "",
+        *,
+        prefix: str = "chaperone",
+        generational: tuple[str, ...] = GENERATIONAL,
+        service: TableServiceClient | None = None,
+        credential: AsyncTokenCredential | None = None,
+    ) -> None:
         if service is None and not connection_string:
             raise StoreError(store_texts.TABLES_UNCONFIGURED)
         if service is None:
@@ -120,7 +133,15 @@ class AzureTableStore:
         self._generational = frozenset(generational)
 
     @classmethod
-    def with_identity(cls, endpoint: str, credential: AsyncTokenCredential | None = None, *, client_id: str = "", prefix: str = "chaperone", **options: Any) -> "AzureTableStore":
+    def with_identity(
+        cls,
+        endpoint: str,
+        credential: AsyncTokenCredential | None = None,
+        *,
+        client_id: str = "",
+        prefix: str = "chaperone",
+        **options: Any,
+    ) -> AzureTableStore:
         """The store at ``endpoint`` (``https://<account>.table.core.windows.net``) reached with a
         token credential: ``credential``, else :func:`identity_credential` (``client_id``). No key:
         the account may have shared-key access switched off. ``options`` go to the SDK client
@@ -130,7 +151,11 @@ class AzureTableStore:
         credential = credential or identity_credential(client_id)
         transport = PooledTransport(**options)
         transport.route(endpoint)
-        return cls(prefix=prefix, service=TableServiceClient(endpoint, credential=credential, transport=transport, **options), credential=credential)
+        return cls(
+            prefix=prefix,
+            service=TableServiceClient(endpoint, credential=credential, transport=transport, **options),
+            credential=credential,
+        )
 
     async def _table(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -189,7 +214,12 @@ class AzureTableStore:
         client = await self._table(table)
         part = await self._partition(table, client)
         try:
-            meta = await client.update_entity(_entity(key, doc, part), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified)
+            meta = await client.update_entity(
+                _entity(key, doc, part),
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
         except ResourceModifiedError as exc:
             raise Conflict(store_texts.record_changed(key)) from exc
         except ResourceNotFoundError as exc:
@@ -215,7 +245,9 @@ class AzureTableStore:
     async def upsert_many(self, table: str, docs: Mapping[str, dict[str, Any]]) -> int:
         """Write a new generation (current rows + ``docs``) and flip the pointer to it: all or none."""
         if table not in self._generational:
-            raise ValueError(f"upsert_many needs a generational table ({', '.join(sorted(self._generational))}), not {table}")
+            raise ValueError(
+                f"upsert_many needs a generational table ({', '.join(sorted(self._generational))}), not {table}"
+            )
         if not docs:
             return 0
         client = await self._table(table)
@@ -235,14 +267,20 @@ class AzureTableStore:
                 if pointer is None:
                     await client.create_entity(flip)
                 else:
-                    await client.update_entity(flip, mode=UpdateMode.REPLACE, etag=pointer.metadata["etag"], match_condition=MatchConditions.IfNotModified)  # type: ignore[attr-defined]
+                    await client.update_entity(
+                        flip,
+                        mode=UpdateMode.REPLACE,
+                        etag=pointer.metadata["etag"],  # type: ignore[attr-defined]
+                        match_condition=MatchConditions.IfNotModified,
+                    )
             except (ResourceExistsError, ResourceModifiedError):
-                await self._drop_partitions(client, lambda p: p == new)  # another import won: ours is an orphan
+                # another import won: ours is an orphan
+                await self._drop_partitions(client, lambda p: p == new)  # noqa: B023 - called within this iteration
                 continue
             except AzureError as exc:
-                await self._drop_partitions(client, lambda p: p == new)
+                await self._drop_partitions(client, lambda p: p == new)  # noqa: B023 - called within this iteration
                 raise _write_failed(exc) from exc
-            await self._drop_partitions(client, lambda p: _generation(p) < gen - 1)
+            await self._drop_partitions(client, lambda p: _generation(p) < gen - 1)  # noqa: B023 - called within this iteration
             return len(docs)
         raise Conflict(texts.STORE_REIMPORTED)
 
@@ -265,9 +303,13 @@ class AzureTableStore:
         """Delete every record partition ``doomed(name)`` picks (housekeeping: failures are left for next time)."""
         try:
             by_part: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-            async for e in client.query_entities("PartitionKey ne @meta", parameters={"meta": META}, select=["PartitionKey", "RowKey"]):
+            async for e in client.query_entities(
+                "PartitionKey ne @meta", parameters={"meta": META}, select=["PartitionKey", "RowKey"]
+            ):
                 if doomed(e["PartitionKey"]):
-                    by_part.setdefault(e["PartitionKey"], []).append(("delete", {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]}))
+                    by_part.setdefault(e["PartitionKey"], []).append(
+                        ("delete", {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]})
+                    )
             for ops in by_part.values():
                 await self._transact(client, ops)
         except AzureError:
@@ -287,7 +329,9 @@ class AzureTableStore:
                 return
         raise Conflict(texts.STORE_REIMPORTED)
 
-    async def query(self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None) -> list[Record]:
+    async def query(
+        self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None
+    ) -> list[Record]:
         client = await self._table(table)
         clauses, params = ["PartitionKey eq @pk"], {"pk": await self._partition(table, client)}
         for i, (name, value) in enumerate((where or {}).items()):
@@ -303,7 +347,7 @@ class AzureTableStore:
         return sorted(found, key=lambda r: r.key)
 
     async def append(self, table: str, doc: dict[str, Any]) -> str:
-        key = f"{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        key = f"{datetime.now(UTC):%Y%m%d%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         await self.insert(table, key, doc)
         return key
 

@@ -3,8 +3,9 @@ no role for another tenant or a guest, break-glass emails labelled, refusals aud
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import AsyncIterator
+from datetime import UTC
 
 import pytest
 
@@ -12,19 +13,22 @@ from bot import roles
 from bot.audit import Audit
 from bot.config import SchoolConfig, Settings
 from bot.meetings.graph_directory import GraphDirectory
-from tests.support.tokens import StaticToken
+from tests.fakes.graph_server import FakeGraph
 from tests.support.harness import Harness
 from tests.support.people import actor
-from tests.fakes.graph_server import FakeGraph
+from tests.support.tokens import StaticToken
 
 DSL_GROUP = "11111111-0000-0000-0000-00000000d51"
 SLT_GROUP = "22222222-0000-0000-0000-000000005e7"
 
 
-
 @pytest.fixture
 async def graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph(users=set(), groups={DSL_GROUP: ["aad-oli", "group:nested"], "nested": ["aad-sian"], SLT_GROUP: ["aad-sam"]}, require_token="t0ken")
+    fake = FakeGraph(
+        users=set(),
+        groups={DSL_GROUP: ["aad-oli", "group:nested"], "nested": ["aad-sian"], SLT_GROUP: ["aad-sam"]},
+        require_token="t0ken",
+    )
     fake.base_url = await fake.start()  # type: ignore[attr-defined]
     yield fake
     await fake.stop()
@@ -36,7 +40,9 @@ async def directory(graph: FakeGraph) -> AsyncIterator[GraphDirectory]:
     d = GraphDirectory.with_credential(graph.base_url, credential)  # type: ignore[attr-defined]
     yield d
     await d.close()
-    assert credential.scopes == [("https://graph.microsoft.com/.default",)] * len(credential.scopes) and credential.scopes
+    assert (
+        credential.scopes == [("https://graph.microsoft.com/.default",)] * len(credential.scopes) and credential.scopes
+    )
 
 
 def with_groups(harness: Harness, **groups: str) -> None:
@@ -46,11 +52,16 @@ def with_groups(harness: Harness, **groups: str) -> None:
 
 
 async def test_transitive_members_through_graph_with_a_token(directory: GraphDirectory, graph: FakeGraph) -> None:
-    assert await directory.transitive_members(DSL_GROUP) == {"aad-oli", "aad-sian"}  # nested group's user, not the group
+    assert await directory.transitive_members(DSL_GROUP) == {
+        "aad-oli",
+        "aad-sian",
+    }  # nested group's user, not the group
     assert any("$skiptoken" in c.path for c in graph.calls)  # followed the next link
 
 
-async def test_group_role_cached_then_reread_once_before_a_refusal(harness: Harness, directory: GraphDirectory, graph: FakeGraph) -> None:
+async def test_group_role_cached_then_reread_once_before_a_refusal(
+    harness: Harness, directory: GraphDirectory, graph: FakeGraph
+) -> None:
     harness.services.directory = directory
     with_groups(harness, dsl_group=DSL_GROUP)
     oli = await roles.resolve(actor("oli"), harness.services)
@@ -78,7 +89,10 @@ async def test_listed_object_id_and_break_glass_email(harness: Harness) -> None:
     with_groups(harness, dsl=["aad-dee"], head=["hana.head@example.org"])
     dee = await roles.resolve(actor("dee"), harness.services)
     assert dee.role_source("dsl") == "list"
-    hana = await roles.resolve(replace(actor("oli"), email="hana.head@example.org", upn="hana.head@example.org", aad_id="aad-hana"), harness.services)
+    hana = await roles.resolve(
+        replace(actor("oli"), email="hana.head@example.org", upn="hana.head@example.org", aad_id="aad-hana"),
+        harness.services,
+    )
     assert hana.role_source("head") == "break-glass"
 
 
@@ -101,7 +115,12 @@ async def test_a_refused_command_is_audited_with_why(harness: Harness) -> None:
 
     await harness.router.dispatch(guest, Command("setup", ("safeguarding",)), harness.services)
     [entry] = [e for e in await Audit(harness.services.store).entries() if e.action.endswith(".refused")]
-    assert (entry.who, entry.action, entry.record, entry.detail) == ("aad-ivy", "command.setup.refused", "-", "guest account")
+    assert (entry.who, entry.action, entry.record, entry.detail) == (
+        "aad-ivy",
+        "command.setup.refused",
+        "-",
+        "guest account",
+    )
 
 
 async def test_a_refusal_never_writes_free_text_into_the_audit(harness: Harness) -> None:
@@ -110,10 +129,12 @@ async def test_a_refusal_never_writes_free_text_into_the_audit(harness: Harness)
     assert (entry.action, entry.record, entry.detail) == ("command.chronology.refused", "-", "needs dsl/dsl_deputy")
 
 
-async def test_roles_cache_case_and_retention_marker_on_table_storage(harness: Harness, directory: GraphDirectory, graph: FakeGraph, azurite: str) -> None:
+async def test_roles_cache_case_and_retention_marker_on_table_storage(
+    harness: Harness, directory: GraphDirectory, graph: FakeGraph, azurite: str
+) -> None:
     """The same code on Azure Table Storage (Azurite): the group cache, an append-only case, the daily claim."""
     import uuid
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from bot.concerns import retention
     from bot.concerns.case import Case, CaseEntry
@@ -129,14 +150,16 @@ async def test_roles_cache_case_and_retention_marker_on_table_storage(harness: H
         calls = len(graph.calls)
         assert (await roles.resolve(actor("sian"), harness.services)).has("dsl")
         assert len(graph.calls) == calls  # cached in the table
-        at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+        at = datetime(2026, 11, 23, 9, tzinfo=UTC)
         case = Case(store)
         for text in ("first", "second"):
             await case.add(CaseEntry(ref="C-TABLES", kind="note", at=at, by="aad-dee", by_name="Dee Lead", text=text))
         entries = await case.entries("C-TABLES")
         assert [(e.seq, e.text) for e in entries] == [(1, "first"), (2, "second")]
         with pytest.raises(Conflict):
-            await store.insert("case_entries", entries[0].key, {**entries[0].model_dump(mode="json"), "text": "rewritten"})
+            await store.insert(
+                "case_entries", entries[0].key, {**entries[0].model_dump(mode="json"), "text": "rewritten"}
+            )
         claims = [await retention.claim_day(store, date(2026, 11, 23)) for _ in range(3)]
         assert claims == [True, False, False]
     finally:
@@ -183,7 +206,11 @@ async def test_a_person_stored_as_they_are_is_not_read_again_and_a_change_is_sti
     assert again.roles == tara.roles  # roles from the object id and tenant, whatever the cache holds
     assert counting.calls == ["get", "upsert", "get", "upsert"]
     stored = await store.get(roles.PEOPLE_TABLE, "aad-tara")
-    assert stored is not None and stored.doc["name"] == "Tara Teacher-Jones" and stored.doc["email"] == "tara.jones@example.org"
+    assert (
+        stored is not None
+        and stored.doc["name"] == "Tara Teacher-Jones"
+        and stored.doc["email"] == "tara.jones@example.org"
+    )
     moved = replace(renamed, where=replace(renamed.where, service_url="https://smba.example.org/emea/"))
     await roles.resolve(moved, harness.services)
     stored = await store.get(roles.PEOPLE_TABLE, "aad-tara")

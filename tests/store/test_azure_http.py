@@ -12,7 +12,10 @@ def test_https_proxy_with_credentials_and_no_proxy(monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv(name, raising=False)
     assert env_proxy("https://acct.table.core.windows.net") == (None, None)
     monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cret@proxy.example.org:3128")
-    assert env_proxy("https://acct.table.core.windows.net") == ("http://proxy.example.org:3128", {"Proxy-Authorization": "Basic dXNlcjpzM2NyZXQ="})
+    assert env_proxy("https://acct.table.core.windows.net") == (
+        "http://proxy.example.org:3128",
+        {"Proxy-Authorization": "Basic dXNlcjpzM2NyZXQ="},
+    )
     assert env_proxy("http://127.0.0.1:10002/devstoreaccount1") == (None, None)  # HTTPS_PROXY is for https only
     monkeypatch.setenv("NO_PROXY", "localhost,.core.windows.net")
     assert env_proxy("https://acct.table.core.windows.net") == (None, None)
