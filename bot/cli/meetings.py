@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.cli.common import cli_actor
 from bot.config import Settings
 from bot.errors import ChaperoneError, UsageError
@@ -103,7 +104,7 @@ def _attendance(args: argparse.Namespace) -> int:
         session, _ = await services.sessions.get(args.ref)
         if session.closure and session.closure.attendance:
             print(
-                f"{session.ref}: {len(session.closure.attendance)} participant(s); flags: {'; '.join(session.closure.flags) or 'none'}"
+                f"{session.ref}: {len(session.closure.attendance)} participant(s); flags: {texts.attendance_flags(list(session.closure.flags)) or 'none'}"
             )
             return 0
         print(

@@ -6,13 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import texts
 from bot.meetings.provider import Attendee
-from bot.sessions.model import Session
+from bot.sessions.model import AttendanceFlag, Session
 
 TOLERANCE = timedelta(minutes=2)
-SECOND_ADULT_GAP = texts.ATTENDANCE_SECOND_ADULT_GAP
-PUPIL_WITHOUT_STAFF = texts.ATTENDANCE_PUPIL_WITHOUT_STAFF
+SECOND_ADULT_GAP: AttendanceFlag = "second_adult_gap"
+PUPIL_WITHOUT_STAFF: AttendanceFlag = "pupil_without_staff"
 
 Interval = tuple[datetime, datetime]
 
@@ -43,7 +42,7 @@ def _uncovered(window: Interval, cover: list[Interval]) -> timedelta:
     return missing
 
 
-def merge(session: Session, attendees: list[Attendee]) -> tuple[list[dict[str, Any]], list[str]]:
+def merge(session: Session, attendees: list[Attendee]) -> tuple[list[dict[str, Any]], list[AttendanceFlag]]:
     """Per-participant join/leave times labelled by role, and the flags for the register."""
     organiser = (session.organiser.email or "").casefold()
     second = (session.second_adult.email or "").casefold() if session.second_adult else ""
@@ -74,7 +73,7 @@ def merge(session: Session, attendees: list[Attendee]) -> tuple[list[dict[str, A
             others.extend(ivs)
         if role == "second adult":
             second_iv.extend(ivs)
-    flags = []
+    flags: list[AttendanceFlag] = []
     closure = session.closure
     if session.second_adult and closure is not None and closure.actual_start and closure.actual_end:
         window = (closure.actual_start, closure.actual_end)

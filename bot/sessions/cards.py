@@ -183,7 +183,7 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
             },
         ]
         if c.flags:
-            facts.append({"title": "Check", "value": "; ".join(c.flags)})
+            facts.append({"title": "Check", "value": texts.attendance_flags(list(c.flags))})
     if session.meeting and session.state in (State.SCHEDULED, State.ENDED):
         facts.append({"title": "Meeting settings", "value": "; ".join(settings_facts(session.meeting))})
     state = session.state.value

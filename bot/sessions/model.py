@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot import texts
 from bot.chat import CardRef
@@ -60,6 +60,9 @@ EARLY_REASONS: tuple[EarlyReason, ...] = (
 )
 Outcome = Literal["completed", "ended_early", "did_not_take_place"]
 RecordingDecision = Literal["approved", "declined"]
+#: What the attendance report showed that the register must flag (texts.ATTENDANCE_FLAGS says it in words).
+AttendanceFlag = Literal["second_adult_gap", "pupil_without_staff"]
+_FLAG_FROM_WORDS = {words: code for code, words in texts.ATTENDANCE_FLAGS.items()}
 
 
 class Requirement(BaseModel):
@@ -128,7 +131,15 @@ class Closure(BaseModel):
     closed_at: datetime
     #: Join/leave times from the meeting's attendance report, merged later (Graph).
     attendance: list[dict[str, Any]] = Field(default_factory=list)
-    flags: list[str] = Field(default_factory=list)
+    flags: list[AttendanceFlag] = Field(default_factory=list)
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _flag_codes(cls, value: Any) -> Any:
+        """Closures stored before flags were codes held the sentence: read it back as its code."""
+        if not isinstance(value, list):
+            return value
+        return [_FLAG_FROM_WORDS.get(v, v) if isinstance(v, str) else v for v in value]
 
 
 class Session(Owed):

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.sessions.model import Session
 from bot.texts import EARLY_REASON_LABELS
 
@@ -86,7 +87,7 @@ def rows(
                 "; ".join(p.name for p in c.pupils if p.parent_at_start) if c else "",
                 "; ".join(p.name for p in c.pupils if p.parent_at_end) if c else "",
                 "" if not c or c.second_adult_throughout is None else ("yes" if c.second_adult_throughout else "no"),
-                "; ".join(c.flags) if c else "",
+                texts.attendance_flags(list(c.flags)) if c else "",
                 c.note if c else "",
             ]
         )

@@ -143,9 +143,18 @@ OUTCOME_COMPLETED = "Completed"
 OUTCOME_ENDED_EARLY = "Ended early ({reason})"
 ATTENDANCE_FACT = "{present} of {total} pupils; parent at start {at_start}, at end {at_end}"
 ATTENDANCE_SECOND_ADULT = {True: "; second adult throughout: yes", False: "; second adult throughout: no"}
-#: The register's attendance flags (stored on the closure as these words, shown as they were stored).
-ATTENDANCE_SECOND_ADULT_GAP = "Second adult absent for part of the session"
-ATTENDANCE_PUPIL_WITHOUT_STAFF = "A pupil or family member was in the meeting with no staff present"
+#: The register's attendance flags, by the code stored on the closure.
+ATTENDANCE_FLAGS = {
+    "second_adult_gap": "Second adult absent for part of the session",
+    "pupil_without_staff": "A pupil or family member was in the meeting with no staff present",
+}
+
+
+def attendance_flags(codes: list[str]) -> str:
+    """The register's attendance flags in words, one after another."""
+    return "; ".join(ATTENDANCE_FLAGS.get(code, code) for code in codes)
+
+
 SECOND_ADULT_NEEDED = "needed: {who}"
 SECOND_ADULT_NOT_REQUIRED = "not required by the protocol"
 CANNOT_MOVE = "Session {ref} is {state} and cannot become {to}."

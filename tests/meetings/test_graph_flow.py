@@ -16,6 +16,7 @@ from bot.consent import ConsentRegistry, parse_csv
 from bot.meetings.graph import GraphMeetings
 from bot.policy.loader import bundled
 from bot.services import Services
+from bot.sessions.cards import register_card
 from bot.sessions.model import State
 from bot.store.tiny import TinyStore
 from tests.fakes.graph_server import FakeGraph
@@ -170,7 +171,9 @@ async def test_attendance_is_merged_into_the_register_after_end(h: Harness, grap
         "second adult",
         "family",
     ]
-    assert s.closure.flags == ["Second adult absent for part of the session"]
+    assert s.closure.flags == ["second_adult_gap"]
+    register = card_text(register_card(s, h.services.profile, h.services.timezone))
+    assert "Second adult absent for part of the session" in register
     assert "Second adult absent" in card_text(h.messenger.updated(s.register_card.activity_id)[-1])
 
 
