@@ -410,6 +410,8 @@ def graph_credential(env: dict[str, str]) -> AsyncTokenCredential:
     client_id = env.get("CHAPERONE_GRAPH_CLIENT_ID") or env.get("MICROSOFT_APP_ID", "")
     if not tenant or not client_id or not (cert if kind == "certificate" else secret):
         raise ConfigError(setup_texts.GRAPH_NEEDS_CREDENTIAL)
+    if kind == "certificate" and not os.access(cert, os.R_OK):  # at start-up, not at the first meeting
+        raise ConfigError(setup_texts.graph_certificate_missing(cert))
     return (
         CertificateCredential(tenant, client_id, cert)
         if kind == "certificate"

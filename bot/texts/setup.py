@@ -53,6 +53,13 @@ GRAPH_NEEDS_CREDENTIAL = (
 )
 
 
+def graph_certificate_missing(path: str) -> str:
+    return (
+        f"CHAPERONE_GRAPH_CERTIFICATE_PATH names {path}, which is not a readable file: "
+        "put the Graph app's certificate (PEM or PKCS12) there, or correct the path."
+    )
+
+
 def graph_credential_setting(value: str) -> str:
     return f"CHAPERONE_GRAPH_CREDENTIAL must be managed-identity, certificate or secret, not {value!r}."
 

@@ -114,6 +114,15 @@ async def test_credential_choices() -> None:
                 "CHAPERONE_GRAPH_CLIENT_ID": "c",
             }
         )
+    with pytest.raises(ConfigError, match="not a readable file"):
+        graph_credential(
+            {
+                "CHAPERONE_GRAPH_CREDENTIAL": "certificate",
+                "CHAPERONE_GRAPH_TENANT_ID": "t",
+                "CHAPERONE_GRAPH_CLIENT_ID": "c",
+                "CHAPERONE_GRAPH_CERTIFICATE_PATH": "/nonexistent/graph.pem",
+            }
+        )
 
 
 async def test_open_store_picks_the_identity_when_an_endpoint_is_set() -> None:
