@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ from cryptography.hazmat.primitives import serialization
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.azurite import ACCOUNT_KEY, AZURITE
+from tests.support import azurite
 from tests.support.forms import FORM
 from tests.teams import activities as act
 from tests.teams.identity_server import APP_ID, TENANT, IdentityServer, new_key
@@ -358,39 +357,6 @@ class Bench:
         )
 
 
-def azurite() -> tuple[subprocess.Popen[bytes], str] | None:
-    if not AZURITE.exists() or shutil.which("node") is None:
-        return None
-    port = free_port()
-    work = tempfile.mkdtemp(prefix="azurite-")
-    proc = subprocess.Popen(
-        [
-            str(AZURITE),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(port),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--silent",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        cwd=work,
-    )
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return (
-        proc,
-        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
-    )
-
-
 async def main(a: argparse.Namespace) -> None:
     b = Bench(a)
     try:
@@ -434,20 +400,14 @@ async def part2(a: argparse.Namespace, b: Bench) -> None:
     echo = await b.echo_burst()
     print(f"  {echo.name:44} p50 {echo.p50:7.1f} ms   p99 {echo.p99:7.1f} ms")
     for store in a.stores:
-        tables = ""
-        az = None
         if store == "tables":
-            az = azurite()
-            if az is None:
+            if not azurite.installed():
                 print("  Azurite is not installed (scripts/bootstrap): tables skipped")
                 continue
-            tables = az[1]
-        try:
-            r = await b.booking_burst(store, tables)
-        finally:
-            if az is not None:
-                az[0].terminate()
-                az[0].wait()
+            with azurite.running(Path(tempfile.mkdtemp(prefix="azurite-"))) as port:
+                r = await b.booking_burst(store, azurite.connection_string(port))
+        else:
+            r = await b.booking_burst(store, "")
         target = 0.5 if store == "tinydb" else 1.0
         print(
             f"  {r.name:44} p50 {r.p50:7.1f} ms   p99 {r.p99:7.1f} ms   p99 {r.p99 / echo.p99:.2f}x echo's (target <= {target}x)"

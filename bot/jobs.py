@@ -10,7 +10,7 @@ find records with work; a record keeps it while any job is undone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -103,6 +103,24 @@ class Owed(BaseModel):
 
     def undone(self) -> list[Job]:
         return [j for j in self.jobs if j.done_at is None]
+
+
+async def adopt(repo: Records[Any], records: Iterable[Any], owe: Callable[[Any], None]) -> int:
+    """Records stored before the outbox existed (none has ever owed a job) are given what they owe,
+    once: ``owe`` adds the jobs to each, in its own write. Returns how many were adopted."""
+    adopted = 0
+    for record in records:
+        if record.job_seq:
+            continue
+
+        def first(x: Any) -> None:
+            if not x.job_seq:  # another instance adopted it meanwhile
+                owe(x)
+                x.job_seq = max(x.job_seq, 1)
+
+        await repo.update(record.ref, first)
+        adopted += 1
+    return adopted
 
 
 def keyed_ref(prefix: str, key: str, probe: int) -> str:

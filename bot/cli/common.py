@@ -56,11 +56,6 @@ class PrivateFile:
             self._fd = -1
 
 
-def write_private(path: str, text: str) -> None:
-    """Write an export readable by its owner only (0600), refusing to follow a symlink at ``path``."""
-    PrivateFile(path).write(text)
-
-
 def school_timezone() -> str:
     school = Settings.from_env().school_config()
     return school.school.timezone or profile_for(school).timezone

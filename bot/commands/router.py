@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
-_REF = re.compile(r"[A-Z]-[A-Z0-9]{4,12}")
 
 CommandHandler = Callable[[Actor, Command, "Services"], Awaitable[Reply]]
 VerbHandler = Callable[[Actor, CardAction, "Services"], Awaitable[Reply]]

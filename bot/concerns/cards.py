@@ -72,27 +72,14 @@ def _told(c: Concern) -> str:
 
 def notice_card(c: Concern, tz: str, *, reminder: int = 0) -> Card:
     """The personal message to each person told: reference, category, urgency, who raised it. Never the narrative or the pupil."""
-    urgency, color = _urgency(c)
-    acknowledged = (
-        texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz))
-        if c.acknowledged_at
-        else ""
-    )
+    head = _summary(c, tz)
     return render(
         "concern_notice",
         {
-            "ref": c.ref,
-            "urgency": urgency,
-            "urgency_style": color,
-            "acknowledged": acknowledged,
-            "reminder": texts.CONCERN_NOTICE_REPEAT.format(n=reminder) if reminder and not acknowledged else "",
+            **head,
+            "reminder": texts.CONCERN_NOTICE_REPEAT.format(n=reminder) if reminder and not head["acknowledged"] else "",
             "why": texts.ROUTE_WHY.format(sentence=c.route_sentence) if c.route_sentence else "",
             "guidance": list(c.guidance),
-            "facts": [
-                {"title": "Category", "value": c.category},
-                {"title": "Raised by", "value": c.raised_by_name},
-                {"title": "Raised at", "value": _local(c.raised_at, tz)},
-            ],
         },
     )
 
@@ -154,30 +141,33 @@ def _urgency(c: Concern) -> tuple[str, str]:
     return (texts.URGENT, "attention") if c.immediate_risk else (texts.NOT_URGENT, "default")
 
 
-def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
-    """What the safeguarding channel sees: reference, category, urgency, who raised it and when. Never the narrative or the pupil."""
+def _summary(c: Concern, tz: str) -> dict[str, Any]:
+    """What every short concern card shows: reference, urgency, whether acknowledged, and who raised it
+    when (never the narrative or the pupil)."""
     urgency, color = _urgency(c)
     acknowledged = (
         texts.CONCERN_ACKED.format(name=c.acknowledged_by_name, time=_local(c.acknowledged_at, tz))
         if c.acknowledged_at
         else ""
     )
-    return render(
-        "concern_alert",
-        {
-            "ref": c.ref,
-            "urgency": urgency,
-            "urgency_style": color,
-            "acknowledged": acknowledged,
-            "reminder": reminder,
-            "facts": [
-                {"title": "Category", "value": c.category},
-                {"title": "Raised by", "value": c.raised_by_name},
-                {"title": "Raised at", "value": _local(c.raised_at, tz)},
-                {"title": "Session", "value": c.session_ref or "–"},
-            ],
-        },
-    )
+    return {
+        "ref": c.ref,
+        "urgency": urgency,
+        "urgency_style": color,
+        "acknowledged": acknowledged,
+        "facts": [
+            {"title": "Category", "value": c.category},
+            {"title": "Raised by", "value": c.raised_by_name},
+            {"title": "Raised at", "value": _local(c.raised_at, tz)},
+        ],
+    }
+
+
+def alert_card(c: Concern, tz: str, *, reminder: str = "") -> Card:
+    """What the safeguarding channel sees: reference, category, urgency, who raised it and when. Never the narrative or the pupil."""
+    head = _summary(c, tz)
+    head["facts"].append({"title": "Session", "value": c.session_ref or "–"})
+    return render("concern_alert", {**head, "reminder": reminder})
 
 
 def detail_card(

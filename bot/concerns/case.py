@@ -8,7 +8,7 @@ retention's deletion of the whole case.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,7 +71,3 @@ class Case:
         for e in entries:
             await self._store.delete(TABLE, e.key)
         return len(entries)
-
-
-def entry_doc(e: CaseEntry) -> dict[str, Any]:
-    return e.model_dump(mode="json")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import roles, texts
+from bot import jobs, roles, texts
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, CardRef, user_key
 from bot.concerns import cards
 from bot.concerns.case import Case, CaseEntry
@@ -38,16 +38,11 @@ async def raise_concern(actor: Actor, draft: Callable[[str], Concern], services:
     where the route allows the channel. Audit it, then run those jobs at once (the receipt says who
     was reached); the outbox repeats them for anyone not reached and, for immediate risk, every few
     minutes until someone acknowledges."""
-    rules = services.school.concerns
 
     def make(ref: str) -> Concern:
         c = routed(draft(ref), services)
         c.origin = key
-        c.owe("notify", due=c.raised_at)
-        if c.to_channel:
-            minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
-            c.owe("post_alert", due=c.raised_at)
-            c.owe("reraise", due=c.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
+        owe_open(c, services, c.raised_at)
         return c
 
     stored, created = await services.concerns.add_once(key, make)
@@ -364,29 +359,29 @@ def _repo(services: Services) -> Any:
     return services.concerns
 
 
-async def adopt(services: Services) -> int:
-    """Unacknowledged concerns stored before the outbox existed owe their alert and re-raise."""
+def owe_open(c: Concern, services: Services, now: datetime) -> None:
+    """What an unacknowledged concern owes from where it stands: the personal messages, and where
+    its route allows the channel, the alert and the re-raise. Written with the concern, or at
+    start-up for a concern stored before the outbox."""
     rules = services.school.concerns
-    adopted = 0
-    for c in await services.concerns.unacknowledged():
-        if c.job_seq:
-            continue
+    if not c.notices:
+        c.owe("notify", due=now)
+    if not c.to_channel:
+        return
+    if not c.alert_posted:
+        c.owe("post_alert", due=now)
+    if c.escalated_at is None:
+        minutes = rules.escalate_urgent_after_minutes if c.immediate_risk else rules.escalate_after_minutes
+        c.owe("reraise", due=c.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
 
-        def owe(x: Concern) -> None:
-            if x.job_seq:
-                return
-            if not x.notices:
-                x.owe("notify", due=services.clock.now())
-            if not x.alert_posted and x.to_channel:
-                x.owe("post_alert", due=services.clock.now())
-            if x.escalated_at is None:
-                minutes = rules.escalate_urgent_after_minutes if x.immediate_risk else rules.escalate_after_minutes
-                x.owe("reraise", due=x.raised_at + timedelta(minutes=minutes), args={"minutes": minutes})
-            x.job_seq = max(x.job_seq, 1)
 
-        await services.concerns.update(c.ref, owe)
-        adopted += 1
-    return adopted
+async def adopt(services: Services) -> int:
+    """Unacknowledged concerns stored before the outbox existed owe what a new concern owes from where they stand."""
+    return await jobs.adopt(
+        services.concerns,
+        await services.concerns.unacknowledged(),
+        lambda x: owe_open(x, services, services.clock.now()),
+    )
 
 
 JOB_KIND = Kind(

@@ -93,9 +93,7 @@ def status_card(session: Session, profile: Profile, tz: str, *, slt_channel: boo
         "status",
         {
             "ref": session.ref,
-            "state_label": texts.STATE_LABELS[state].capitalize(),
-            "state_style": texts.STATE_STYLES[state],
-            "state_icon": texts.STATE_ICONS[state],
+            **_badge(state),
             "status_text": text,
             "facts": [
                 {"title": "When", "value": when(session, tz)},
@@ -191,9 +189,7 @@ def register_card(session: Session, profile: Profile, tz: str) -> Card:
         "register",
         {
             "ref": session.ref,
-            "state_label": texts.STATE_LABELS[state].capitalize(),
-            "state_style": texts.STATE_STYLES[state],
-            "state_icon": texts.STATE_ICONS[state],
+            **_badge(state),
             "facts": facts,
         },
     )
@@ -323,3 +319,12 @@ def end_list_card(sessions: list[Session], tz: str) -> Card:
             "sessions": [{"ref": s.ref, "summary": when(s, tz)} for s in sessions],
         },
     )
+
+
+def _badge(state: str) -> dict[str, str]:
+    """The state badge a session's status and register cards show: label, colour and icon."""
+    return {
+        "state_label": texts.STATE_LABELS[state].capitalize(),
+        "state_style": texts.STATE_STYLES[state],
+        "state_icon": texts.STATE_ICONS[state],
+    }

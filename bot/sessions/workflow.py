@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot import texts
+from bot import jobs, texts
 from bot.audit import describe
 from bot.chat import SAFEGUARDING_CHANNEL, SLT_CHANNEL, Actor, Card, CardRef, user_key
 from bot.delivery import update_quietly
@@ -67,7 +67,6 @@ async def create_session(
     now = _now(services)
     second = decision.requirement("second_adult")
     named = booking.second_adult
-    rules = services.school.second_adult
 
     def make(ref: str) -> Session:
         needs = second is not None
@@ -88,16 +87,7 @@ async def create_session(
             origin=submission_key,
         )
         s.note("booked", at=now, by=actor.key)
-        s.owe("post_register", due=now)
-        if needs:
-            s.owe("post_request", due=now)
-            s.owe("remind", due=now + timedelta(minutes=rules.remind_after_minutes))
-            s.owe("give_up", due=booking.start - timedelta(minutes=rules.give_up_before_start_minutes))
-        else:
-            s.owe("schedule", due=now)
-        if needs_recording_decision(s):
-            s.owe("post_recording", due=now)
-        s.owe("meeting_check", due=booking.start - MEETING_CHECK_BEFORE)
+        owe_open(s, services, now)
         return s
 
     session, created = await services.sessions.add_once(submission_key, make)
@@ -118,15 +108,6 @@ def kick(session: Session, services: Services) -> None:
     """Run what the session owes now (in the background; the reply is not held up)."""
     if session.pending:
         services.outbox.kick(services, TABLE, session.ref)
-
-
-async def refresh_cards(session: Session, services: Services) -> None:
-    """Owe an update of every card of this session (the outbox makes each show the current state)."""
-
-    def owe(s: Session) -> None:
-        s.owe("refresh", due=_now(services))
-
-    kick(await services.sessions.update(session.ref, owe), services)
 
 
 async def _refresh_now(session: Session, services: Services) -> None:
@@ -1026,34 +1007,29 @@ def _repo(services: Services) -> Any:
     return services.sessions
 
 
-async def adopt(services: Services) -> int:
-    """Open sessions stored before the outbox existed owe what the old sweep and resume did: their
-    channel cards, the meeting, the reminder and the give-up. Returns how many were adopted."""
+def owe_open(s: Session, services: Services, now: datetime) -> None:
+    """What an open session owes from where it stands: its channel cards, then (waiting) the
+    reminder and the give-up or (confirmed) the meeting, the recording decision, and the meeting
+    check before the start. Written with the booking, or at start-up for a session stored before the outbox."""
     rules = services.school.second_adult
-    adopted = 0
-    for s in await services.sessions.open_sessions():
-        if s.job_seq:
-            continue
+    s.owe("post_register", due=now)
+    if s.state is State.AWAITING_SECOND_ADULT:
+        s.owe("post_request", due=now)
+        if not any(e.what == REMINDED for e in s.history):
+            s.owe("remind", due=s.created_at + timedelta(minutes=rules.remind_after_minutes))
+        s.owe("give_up", due=s.booking.start - timedelta(minutes=rules.give_up_before_start_minutes))
+    elif s.state is State.CONFIRMED:
+        s.owe("schedule", due=now)
+    if needs_recording_decision(s):
+        s.owe("post_recording", due=now)
+    s.owe("meeting_check", due=s.booking.start - MEETING_CHECK_BEFORE)
 
-        def owe(x: Session) -> None:
-            if x.job_seq:
-                return
-            now = _now(services)
-            x.owe("post_register", due=now)
-            if x.state is State.AWAITING_SECOND_ADULT:
-                x.owe("post_request", due=now)
-                if not any(e.what == REMINDED for e in x.history):
-                    x.owe("remind", due=x.created_at + timedelta(minutes=rules.remind_after_minutes))
-                x.owe("give_up", due=x.booking.start - timedelta(minutes=rules.give_up_before_start_minutes))
-            elif x.state is State.CONFIRMED:
-                x.owe("schedule", due=now)
-            if needs_recording_decision(x):
-                x.owe("post_recording", due=now)
-            x.owe("meeting_check", due=x.booking.start - MEETING_CHECK_BEFORE)
 
-        await services.sessions.update(s.ref, owe)
-        adopted += 1
-    return adopted
+async def adopt(services: Services) -> int:
+    """Open sessions stored before the outbox existed owe what a new booking owes from where they stand."""
+    return await jobs.adopt(
+        services.sessions, await services.sessions.open_sessions(), lambda x: owe_open(x, services, _now(services))
+    )
 
 
 JOB_KIND = Kind(

@@ -7,13 +7,7 @@ ManagedIdentityCredential runs as it does in App Service."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import ipaddress
 import json
-import os
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -23,13 +17,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from azure.core.credentials import AccessToken
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository
-AZURITE = ROOT / "node_modules" / ".bin" / "azurite-table"
+from tests.support import azurite
+from tests.support.tls import make_ca
+
 TENANT = "00000000-0000-0000-0000-000000000001"
 
 
@@ -65,119 +56,15 @@ class TokenCredential:
         pass
 
 
-def _certificates(folder: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a server certificate for 127.0.0.1 it signed: (ca.pem, server.pem, server-key.pem)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Chaperone test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = folder / "ca.pem", folder / "server.pem", folder / "server-key.pem"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(table endpoint, CA bundle) of a fresh Azurite that accepts bearer tokens over HTTPS."""
-    if not AZURITE.exists() or shutil.which("node") is None:
-        pytest.fail("Azurite is not installed: run scripts/bootstrap (needs node and npm).")
+    if not azurite.installed():
+        pytest.fail(azurite.MISSING)
     work = tmp_path_factory.mktemp("azurite-oauth")
-    ca, cert, key = _certificates(work)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            str(AZURITE),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(port),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--silent",
-            "--oauth",
-            "basic",
-            "--cert",
-            str(cert),
-            "--key",
-            str(key),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ},
-        cwd=work,
-    )
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:  # Azurite says when it listens (the read blocks until then)
-        seen.append(line)
-        if "successfully started" in line:
-            break
-    else:
-        proc.kill()
-        pytest.fail(f"Azurite did not start: {''.join(seen)[-2000:]}")
-    yield f"https://127.0.0.1:{port}/devstoreaccount1", ca
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    proc.stdout.close()
+    made = make_ca(work)
+    with azurite.running(work, "--oauth", "basic", "--cert", str(made.cert), "--key", str(made.key)) as port:
+        yield f"https://127.0.0.1:{port}/devstoreaccount1", made.ca
 
 
 def token_for(
