@@ -26,9 +26,10 @@ import signal
 import socket
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -130,8 +131,11 @@ async def prepare(flow: str, work: Path) -> Prepared:
                 if flow == "end":
                     await post(activity)
                     await services.tasks.drain()
-                    # the session started half an hour ago (moved in the record: the bot runs on the real clock)
-                    start = datetime.now(UTC) - timedelta(minutes=30)
+                    # the session took place yesterday morning (moved in the record: the bot runs on the real
+                    # clock); a fixed time of day in the school's zone, so no run near midnight crosses a day
+                    zone = ZoneInfo(services.timezone)
+                    yesterday = datetime.now(zone).date() - timedelta(days=1)
+                    start = datetime.combine(yesterday, time(10, 0), tzinfo=zone)
                     rec = await services.store.get("sessions", s.ref)
                     assert rec is not None and rec.doc["state"] == "scheduled"
                     doc = json.loads(json.dumps(rec.doc))
