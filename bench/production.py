@@ -46,6 +46,10 @@ from tests.teams import activities as act
 from tests.teams.identity_server import APP_ID, TENANT, IdentityServer, new_key
 
 PY = sys.executable
+#: With --pin (the default on two or more CPUs): the bot under test gets CPU 0 to itself and everything
+#: else (this load process, the stand-ins, Azurite) the others, as in production where the table
+#: service, the identity endpoints and the callers are other machines. Set in main().
+BOT_CPUS: set[int] = set()
 ECHO_BOT = r"""
 import sys
 from aiohttp import web
@@ -110,7 +114,11 @@ class Proc:
         env = {**os.environ, **env, "PORT": str(self.port)}
         self.log = tempfile.NamedTemporaryFile(prefix="bench-bot-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [a.replace("{port}", str(self.port)) for a in argv], env=env, stdout=subprocess.DEVNULL, stderr=self.log
+            [a.replace("{port}", str(self.port)) for a in argv],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            preexec_fn=(lambda: os.sched_setaffinity(0, BOT_CPUS)) if BOT_CPUS else None,
         )
 
     async def ready(self) -> None:
@@ -358,6 +366,13 @@ class Bench:
 
 
 async def main(a: argparse.Namespace) -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if a.pin and len(cpus) >= 2:
+        BOT_CPUS.add(cpus[0])
+        os.sched_setaffinity(0, set(cpus[1:]))  # children (stand-ins, Azurite) inherit it
+        print(f"CPUs: each bot on CPU {cpus[0]}; load, stand-ins and Azurite on {', '.join(map(str, cpus[1:]))}")
+    else:
+        print(f"CPUs: {len(cpus)}, shared by the bot, the load, the stand-ins and Azurite (no pinning)")
     b = Bench(a)
     try:
         if not a.skip_part1:
@@ -429,6 +444,9 @@ if __name__ == "__main__":
     ap.add_argument("--delay", type=float, default=0.05)
     ap.add_argument(
         "--stores", nargs="+", default=["tinydb", "tables"], help="stores for the rush; none to skip part 2"
+    )
+    ap.add_argument(
+        "--pin", action=argparse.BooleanOptionalAction, default=True, help="give the bot a CPU of its own (default)"
     )
     ap.add_argument("--skip-part1", action="store_true", help="only the morning rush (part 2)")
     ap.add_argument("--calls", action="store_true", help="list the rush's store calls per submit by kind and table")

@@ -33,15 +33,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from azure.core import MatchConditions
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableClient, TableServiceClient
 
 from bot import texts
 from bot.errors import Conflict, NotFound, StoreError
-from bot.store.azure_http import PooledTransport
+from bot.store.azure_http import Account, TableError, TableHttp, filter_literal
 from bot.store.base import Record, check_size
 from bot.texts import store as store_texts
 
@@ -82,8 +78,7 @@ def _doc_text(entity: Mapping[str, Any]) -> str:
 
 
 def _record(entity: Mapping[str, Any]) -> Record:
-    etag = entity.metadata["etag"] if hasattr(entity, "metadata") else entity["etag"]
-    return Record(key=unquote(entity["RowKey"]), doc=json.loads(_doc_text(entity)), etag=str(etag))
+    return Record(key=unquote(entity["RowKey"]), doc=json.loads(_doc_text(entity)), etag=str(entity["odata.etag"]))
 
 
 def _generation(partition: str) -> int:
@@ -94,10 +89,8 @@ def _generation(partition: str) -> int:
         return 0
 
 
-def _write_failed(exc: AzureError) -> StoreError:
-    return StoreError(
-        texts.STORE_WRITE_FAILED.format(error=store_texts.azure(type(exc).__name__)), hint=texts.STORE_FAILED_HINT
-    )
+def _write_failed(exc: TableError) -> StoreError:
+    return StoreError(texts.STORE_WRITE_FAILED.format(error=store_texts.azure(str(exc))), hint=texts.STORE_FAILED_HINT)
 
 
 def identity_credential(client_id: str = "") -> AsyncTokenCredential:
@@ -117,19 +110,20 @@ class AzureTableStore:
         *,
         prefix: str = "chaperone",
         generational: tuple[str, ...] = GENERATIONAL,
-        service: TableServiceClient | None = None,
+        http: TableHttp | None = None,
         credential: AsyncTokenCredential | None = None,
     ) -> None:
-        if service is None and not connection_string:
-            raise StoreError(store_texts.TABLES_UNCONFIGURED)
-        if service is None:
-            transport = PooledTransport()
-            service = TableServiceClient.from_connection_string(connection_string, transport=transport)
-            transport.route(service.url)
-        self._service = service
+        if http is None:
+            if not connection_string:
+                raise StoreError(store_texts.TABLES_UNCONFIGURED)
+            try:
+                http = TableHttp(Account.from_connection_string(connection_string))
+            except ValueError as exc:
+                raise StoreError(store_texts.tables_connection_string(str(exc))) from None
+        self._http = http
         self._credential = credential  # owned: closed with the store
         self._prefix = prefix
-        self._clients: dict[str, TableClient] = {}
+        self._tables: dict[str, str] = {}
         self._generational = frozenset(generational)
 
     @classmethod
@@ -140,106 +134,94 @@ class AzureTableStore:
         *,
         client_id: str = "",
         prefix: str = "chaperone",
-        **options: Any,
+        connection_verify: str | bool = True,
     ) -> AzureTableStore:
         """The store at ``endpoint`` (``https://<account>.table.core.windows.net``) reached with a
         token credential: ``credential``, else :func:`identity_credential` (``client_id``). No key:
-        the account may have shared-key access switched off. ``options`` go to the SDK client
-        (e.g. ``connection_verify`` with a CA bundle)."""
+        the account may have shared-key access switched off. ``connection_verify``: a CA bundle
+        to trust instead of the system's (tests)."""
         if not endpoint.startswith("https://"):
             raise StoreError(store_texts.TABLES_NOT_HTTPS)
         credential = credential or identity_credential(client_id)
-        transport = PooledTransport(**options)
-        transport.route(endpoint)
-        return cls(
-            prefix=prefix,
-            service=TableServiceClient(endpoint, credential=credential, transport=transport, **options),
-            credential=credential,
-        )
+        http = TableHttp(Account(endpoint.rstrip("/")), credential=credential, verify=connection_verify)
+        return cls(prefix=prefix, http=http, credential=credential)
 
-    async def _table(self, name: str) -> TableClient:
-        client = self._clients.get(name)
-        if client is None:
-            table_name = f"{self._prefix}{name}".replace("_", "")
+    async def _table(self, name: str) -> str:
+        """The Azure table holding ``name`` (created on first use)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = f"{self._prefix}{name}".replace("_", "")
             try:
-                await self._service.create_table_if_not_exists(table_name)
-            except AzureError as exc:
-                raise StoreError(store_texts.tables_unavailable(type(exc).__name__)) from exc
-            client = self._clients[name] = self._service.get_table_client(table_name)
-        return client
+                await self._http.create_table(table)
+            except TableError as exc:
+                raise StoreError(store_texts.tables_unavailable(str(exc))) from exc
+            self._tables[name] = table
+        return table
 
-    async def _pointer(self, client: TableClient) -> Mapping[str, Any] | None:
+    async def _pointer(self, table: str) -> dict[str, Any] | None:
         try:
-            return await client.get_entity(META, POINTER)  # type: ignore[no-any-return]
-        except ResourceNotFoundError:
-            return None
-        except AzureError as exc:
-            raise StoreError(store_texts.tables_no_answer(type(exc).__name__)) from exc
+            return await self._http.get(table, META, POINTER)
+        except TableError as exc:
+            raise StoreError(store_texts.tables_no_answer(str(exc))) from exc
 
-    async def _partition(self, table: str, client: TableClient) -> str:
+    async def _partition(self, name: str, table: str) -> str:
         """The partition holding the table's records now (generational tables: the pointer's)."""
-        if table not in self._generational:
+        if name not in self._generational:
             return PARTITION
-        pointer = await self._pointer(client)
+        pointer = await self._pointer(table)
         return str(pointer["part"]) if pointer else PARTITION
 
-    async def _moved(self, table: str, client: TableClient, part: str) -> bool:
+    async def _moved(self, name: str, table: str, part: str) -> bool:
         """After a single write to a generational table: did an import flip the pointer meanwhile?"""
-        return table in self._generational and await self._partition(table, client) != part
+        return name in self._generational and await self._partition(name, table) != part
 
     async def get(self, table: str, key: str) -> Record | None:
-        client = await self._table(table)
-        part = await self._partition(table, client)
+        name, table = table, await self._table(table)
+        part = await self._partition(name, table)
         try:
-            return _record(await client.get_entity(part, _row(key)))
-        except ResourceNotFoundError:
-            return None
-        except AzureError as exc:
-            raise StoreError(store_texts.tables_no_answer(type(exc).__name__)) from exc
+            entity = await self._http.get(table, part, _row(key))
+        except TableError as exc:
+            raise StoreError(store_texts.tables_no_answer(str(exc))) from exc
+        return _record(entity) if entity is not None else None
 
     async def insert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
-        client = await self._table(table)
-        part = await self._partition(table, client)
+        name, table = table, await self._table(table)
+        part = await self._partition(name, table)
         try:
-            meta = await client.create_entity(_entity(key, doc, part))
-        except ResourceExistsError as exc:
-            raise Conflict(store_texts.record_exists(key)) from exc
-        except AzureError as exc:
+            etag = await self._http.insert(table, _entity(key, doc, part))
+        except TableError as exc:
+            if exc.status == 409:
+                raise Conflict(store_texts.record_exists(key)) from exc
             raise _write_failed(exc) from exc
-        if await self._moved(table, client, part):
+        if await self._moved(name, table, part):
             raise Conflict(texts.STORE_REIMPORTED)
-        return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
+        return Record(key=key, doc=dict(doc), etag=etag)
 
     async def replace(self, table: str, key: str, doc: dict[str, Any], *, etag: str) -> Record:
-        client = await self._table(table)
-        part = await self._partition(table, client)
+        name, table = table, await self._table(table)
+        part = await self._partition(name, table)
         try:
-            meta = await client.update_entity(
-                _entity(key, doc, part),
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError as exc:
-            raise Conflict(store_texts.record_changed(key)) from exc
-        except ResourceNotFoundError as exc:
-            raise NotFound(store_texts.no_record(key)) from exc
-        except AzureError as exc:
+            new = await self._http.replace(table, _entity(key, doc, part), etag)
+        except TableError as exc:
+            if exc.status == 412:
+                raise Conflict(store_texts.record_changed(key)) from exc
+            if exc.status == 404:
+                raise NotFound(store_texts.no_record(key)) from exc
             raise _write_failed(exc) from exc
-        if await self._moved(table, client, part):
+        if await self._moved(name, table, part):
             raise Conflict(texts.STORE_REIMPORTED)
-        return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
+        return Record(key=key, doc=dict(doc), etag=new)
 
     async def upsert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
-        client = await self._table(table)
+        name, table = table, await self._table(table)
         for _ in range(5):
-            part = await self._partition(table, client)
+            part = await self._partition(name, table)
             try:
-                meta = await client.upsert_entity(_entity(key, doc, part), mode=UpdateMode.REPLACE)
-            except AzureError as exc:
+                etag = await self._http.upsert(table, _entity(key, doc, part))
+            except TableError as exc:
                 raise _write_failed(exc) from exc
-            if not await self._moved(table, client, part):
-                return Record(key=key, doc=dict(doc), etag=str(meta["etag"]))
+            if not await self._moved(name, table, part):
+                return Record(key=key, doc=dict(doc), etag=etag)
         raise Conflict(texts.STORE_REIMPORTED)
 
     async def upsert_many(self, table: str, docs: Mapping[str, dict[str, Any]]) -> int:
@@ -250,111 +232,101 @@ class AzureTableStore:
             )
         if not docs:
             return 0
-        client = await self._table(table)
+        table = await self._table(table)
         for _ in range(3):
-            pointer = await self._pointer(client)
+            pointer = await self._pointer(table)
             old = str(pointer["part"]) if pointer else PARTITION
             gen = _generation(old) + 1
             new = f"g{gen:08d}-{uuid.uuid4().hex[:8]}"
             try:
                 rows: dict[str, dict[str, Any]] = {}
-                async for e in client.query_entities("PartitionKey eq @pk", parameters={"pk": old}):
-                    rows[e["RowKey"]] = {**{k: v for k, v in e.items()}, "PartitionKey": new}
+                for e in await self._http.query(table, f"PartitionKey eq {filter_literal(old)}"):
+                    rows[e["RowKey"]] = _entity(unquote(e["RowKey"]), json.loads(_doc_text(e)), new)
                 for key, doc in docs.items():
                     rows[_row(key)] = _entity(key, doc, new)
-                await self._transact(client, [("upsert", row) for row in rows.values()])
+                await self._transact(table, [("upsert", row) for row in rows.values()])
                 flip = {"PartitionKey": META, "RowKey": POINTER, "part": new, "gen": gen}
                 if pointer is None:
-                    await client.create_entity(flip)
+                    await self._http.insert(table, flip)
                 else:
-                    await client.update_entity(
-                        flip,
-                        mode=UpdateMode.REPLACE,
-                        etag=pointer.metadata["etag"],  # type: ignore[attr-defined]
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-            except (ResourceExistsError, ResourceModifiedError):
-                # another import won: ours is an orphan
-                await self._drop_partitions(client, lambda p: p == new)  # noqa: B023 - called within this iteration
-                continue
-            except AzureError as exc:
-                await self._drop_partitions(client, lambda p: p == new)  # noqa: B023 - called within this iteration
+                    await self._http.replace(table, flip, str(pointer["odata.etag"]))
+            except TableError as exc:
+                # another import won (409/412: ours is an orphan), or the service failed
+                await self._drop_partitions(table, lambda p: p == new)  # noqa: B023 - called within this iteration
+                if exc.status in (409, 412):
+                    continue
                 raise _write_failed(exc) from exc
-            await self._drop_partitions(client, lambda p: _generation(p) < gen - 1)  # noqa: B023 - called within this iteration
+            await self._drop_partitions(table, lambda p: _generation(p) < gen - 1)  # noqa: B023 - called within this iteration
             return len(docs)
         raise Conflict(texts.STORE_REIMPORTED)
 
-    @staticmethod
-    async def _transact(client: TableClient, ops: list[tuple[str, dict[str, Any]]]) -> None:
+    async def _transact(self, table: str, ops: list[tuple[str, dict[str, Any]]]) -> None:
         """Run ``ops`` (one partition) as entity-group transactions of up to 100 operations and ~4 MiB."""
         chunk: list[tuple[str, dict[str, Any]]] = []
         size = 0
         for op in ops:
             weight = sum(len(v) for v in op[1].values() if isinstance(v, str)) + 200
             if chunk and (len(chunk) == _TX_OPS or size + weight > _TX_CHARS):
-                await client.submit_transaction(chunk)
+                await self._http.transact(table, chunk)
                 chunk, size = [], 0
             chunk.append(op)
             size += weight
         if chunk:
-            await client.submit_transaction(chunk)
+            await self._http.transact(table, chunk)
 
-    async def _drop_partitions(self, client: TableClient, doomed: Callable[[str], bool]) -> None:
+    async def _drop_partitions(self, table: str, doomed: Callable[[str], bool]) -> None:
         """Delete every record partition ``doomed(name)`` picks (housekeeping: failures are left for next time)."""
         try:
             by_part: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-            async for e in client.query_entities(
-                "PartitionKey ne @meta", parameters={"meta": META}, select=["PartitionKey", "RowKey"]
+            for e in await self._http.query(
+                table, f"PartitionKey ne {filter_literal(META)}", select=("PartitionKey", "RowKey")
             ):
                 if doomed(e["PartitionKey"]):
                     by_part.setdefault(e["PartitionKey"], []).append(
                         ("delete", {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]})
                     )
             for ops in by_part.values():
-                await self._transact(client, ops)
-        except AzureError:
+                await self._transact(table, ops)
+        except TableError:
             pass
 
     async def delete(self, table: str, key: str) -> None:
-        client = await self._table(table)
+        name, table = table, await self._table(table)
         for _ in range(5):
-            part = await self._partition(table, client)
+            part = await self._partition(name, table)
             try:
-                await client.delete_entity(part, _row(key))
-            except ResourceNotFoundError:
-                pass
-            except AzureError as exc:
-                raise StoreError(store_texts.tables_delete_refused(type(exc).__name__)) from exc
-            if not await self._moved(table, client, part):
+                await self._http.delete(table, part, _row(key))
+            except TableError as exc:
+                raise StoreError(store_texts.tables_delete_refused(str(exc))) from exc
+            if not await self._moved(name, table, part):
                 return
         raise Conflict(texts.STORE_REIMPORTED)
 
     async def query(
         self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None
     ) -> list[Record]:
-        client = await self._table(table)
-        clauses, params = ["PartitionKey eq @pk"], {"pk": await self._partition(table, client)}
-        for i, (name, value) in enumerate((where or {}).items()):
-            clauses.append(f"f_{name} eq @w{i}")
-            params[f"w{i}"] = value
+        name, table = table, await self._table(table)
+        clauses = [f"PartitionKey eq {filter_literal(await self._partition(name, table))}"]
+        for field, value in (where or {}).items():
+            clauses.append(f"f_{field} eq {filter_literal(value)}")
         if days:
-            clauses.append("f_day ge @d0 and f_day le @d1")
-            params.update({"d0": days[0], "d1": days[1]})
+            clauses.append(f"f_day ge {filter_literal(days[0])} and f_day le {filter_literal(days[1])}")
         try:
-            found = [_record(e) async for e in client.query_entities(" and ".join(clauses), parameters=params)]
-        except AzureError as exc:
-            raise StoreError(store_texts.tables_no_answer(type(exc).__name__)) from exc
+            found = [_record(e) for e in await self._http.query(table, " and ".join(clauses))]
+        except TableError as exc:
+            raise StoreError(store_texts.tables_no_answer(str(exc))) from exc
         return sorted(found, key=lambda r: r.key)
 
     async def append(self, table: str, doc: dict[str, Any]) -> str:
         key = f"{datetime.now(UTC):%Y%m%d%H%M%S%f}-{uuid.uuid4().hex[:8]}"
-        await self.insert(table, key, doc)
+        try:
+            await self.insert(table, key, doc)
+        except Conflict:  # a retried insert whose first try landed: nobody else writes this key
+            pass
         return key
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.close()
-        await self._service.close()
+        await self._http.close()
         close = getattr(self._credential, "close", None)
         if close is not None:
             await close()

@@ -108,3 +108,7 @@ def tables_delete_refused(error: str) -> str:
 
 def no_record(key: str) -> str:
     return f"No record {key}."
+
+
+def tables_connection_string(problem: str) -> str:
+    return f"CHAPERONE_TABLES_CONNECTION_STRING is not usable: {problem}."
