@@ -46,6 +46,7 @@ from bot.sessions.model import State
 from bot.store.tiny import TinyStore
 from tests.commands.conftest import CSV, FORM
 from tests.commands.test_end_and_concern import CONCERN, END
+from tests.support.forms import school_day
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
@@ -85,8 +86,7 @@ async def prepare(flow: str, work: Path) -> Prepared:
     app = create_app(Settings(config_path=config, data_dir=data), clock=FixedClock(datetime.now(UTC)), background=False)
     services = app[SERVICES]
     runner, url = await serve(app)
-    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
-    form = {**FORM, "date": day}
+    form = {**FORM, "date": school_day()}
     async with aiohttp.ClientSession() as http:
 
         async def post(activity: dict[str, Any]) -> None:

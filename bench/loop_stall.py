@@ -23,7 +23,7 @@ from book_cost import build
 
 from bot.chat import CardAction
 from bot.commands.registry import build_router
-from tests.support.forms import FORM
+from tests.support.forms import FORM, school_day
 from tests.support.people import actor
 
 
@@ -34,7 +34,11 @@ async def main(burst: int, past: int) -> None:
     who = actor("tara")
     # warm up imports and caches
     await router.dispatch(
-        who, CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id="warm"), services
+        who,
+        CardAction(
+            verb="book.submit", data={"verb": "book.submit", **FORM, "date": school_day()}, card_activity_id="warm"
+        ),
+        services,
     )
 
     lateness: list[float] = []
@@ -54,7 +58,11 @@ async def main(burst: int, past: int) -> None:
         *(
             router.dispatch(
                 who,
-                CardAction(verb="book.submit", data={"verb": "book.submit", **FORM}, card_activity_id=f"f{i}"),
+                CardAction(
+                    verb="book.submit",
+                    data={"verb": "book.submit", **FORM, "date": school_day()},
+                    card_activity_id=f"f{i}",
+                ),
                 services,
             )
             for i in range(burst)

@@ -11,10 +11,8 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -24,7 +22,7 @@ from bot.consent import ConsentRegistry, parse_csv
 from bot.store.tiny import TinyStore
 from tests.infra.arm import TEMPLATE, load
 from tests.support.bot import CONFIG
-from tests.support.forms import CSV, FORM
+from tests.support.forms import CSV, FORM, school_day
 from tests.support.schemas import card_text
 from tests.support.serve import serve
 from tests.teams import activities as act
@@ -144,13 +142,6 @@ async def gunicorn(tmp_path: Path) -> AsyncIterator[tuple[Gunicorn, str]]:
         await proc.wait()
 
 
-def _next_school_day(days_ahead: int = 2) -> str:
-    day = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day.isoformat()
-
-
 async def _post(session: aiohttp.ClientSession, url: str, activity: dict[str, Any]) -> int:
     async with session.post(f"{url}/api/messages", json=activity) as r:
         await r.read()
@@ -199,7 +190,7 @@ async def test_sigterm_lets_background_work_finish(gunicorn: tuple[Gunicorn, str
         form = connector.posts("a:personal-29:tara")[-1]
         connector.hold = True  # the channel posts that follow the booking wait at the connector
         submit = act.submit(
-            {"verb": "book.submit", **FORM, "date": _next_school_day()},
+            {"verb": "book.submit", **FORM, "date": school_day()},
             reply_to=form.activity_id,
             service_url=connector.url,
         )

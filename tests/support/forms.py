@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 CSV = (
     "pupil,parent_name,parent_email,pupil_school_email,consent,date\n"
     "Pip Example,Pat Example,parent.pip@example.com,pip@pupils.example.org,signed,2026-09-01\n"
@@ -49,3 +52,13 @@ CONCERN = {
     "session_ended": "true",
     "immediate_risk": "false",
 }
+
+
+def school_day(days_ahead: int = 2, *, today: date | None = None) -> str:
+    """The first Monday-to-Friday date at least ``days_ahead`` days after today in the example
+    school's zone: for what books on the real clock (bot processes, benches), where FORM's fixed
+    date would one day be past or fall on a weekend."""
+    day = (today or datetime.now(ZoneInfo("Europe/London")).date()) + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day.isoformat()
