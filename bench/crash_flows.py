@@ -119,15 +119,7 @@ async def prepare(flow: str, work: Path) -> Prepared:
                 await services.tasks.drain()
                 [s] = await services.sessions.all()
                 request = [p for p in connector.channel_posts(act.SLT)][-1]
-                activity = act.execute(
-                    "second.accept",
-                    {"ref": s.ref},
-                    reply_to=request.activity_id,
-                    service_url=connector.url,
-                    user="sam",
-                    scope="channel",
-                    channel=act.SLT,
-                )
+                activity = act.accept(s.ref, reply_to=request.activity_id, service_url=connector.url)
                 if flow == "end":
                     await post(activity)
                     await services.tasks.drain()

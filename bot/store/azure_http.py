@@ -161,7 +161,6 @@ class TableHttp:
         self._verify = verify
         self._session: aiohttp.ClientSession | None = None
         self._proxy, self._proxy_headers = env_proxy(account.endpoint)
-        self._base = URL(account.endpoint, encoded=True)
         self._token: tuple[str, float] | None = None  # (token, renew after: monotonic seconds)
         self._token_lock = asyncio.Lock()
         self._closed = False
@@ -205,16 +204,14 @@ class TableHttp:
         if self._credential is not None:
             headers["Authorization"] = f"Bearer {await self._bearer()}"
         else:  # SharedKeyLite: the date and the canonical resource, signed with the account key
-            resource = f"/{self.account.name}{url.raw_path}"
-            if "comp" in url.query:
-                resource += f"?comp={url.query['comp']}"
+            resource = f"/{self.account.name}{url.raw_path}"  # no call here names a ?comp= resource
             digest = hmac.new(self.account.key, f"{date}\n{resource}".encode(), hashlib.sha256).digest()
             headers["Authorization"] = f"SharedKeyLite {self.account.name}:{base64.b64encode(digest).decode()}"
         return headers
 
     def url(self, path: str, query: Mapping[str, str] | None = None) -> URL:
         """``path`` (already encoded) under the endpoint, with ``query``."""
-        url = URL(f"{str(self._base).rstrip('/')}/{path}", encoded=True)
+        url = URL(f"{self.account.endpoint}/{path}", encoded=True)
         return url.with_query(query) if query else url
 
     async def call(

@@ -164,20 +164,23 @@ class AzureTableStore:
         except TableError as exc:
             raise StoreError(store_texts.tables_no_answer(str(exc))) from exc
 
-    async def _partition(self, name: str, table: str) -> str:
+    async def _partition(self, name: str) -> str:
         """The partition holding the table's records now (generational tables: the pointer's)."""
         if name not in self._generational:
             return PARTITION
-        pointer = await self._pointer(table)
+        pointer = await self._pointer(await self._table(name))
         return str(pointer["part"]) if pointer else PARTITION
 
-    async def _moved(self, name: str, table: str, part: str) -> bool:
+    async def _locate(self, name: str) -> tuple[str, str]:
+        """The Azure table and the partition of ``name``'s records."""
+        return await self._table(name), await self._partition(name)
+
+    async def _moved(self, name: str, part: str) -> bool:
         """After a single write to a generational table: did an import flip the pointer meanwhile?"""
-        return name in self._generational and await self._partition(name, table) != part
+        return name in self._generational and await self._partition(name) != part
 
     async def get(self, table: str, key: str) -> Record | None:
-        name, table = table, await self._table(table)
-        part = await self._partition(name, table)
+        table, part = await self._locate(table)
         try:
             entity = await self._http.get(table, part, _row(key))
         except TableError as exc:
@@ -185,21 +188,21 @@ class AzureTableStore:
         return _record(entity) if entity is not None else None
 
     async def insert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
-        name, table = table, await self._table(table)
-        part = await self._partition(name, table)
+        name = table
+        table, part = await self._locate(name)
         try:
             etag = await self._http.insert(table, _entity(key, doc, part))
         except TableError as exc:
             if exc.status == 409:
                 raise Conflict(store_texts.record_exists(key)) from exc
             raise _write_failed(exc) from exc
-        if await self._moved(name, table, part):
+        if await self._moved(name, part):
             raise Conflict(texts.STORE_REIMPORTED)
         return Record(key=key, doc=dict(doc), etag=etag)
 
     async def replace(self, table: str, key: str, doc: dict[str, Any], *, etag: str) -> Record:
-        name, table = table, await self._table(table)
-        part = await self._partition(name, table)
+        name = table
+        table, part = await self._locate(name)
         try:
             new = await self._http.replace(table, _entity(key, doc, part), etag)
         except TableError as exc:
@@ -208,19 +211,19 @@ class AzureTableStore:
             if exc.status == 404:
                 raise NotFound(store_texts.no_record(key)) from exc
             raise _write_failed(exc) from exc
-        if await self._moved(name, table, part):
+        if await self._moved(name, part):
             raise Conflict(texts.STORE_REIMPORTED)
         return Record(key=key, doc=dict(doc), etag=new)
 
     async def upsert(self, table: str, key: str, doc: dict[str, Any]) -> Record:
         name, table = table, await self._table(table)
         for _ in range(5):
-            part = await self._partition(name, table)
+            part = await self._partition(name)
             try:
                 etag = await self._http.upsert(table, _entity(key, doc, part))
             except TableError as exc:
                 raise _write_failed(exc) from exc
-            if not await self._moved(name, table, part):
+            if not await self._moved(name, part):
                 return Record(key=key, doc=dict(doc), etag=etag)
         raise Conflict(texts.STORE_REIMPORTED)
 
@@ -293,20 +296,20 @@ class AzureTableStore:
     async def delete(self, table: str, key: str) -> None:
         name, table = table, await self._table(table)
         for _ in range(5):
-            part = await self._partition(name, table)
+            part = await self._partition(name)
             try:
                 await self._http.delete(table, part, _row(key))
             except TableError as exc:
                 raise StoreError(store_texts.tables_delete_refused(str(exc))) from exc
-            if not await self._moved(name, table, part):
+            if not await self._moved(name, part):
                 return
         raise Conflict(texts.STORE_REIMPORTED)
 
     async def query(
         self, table: str, where: Mapping[str, Any] | None = None, *, days: tuple[str, str] | None = None
     ) -> list[Record]:
-        name, table = table, await self._table(table)
-        clauses = [f"PartitionKey eq {filter_literal(await self._partition(name, table))}"]
+        table, part = await self._locate(table)
+        clauses = [f"PartitionKey eq {filter_literal(part)}"]
         for field, value in (where or {}).items():
             clauses.append(f"f_{field} eq {filter_literal(value)}")
         if days:

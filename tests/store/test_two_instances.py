@@ -72,15 +72,7 @@ async def test_two_instances_one_winner(azurite: str, tmp_path: Path) -> None:
             *(
                 post(
                     i,
-                    act.execute(
-                        "second.accept",
-                        {"ref": session.ref},
-                        reply_to=request.activity_id,
-                        service_url=connector.url,
-                        user=user,
-                        scope="channel",
-                        channel=act.SLT,
-                    ),
+                    act.accept(session.ref, reply_to=request.activity_id, service_url=connector.url, user=user),
                 )
                 for i, user in clicks
             )

@@ -98,6 +98,19 @@ def execute(
     return a
 
 
+def accept(ref: str, *, reply_to: str, service_url: str, user: str = "sam") -> dict[str, Any]:
+    """Someone in the SLT channel presses Accept on a session's "Second adult needed" card."""
+    return execute(
+        "second.accept",
+        {"ref": ref},
+        reply_to=reply_to,
+        service_url=service_url,
+        user=user,
+        scope="channel",
+        channel=SLT,
+    )
+
+
 def installation(
     *, service_url: str, user: str = "ivy", scope: str = "channel", channel: str | None = None
 ) -> dict[str, Any]:

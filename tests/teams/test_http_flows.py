@@ -46,28 +46,8 @@ async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connecto
 
     # Sam (SLT) and Dee (listed as SLT by AAD id) click Accept at the same moment: exactly one wins
     results = await asyncio.gather(
-        bot.post(
-            act.execute(
-                "second.accept",
-                {"ref": s.ref},
-                reply_to=request.activity_id,
-                service_url=connector.url,
-                user="sam",
-                scope="channel",
-                channel=act.SLT,
-            )
-        ),
-        bot.post(
-            act.execute(
-                "second.accept",
-                {"ref": s.ref},
-                reply_to=request.activity_id,
-                service_url=connector.url,
-                user="dee",
-                scope="channel",
-                channel=act.SLT,
-            )
-        ),
+        bot.post(act.accept(s.ref, reply_to=request.activity_id, service_url=connector.url)),
+        bot.post(act.accept(s.ref, reply_to=request.activity_id, service_url=connector.url, user="dee")),
     )
     texts = [card_text(body["value"]) for status, body in results if status == 200]
     assert len(texts) == 2
@@ -87,27 +67,11 @@ async def test_book_then_the_second_adult_race_then_confirmed(bot: Bot, connecto
     # the winner's click again gets the same answer; anyone else's later click is answered politely
     winner, loser = ("sam", "dee") if s.second_adult.name == "Sam Senior" else ("dee", "sam")
     status, body = await bot.post(
-        act.execute(
-            "second.accept",
-            {"ref": s.ref},
-            reply_to=request.activity_id,
-            service_url=connector.url,
-            user=winner,
-            scope="channel",
-            channel=act.SLT,
-        )
+        act.accept(s.ref, reply_to=request.activity_id, service_url=connector.url, user=winner)
     )
     assert status == 200 and "You are the second adult" in card_text(body["value"])
     status, body = await bot.post(
-        act.execute(
-            "second.accept",
-            {"ref": s.ref},
-            reply_to=request.activity_id,
-            service_url=connector.url,
-            user=loser,
-            scope="channel",
-            channel=act.SLT,
-        )
+        act.accept(s.ref, reply_to=request.activity_id, service_url=connector.url, user=loser)
     )
     assert status == 200 and "already covered" in card_text(body["value"])
 

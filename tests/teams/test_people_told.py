@@ -18,17 +18,7 @@ async def test_organiser_and_second_adult_are_told_in_personal_chat(bot: Bot, co
     )  # Sam has a personal chat with Chaperone
     form_id = await book(bot, connector)
     s = await only_session(bot)
-    await bot.post(
-        act.execute(
-            "second.accept",
-            {"ref": s.ref},
-            reply_to="1",
-            service_url=connector.url,
-            user="sam",
-            scope="channel",
-            channel=act.SLT,
-        )
-    )
+    await bot.post(act.accept(s.ref, reply_to="1", service_url=connector.url))
     await bot.services.tasks.drain()
     told = [card_text(p.card) for p in connector.posts(TARA) if p.card and p.activity_id != form_id]
     assert any("A second adult accepted" in t and "Sam Senior will be the second adult" in t for t in told)

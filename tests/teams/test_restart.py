@@ -56,17 +56,7 @@ async def test_a_restart_finishes_the_meeting_and_posts_the_alert(tmp_path: Path
     await book(first, connector)
     [s] = await first.services.sessions.all()
     request = connector.channel_posts(act.SLT)[-1]
-    await first.post(
-        act.execute(
-            "second.accept",
-            {"ref": s.ref},
-            reply_to=request.activity_id,
-            service_url=connector.url,
-            user="sam",
-            scope="channel",
-            channel=act.SLT,
-        )
-    )
+    await first.post(act.accept(s.ref, reply_to=request.activity_id, service_url=connector.url))
     await refusing.refused.wait()  # Teams refused; the session keeps retrying until this process stops
     [s] = await first.services.sessions.all()
     assert s.state is State.CONFIRMED and (s.meeting is None)

@@ -31,17 +31,7 @@ async def test_end_typed_in_a_channel_sends_the_form_to_personal_chat(bot: Bot, 
     await set_up_channels(bot, connector)
     await book(bot, connector)
     s = await only_session(bot)
-    await bot.post(
-        act.execute(
-            "second.accept",
-            {"ref": s.ref},
-            reply_to="1",
-            service_url=connector.url,
-            user="sam",
-            scope="channel",
-            channel=act.SLT,
-        )
-    )
+    await bot.post(act.accept(s.ref, reply_to="1", service_url=connector.url))
     await bot.services.tasks.drain()
     bot.services.clock.at = s.booking.start + timedelta(minutes=5)  # type: ignore[attr-defined]  # /end is for a session that has started
     start = len(connector.sent)
@@ -92,9 +82,7 @@ async def test_every_role_refusal_is_audited(bot: Bot, connector: FakeConnector)
         act.message(
             "/setup safeguarding", service_url=url, user="tara", scope="channel", channel=act.SAFEGUARDING
         ),  # a teacher sets up
-        act.execute(
-            "second.accept", {"ref": s.ref}, reply_to="1", service_url=url, user="pia", scope="channel", channel=act.SLT
-        ),  # forged accept
+        act.accept(s.ref, reply_to="1", service_url=url, user="pia"),  # forged accept
         act.message("/book", service_url=url, user="pia"),  # a pupil books
         act.message(f"/end {s.ref}", service_url=url, user="oli"),  # another teacher ends someone else's session
         act.submit(

@@ -66,17 +66,7 @@ async def test_no_pupil_name_or_narrative_reaches_a_shared_conversation(
     await set_up_channels(bot, connector)
     await book(bot, connector)
     s = await only_session(bot)
-    await bot.post(
-        act.execute(
-            "second.accept",
-            {"ref": s.ref},
-            reply_to="1",
-            service_url=connector.url,
-            user="sam",
-            scope="channel",
-            channel=act.SLT,
-        )
-    )
+    await bot.post(act.accept(s.ref, reply_to="1", service_url=connector.url))
     await bot.post(act.message("/concern", service_url=connector.url))
     form = connector.posts("a:personal-29:tara")[-1]
     await bot.post(
